@@ -1,0 +1,73 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// Entry is a KV value with its revision.
+type Entry struct {
+	Value    []byte
+	Revision uint64
+}
+
+// KV is a key/value store partitioned into namespaces (one per function).
+// Keys and values are checked with abi.CheckKey and abi.MaxValueLen.
+type KV interface {
+	// Get returns ErrNotFound for a missing key.
+	Get(ctx context.Context, ns, key string) (Entry, error)
+	// Put stores value and returns its new revision.
+	Put(ctx context.Context, ns, key string, value []byte) (uint64, error)
+	// Delete removes key; a missing key is not an error.
+	Delete(ctx context.Context, ns, key string) error
+	// Keys lists the keys of ns starting with prefix, sorted.
+	Keys(ctx context.Context, ns, prefix string) ([]string, error)
+}
+
+// Property is a property value (JSON) with its revision.
+type Property struct {
+	Value    json.RawMessage
+	Revision uint64
+}
+
+// Change describes one property change; Old is nil when the property did not
+// exist and New is nil when it was deleted.
+type Change struct {
+	Subject  string
+	Name     string
+	Old      json.RawMessage
+	New      json.RawMessage
+	Revision uint64 // revision after the change; 0 for a delete
+}
+
+// Properties holds the reactive properties and the extended properties of
+// subjects. Expected revisions follow abi: abi.RevAny (-1) is unconditional,
+// abi.RevAbsent (0) requires the property not to exist, n > 0 requires
+// revision n; a mismatch is ErrConflict.
+type Properties interface {
+	// Get returns ErrNotFound for a property that was never set or was deleted.
+	Get(ctx context.Context, subject, name string) (Property, error)
+	// Set stores value (valid JSON) if the revision matches expect.
+	Set(ctx context.Context, subject, name string, value json.RawMessage, expect int64) (Change, error)
+	// Delete removes the property if the revision matches expect; ErrNotFound if absent.
+	Delete(ctx context.Context, subject, name string, expect int64) (Change, error)
+	// List returns every property of subject.
+	List(ctx context.Context, subject string) (map[string]Property, error)
+
+	// GetExtended returns an extended property; ErrNotFound if absent.
+	GetExtended(ctx context.Context, subject, name string) (string, error)
+	// SetExtended sets an extended property (a CloudEvents extension name and string value).
+	SetExtended(ctx context.Context, subject, name, value string) error
+	// DeleteExtended removes an extended property; a missing one is not an error.
+	DeleteExtended(ctx context.Context, subject, name string) error
+	// Extended returns all extended properties of subject (empty map if none).
+	Extended(ctx context.Context, subject string) (map[string]string, error)
+}
+
+// Store is everything a backend provides.
+type Store interface {
+	KV() KV
+	Properties() Properties
+	// Close releases the backend's resources.
+	Close() error
+}
