@@ -39,7 +39,7 @@ type ExecutionInfo struct {
 	Attempt         int                        `json:"attempt"`
 	MemoryBytes     uint64                     `json:"memory_bytes"`
 	Result          *Result                    `json:"result,omitempty"`
-	Emitted         []json.RawMessage          `json:"emitted,omitempty"`
+	Emitted         []cloudevents.Event        `json:"emitted,omitempty"`
 	PropertyChanges []PropertyChange           `json:"property_changes,omitempty"`
 	KVChanges       []KVChange                 `json:"kv_changes,omitempty"`
 	Logs            []LogLine                  `json:"logs,omitempty"`
