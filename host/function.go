@@ -1,0 +1,328 @@
+package host
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/wasmfaas/wasmfaas/abi"
+)
+
+// Isolation says whether instances are reused between calls.
+type Isolation string
+
+const (
+	// Pooled reuses warm instances: fast, but globals may survive between calls.
+	Pooled Isolation = "pooled"
+	// Fresh creates an instance per call and closes it after.
+	Fresh Isolation = "fresh"
+)
+
+// Limits bound what one call of a function may use (abi/README.md §5).
+// Zero fields take the defaults.
+type Limits struct {
+	MemoryPages    uint32        // 64 KiB pages per instance
+	Timeout        time.Duration // wall-clock per call, waiting for an instance included
+	MaxConcurrency int           // calls (and so instances) at once
+	MaxOutputBytes int           // result body, and each emitted event
+	MaxEmits       int           // emitted events per call
+	MaxLogBytes    int           // log lines and domain fields per call
+}
+
+// DefaultLimits are the limits of abi/README.md §5.
+var DefaultLimits = Limits{
+	MemoryPages:    256,
+	Timeout:        10 * time.Second,
+	MaxConcurrency: 8,
+	MaxOutputBytes: 1 << 20,
+	MaxEmits:       64,
+	MaxLogBytes:    64 << 10,
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	if l.MemoryPages != 0 {
+		d.MemoryPages = l.MemoryPages
+	}
+	if l.Timeout != 0 {
+		d.Timeout = l.Timeout
+	}
+	if l.MaxConcurrency != 0 {
+		d.MaxConcurrency = l.MaxConcurrency
+	}
+	if l.MaxOutputBytes != 0 {
+		d.MaxOutputBytes = l.MaxOutputBytes
+	}
+	if l.MaxEmits != 0 {
+		d.MaxEmits = l.MaxEmits
+	}
+	if l.MaxLogBytes != 0 {
+		d.MaxLogBytes = l.MaxLogBytes
+	}
+	return d
+}
+
+func (l Limits) validate() error {
+	switch {
+	case l.MemoryPages > 65536:
+		return fmt.Errorf("memory pages %d exceed 65536 (4 GiB)", l.MemoryPages)
+	case l.Timeout < 0:
+		return fmt.Errorf("timeout %s is negative", l.Timeout)
+	case l.MaxConcurrency < 0 || l.MaxOutputBytes < 0 || l.MaxEmits < 0 || l.MaxLogBytes < 0:
+		return fmt.Errorf("limits must not be negative")
+	}
+	return nil
+}
+
+// FunctionConfig is what a Function is made of besides its module.
+type FunctionConfig struct {
+	// Name is the function's name; it is also its KV namespace.
+	Name string
+	// Config is the key/values config_get reads.
+	Config map[string]string
+	// Grants are the capabilities the guest may import; nil means
+	// abi.DefaultGrants.
+	Grants    abi.Grants
+	Limits    Limits
+	Isolation Isolation
+}
+
+// Function is a module bound to a name, config, grants, limits and an
+// isolation mode, with its pool of instances. Create it with
+// Host.NewFunction; it is safe for concurrent Invokes.
+type Function struct {
+	name      string
+	module    *Module
+	config    map[string]string
+	grants    abi.Grants
+	limits    Limits
+	isolation Isolation
+
+	host *Host
+	env  *runtimeEnv
+	cm   wazero.CompiledModule
+	pool pool
+}
+
+// NewFunction validates cfg against m (grants cover the imports, memory fits
+// the limit) and returns a Function ready to Invoke.
+func (h *Host) NewFunction(ctx context.Context, m *Module, cfg FunctionConfig) (*Function, error) {
+	if cfg.Name == "" {
+		return nil, &ModuleError{Err: ErrInvalidFunction, Reason: "function name is empty"}
+	}
+	limits := cfg.Limits.withDefaults()
+	if err := limits.validate(); err != nil {
+		return nil, &ModuleError{Err: ErrInvalidFunction, Reason: err.Error()}
+	}
+	grants := cfg.Grants
+	if grants == nil {
+		grants = abi.NewGrants(abi.DefaultGrants...)
+	}
+	if err := m.checkGrants(grants); err != nil {
+		return nil, err
+	}
+	if m.MinMemoryPages > limits.MemoryPages {
+		return nil, &ModuleError{Err: ErrInvalidFunction, Reason: fmt.Sprintf("module needs %d memory pages at start; the function's limit is %d", m.MinMemoryPages, limits.MemoryPages)}
+	}
+	iso := cfg.Isolation
+	switch iso {
+	case "":
+		iso = Pooled
+	case Pooled, Fresh:
+	default:
+		return nil, &ModuleError{Err: ErrInvalidFunction, Reason: fmt.Sprintf("unknown isolation %q (want pooled or fresh)", iso)}
+	}
+	if m.Mode == abi.ModeCommand {
+		iso = Fresh // a command's _start runs once per instance
+	}
+	env, cm, err := h.compile(ctx, m, limits.MemoryPages)
+	if err != nil {
+		return nil, err
+	}
+	conf := make(map[string]string, len(cfg.Config))
+	for k, v := range cfg.Config {
+		conf[k] = v
+	}
+	f := &Function{
+		name: cfg.Name, module: m, config: conf, grants: grants, limits: limits, isolation: iso,
+		host: h, env: env, cm: cm,
+	}
+	f.pool.sem = make(chan struct{}, limits.MaxConcurrency)
+	return f, nil
+}
+
+// Name returns the function's name.
+func (f *Function) Name() string { return f.name }
+
+// Module returns the function's module.
+func (f *Function) Module() *Module { return f.module }
+
+// Limits returns the function's effective limits.
+func (f *Function) Limits() Limits { return f.limits }
+
+// Grants returns the function's capabilities.
+func (f *Function) Grants() abi.Grants { return f.grants }
+
+// Stats is a snapshot of a function's pool.
+type Stats struct {
+	Instances int64 // live instances, busy or idle
+	Busy      int64 // calls holding an instance
+	Created   int64 // instances created so far
+	Waits     int64 // calls that had to wait for a slot
+}
+
+// Stats returns a snapshot of the pool.
+func (f *Function) Stats() Stats {
+	return Stats{
+		Instances: f.pool.live.Load(),
+		Busy:      int64(len(f.pool.sem)),
+		Created:   f.pool.created.Load(),
+		Waits:     f.pool.waits.Load(),
+	}
+}
+
+// Close closes idle instances and releases the compiled module; calls in
+// flight finish and their instances are closed on release.
+func (f *Function) Close(ctx context.Context) error {
+	f.pool.mu.Lock()
+	idle := f.pool.idle
+	f.pool.idle = nil
+	f.pool.closed = true
+	f.pool.mu.Unlock()
+	for _, inst := range idle {
+		inst.close(ctx)
+		f.pool.live.Add(-1)
+	}
+	f.host.release(ctx, f.module.Digest, f.limits.MemoryPages)
+	return nil
+}
+
+// pool bounds a function's instances: sem holds one token per call in
+// flight, so there are never more than MaxConcurrency instances.
+type pool struct {
+	sem chan struct{}
+
+	mu     sync.Mutex // guards idle and closed
+	idle   []*instance
+	closed bool
+
+	live, created, waits atomic.Int64
+}
+
+var errOverloaded = fmt.Errorf("overloaded")
+
+// acquire takes a slot, waiting until ctx is done, then an idle instance or
+// a new one.
+func (f *Function) acquire(ctx context.Context) (*instance, error) {
+	p := &f.pool
+	select {
+	case p.sem <- struct{}{}:
+	default:
+		p.waits.Add(1)
+		select {
+		case p.sem <- struct{}{}:
+		case <-ctx.Done():
+			return nil, errOverloaded
+		}
+	}
+	if f.isolation == Pooled {
+		p.mu.Lock()
+		if n := len(p.idle); n > 0 {
+			inst := p.idle[n-1]
+			p.idle = p.idle[:n-1]
+			p.mu.Unlock()
+			return inst, nil
+		}
+		p.mu.Unlock()
+	}
+	inst, err := f.newInstance(ctx)
+	if err != nil {
+		<-p.sem
+		return nil, err
+	}
+	p.live.Add(1)
+	p.created.Add(1)
+	return inst, nil
+}
+
+// release returns inst to the pool if it is healthy and reusable, and
+// frees the slot.
+func (f *Function) release(ctx context.Context, inst *instance, healthy bool) {
+	p := &f.pool
+	keep := false
+	if healthy && f.isolation == Pooled {
+		p.mu.Lock()
+		if !p.closed {
+			p.idle = append(p.idle, inst)
+			keep = true
+		}
+		p.mu.Unlock()
+	}
+	if !keep {
+		inst.close(context.WithoutCancel(ctx))
+		p.live.Add(-1)
+	}
+	<-p.sem
+}
+
+// instance is one instantiated module. Calls on it never overlap.
+type instance struct {
+	mod    api.Module
+	handle api.Function
+	stack  []uint64
+	out    *guestWriter // stdout
+	errw   *guestWriter // stderr
+}
+
+func (i *instance) close(ctx context.Context) { _ = i.mod.Close(ctx) }
+
+func (f *Function) moduleConfig(out, errw *guestWriter) wazero.ModuleConfig {
+	// wazero's defaults are deterministic fake clocks and randomness; guests
+	// get real ones (abi/README.md §6) and nothing else: no FS, env or args.
+	return wazero.NewModuleConfig().
+		WithName("").
+		WithStdout(out).
+		WithStderr(errw).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithSysNanosleep().
+		WithRandSource(rand.Reader)
+}
+
+// newInstance instantiates a reactor and runs its _initialize once.
+func (f *Function) newInstance(ctx context.Context) (*instance, error) {
+	out, errw := &guestWriter{level: "info"}, &guestWriter{level: "warn", stderr: true}
+	mc := f.moduleConfig(out, errw).WithStartFunctions()
+	if f.module.hasInit {
+		mc = mc.WithStartFunctions(abi.InitializeExport)
+	}
+	mod, err := f.env.rt.InstantiateModule(ctx, f.cm, mc)
+	if err != nil {
+		return nil, &instantiateError{err: err, tail: errw.tailString()}
+	}
+	inst := &instance{mod: mod, out: out, errw: errw, stack: make([]uint64, 1)}
+	if f.module.Mode == abi.ModeReactor {
+		inst.handle = mod.ExportedFunction(abi.HandleExport)
+	}
+	return inst, nil
+}
+
+type instantiateError struct {
+	err  error
+	tail string
+}
+
+func (e *instantiateError) Error() string {
+	if e.tail != "" {
+		return fmt.Sprintf("instantiate: %v: %s", e.err, e.tail)
+	}
+	return fmt.Sprintf("instantiate: %v", e.err)
+}
+
+func (e *instantiateError) Unwrap() error { return e.err }

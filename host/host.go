@@ -1,0 +1,168 @@
+package host
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/wasmfaas/wasmfaas/abi"
+	"github.com/wasmfaas/wasmfaas/store"
+)
+
+// Config configures a Host. The zero value works: no on-disk cache, no state
+// (kv and props calls then fail with UNAVAILABLE), logs discarded.
+type Config struct {
+	// CacheDir holds wazero's compilation cache, so a restart does not
+	// recompile modules from scratch. Empty disables the on-disk cache.
+	CacheDir string
+	// Logger receives lifecycle logs; calls are the caller's to log.
+	Logger *slog.Logger
+	// KV backs the kv capability; each function gets its own namespace.
+	KV store.KV
+	// Properties backs the props capability.
+	Properties store.Properties
+}
+
+// Host runs functions. It is safe for concurrent use.
+type Host struct {
+	cfg   Config
+	log   *slog.Logger
+	cache wazero.CompilationCache
+
+	// mu guards runtimes and compiled. Lock order: Host.mu, then pool.mu.
+	mu       sync.Mutex
+	runtimes map[uint32]*runtimeEnv // by memory limit in pages
+	compiled map[compiledKey]*compiledEntry
+	closed   bool
+}
+
+// runtimeEnv is one wazero runtime. wazero sets the memory limit per runtime,
+// so functions with different memory limits live in different runtimes that
+// share one compilation cache (docs/RATIONALE.md, "Why a runtime per memory limit?").
+type runtimeEnv struct {
+	rt    wazero.Runtime
+	pages uint32
+}
+
+type compiledKey struct {
+	digest string
+	pages  uint32
+}
+
+type compiledEntry struct {
+	cm   wazero.CompiledModule
+	refs int
+}
+
+// New returns a Host.
+func New(cfg Config) (*Host, error) {
+	h := &Host{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		runtimes: map[uint32]*runtimeEnv{},
+		compiled: map[compiledKey]*compiledEntry{},
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	h.log = h.log.With("component", "host")
+	if cfg.CacheDir != "" {
+		c, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("open compilation cache %q: %w", cfg.CacheDir, err)
+		}
+		h.cache = c
+	} else {
+		h.cache = wazero.NewCompilationCache()
+	}
+	return h, nil
+}
+
+// Close closes every runtime, and with them every instance.
+func (h *Host) Close(ctx context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil
+	}
+	h.closed = true
+	for _, env := range h.runtimes {
+		_ = env.rt.Close(ctx)
+	}
+	return h.cache.Close(ctx)
+}
+
+// runtime returns the runtime for a memory limit, creating it with the WASI
+// and wasmfaas_v1 host modules on first use. Callers hold h.mu.
+func (h *Host) runtimeLocked(ctx context.Context, pages uint32) (*runtimeEnv, error) {
+	if env, ok := h.runtimes[pages]; ok {
+		return env, nil
+	}
+	rc := wazero.NewRuntimeConfig().
+		WithCompilationCache(h.cache).
+		WithMemoryLimitPages(pages).
+		WithCloseOnContextDone(true)
+	rt := wazero.NewRuntimeWithConfig(ctx, rc)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		_ = rt.Close(ctx)
+		return nil, fmt.Errorf("instantiate wasi: %w", err)
+	}
+	if err := instantiateABI(ctx, rt); err != nil {
+		_ = rt.Close(ctx)
+		return nil, fmt.Errorf("instantiate %s: %w", abi.ImportModule, err)
+	}
+	env := &runtimeEnv{rt: rt, pages: pages}
+	h.runtimes[pages] = env
+	return env, nil
+}
+
+// compile returns the module compiled in the runtime for pages, sharing
+// compilations between functions of the same module and limit.
+func (h *Host) compile(ctx context.Context, m *Module, pages uint32) (*runtimeEnv, wazero.CompiledModule, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, nil, fmt.Errorf("host is closed")
+	}
+	env, err := h.runtimeLocked(ctx, pages)
+	if err != nil {
+		return nil, nil, err
+	}
+	key := compiledKey{m.Digest, pages}
+	if e, ok := h.compiled[key]; ok {
+		e.refs++
+		return env, e.cm, nil
+	}
+	cm, err := env.rt.CompileModule(ctx, m.wasm)
+	if err != nil {
+		return nil, nil, &ModuleError{Err: ErrInvalidModule, Reason: err.Error()}
+	}
+	h.compiled[key] = &compiledEntry{cm: cm, refs: 1}
+	return env, cm, nil
+}
+
+func (h *Host) release(ctx context.Context, digest string, pages uint32) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	key := compiledKey{digest, pages}
+	e, ok := h.compiled[key]
+	if !ok {
+		return
+	}
+	if e.refs--; e.refs <= 0 {
+		delete(h.compiled, key)
+		_ = e.cm.Close(ctx)
+	}
+}
+
+// Digest returns the content address of a module: "sha256:" and the hex digest.
+func Digest(wasm []byte) string {
+	sum := sha256.Sum256(wasm)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,577 @@
+package host
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/wasmfaas/wasmfaas/abi"
+	"github.com/wasmfaas/wasmfaas/store"
+)
+
+// hostFuncs implements every function of abi.Functions; instantiateABI
+// refuses to start if one is missing, so the spec and the host cannot drift.
+var hostFuncs = map[string]api.GoModuleFunc{
+	"event_attr":       eventAttr,
+	"event_data":       eventData,
+	"event_extensions": eventExtensions,
+	"result_set":       resultSet,
+	"error_set":        errorSet,
+	"log_write":        logWrite,
+	"info_set":         infoSet,
+	"info_get":         infoGet,
+	"config_get":       configGet,
+	"emit_event":       emitEvent,
+	"kv_get":           kvGet,
+	"kv_set":           kvSet,
+	"kv_delete":        kvDelete,
+	"kv_keys":          kvKeys,
+	"props_get":        propsGet,
+	"props_set":        propsSet,
+	"props_delete":     propsDelete,
+	"props_ext_get":    propsExtGet,
+	"props_ext_set":    propsExtSet,
+	"props_ext_delete": propsExtDelete,
+}
+
+func valType(t abi.ValType) api.ValueType {
+	if t == abi.I64 {
+		return api.ValueTypeI64
+	}
+	return api.ValueTypeI32
+}
+
+// instantiateABI registers the wasmfaas_v1 host module in rt. Stack-based
+// Go functions cost tens of nanoseconds per call where reflection-based ones
+// cost about a microsecond (docs/RATIONALE.md).
+func instantiateABI(ctx context.Context, rt wazero.Runtime) error {
+	b := rt.NewHostModuleBuilder(abi.ImportModule)
+	for _, f := range abi.Functions {
+		impl, ok := hostFuncs[f.Name]
+		if !ok {
+			return fmt.Errorf("host function %s is not implemented", f.Name)
+		}
+		params := make([]api.ValueType, len(f.Types))
+		for i, t := range f.Types {
+			params[i] = valType(t)
+		}
+		b.NewFunctionBuilder().
+			WithGoModuleFunction(impl, params, []api.ValueType{valType(f.Result)}).
+			WithParameterNames(f.Params...).
+			Export(f.Name)
+	}
+	_, err := b.Instantiate(ctx)
+	return err
+}
+
+// region returns guest memory [ptr, ptr+n) or ends the call as a trap.
+func region(mod api.Module, fn string, ptr, n uint32) []byte {
+	mem := mod.Memory()
+	if mem == nil {
+		trapf("%s: module has no memory", fn)
+	}
+	b, ok := mem.Read(ptr, n)
+	if !ok {
+		trapf("%s: region [%#x, +%#x) outside memory of %#x bytes", fn, ptr, n, mem.Size())
+	}
+	return b
+}
+
+// output copies data into the guest buffer if it fits and returns its
+// length either way (abi/README.md §3, "Buffers").
+func output(mod api.Module, fn string, bufPtr, bufCap uint32, data []byte) uint64 {
+	buf := region(mod, fn, bufPtr, bufCap)
+	if len(data) > math.MaxInt32 {
+		return status(abi.TooLarge)
+	}
+	if len(data) <= len(buf) {
+		copy(buf, data)
+	}
+	return uint64(len(data))
+}
+
+func writeRev(mod api.Module, fn string, ptr uint32, rev uint64) {
+	if ptr == 0 {
+		return
+	}
+	binary.LittleEndian.PutUint64(region(mod, fn, ptr, 8), rev)
+}
+
+func status(s abi.Status) uint64 { return uint64(int64(s)) }
+
+func u32(v uint64) uint32 { return uint32(v) }
+
+// storeStatus maps a store error to an ABI status, recording the sticky
+// failures of abi/README.md §4.
+func (c *call) storeStatus(fn string, err error) uint64 {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return status(abi.NotFound)
+	case errors.Is(err, store.ErrConflict):
+		return status(abi.Conflict)
+	case errors.Is(err, store.ErrTooLarge), errors.Is(err, abi.ErrTooLarge):
+		return status(abi.TooLarge)
+	case errors.Is(err, store.ErrInvalid), errors.Is(err, abi.ErrInvalid):
+		return status(abi.Invalid)
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		c.fail(abi.KindUnavailable, "%s: %v", fn, err)
+		return status(abi.Unavailable)
+	default:
+		c.fail(abi.KindInternal, "%s: %v", fn, err)
+		return status(abi.Internal)
+	}
+}
+
+func eventAttr(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	name := region(mod, "event_attr", u32(stack[0]), u32(stack[1]))
+	v, ok := attr(c.ev, string(name))
+	if !ok {
+		region(mod, "event_attr", u32(stack[2]), u32(stack[3]))
+		stack[0] = status(abi.NotFound)
+		return
+	}
+	stack[0] = output(mod, "event_attr", u32(stack[2]), u32(stack[3]), []byte(v))
+}
+
+func eventData(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	stack[0] = output(mod, "event_data", u32(stack[0]), u32(stack[1]), c.ev.Data())
+}
+
+func eventExtensions(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	stack[0] = output(mod, "event_extensions", u32(stack[0]), u32(stack[1]), abi.AppendNames(nil, extensionNames(c.ev)))
+}
+
+func resultSet(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	body := region(mod, "result_set", u32(stack[0]), u32(stack[1]))
+	ct := region(mod, "result_set", u32(stack[2]), u32(stack[3]))
+	if len(body) > c.fn.limits.MaxOutputBytes {
+		c.fail(abi.KindLimit, "result is %d bytes; the function's max output is %d", len(body), c.fn.limits.MaxOutputBytes)
+		stack[0] = status(abi.TooLarge)
+		return
+	}
+	ctype := strings.ToValidUTF8(string(ct), "\uFFFD")
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	c.info.Result = &Result{ContentType: ctype, Body: append([]byte(nil), body...)}
+	stack[0] = status(abi.OK)
+}
+
+const maxErrorMessage = 8 << 10
+
+func errorSet(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	kind := string(region(mod, "error_set", u32(stack[0]), u32(stack[1])))
+	msg := region(mod, "error_set", u32(stack[2]), u32(stack[3]))
+	if len(msg) > maxErrorMessage {
+		msg = msg[:maxErrorMessage]
+	}
+	text := strings.ToValidUTF8(string(msg), "\uFFFD")
+	if err := abi.CheckErrorKind(kind); err != nil {
+		c.guestErr = &ErrorInfo{Kind: abi.KindError, Message: text}
+		stack[0] = status(abi.Invalid)
+		return
+	}
+	c.guestErr = &ErrorInfo{Kind: kind, Message: text}
+	stack[0] = status(abi.OK)
+}
+
+func levelName(l int32) string {
+	switch {
+	case l >= abi.LevelError:
+		return "error"
+	case l >= abi.LevelWarn:
+		return "warn"
+	case l >= abi.LevelInfo:
+		return "info"
+	default:
+		return "debug"
+	}
+}
+
+func logWrite(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	msg := region(mod, "log_write", u32(stack[1]), u32(stack[2]))
+	if !c.addLog(levelName(int32(stack[0])), string(msg)) {
+		stack[0] = status(abi.Limit)
+		return
+	}
+	stack[0] = status(abi.OK)
+}
+
+func infoSet(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	key := string(region(mod, "info_set", u32(stack[0]), u32(stack[1])))
+	val := region(mod, "info_set", u32(stack[2]), u32(stack[3]))
+	if abi.CheckFieldKey(key) != nil || !jsonValid(val) {
+		stack[0] = status(abi.Invalid)
+		return
+	}
+	if c.logBytes+len(key)+len(val) > c.fn.limits.MaxLogBytes {
+		c.info.LogsTruncated = true
+		stack[0] = status(abi.Limit)
+		return
+	}
+	c.logBytes += len(key) + len(val)
+	if c.info.Fields == nil {
+		c.info.Fields = map[string]json.RawMessage{}
+	}
+	c.info.Fields[key] = append(json.RawMessage(nil), val...)
+	stack[0] = status(abi.OK)
+}
+
+func infoGet(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	name := region(mod, "info_get", u32(stack[0]), u32(stack[1]))
+	var v string
+	switch string(name) {
+	case "call_id":
+		v = c.info.CallID
+	case "function":
+		v = c.fn.name
+	case "module_digest":
+		v = c.fn.module.Digest
+	case "attempt":
+		v = strconv.Itoa(c.info.Attempt)
+	case "deadline":
+		v = c.deadline.UTC().Format(time.RFC3339Nano)
+	default:
+		region(mod, "info_get", u32(stack[2]), u32(stack[3]))
+		stack[0] = status(abi.NotFound)
+		return
+	}
+	stack[0] = output(mod, "info_get", u32(stack[2]), u32(stack[3]), []byte(v))
+}
+
+func configGet(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	key := region(mod, "config_get", u32(stack[0]), u32(stack[1]))
+	v, ok := c.fn.config[string(key)]
+	if !ok {
+		region(mod, "config_get", u32(stack[2]), u32(stack[3]))
+		stack[0] = status(abi.NotFound)
+		return
+	}
+	stack[0] = output(mod, "config_get", u32(stack[2]), u32(stack[3]), []byte(v))
+}
+
+// EmittedID derives the id of the index-th event emitted by fn while
+// handling the event triggerID, so a retried call re-emits the same ids and a
+// duplicate window can drop the repeats.
+func EmittedID(triggerID, fn string, index int) string {
+	h := sha256.New()
+	h.Write([]byte(triggerID))
+	h.Write([]byte{0})
+	h.Write([]byte(fn))
+	h.Write([]byte{0})
+	h.Write([]byte(strconv.Itoa(index)))
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+func emitEvent(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	attrs := region(mod, "emit_event", u32(stack[0]), u32(stack[1]))
+	data := region(mod, "emit_event", u32(stack[2]), u32(stack[3]))
+	lim := c.fn.limits
+	if len(c.info.Emitted) >= lim.MaxEmits {
+		c.fail(abi.KindLimit, "more than %d emitted events", lim.MaxEmits)
+		stack[0] = status(abi.Limit)
+		return
+	}
+	if len(attrs)+len(data) > lim.MaxOutputBytes {
+		c.fail(abi.KindLimit, "emitted event %d is %d bytes; the function's max output is %d", len(c.info.Emitted), len(attrs)+len(data), lim.MaxOutputBytes)
+		stack[0] = status(abi.TooLarge)
+		return
+	}
+	ev, err := c.buildEmitted(attrs, data)
+	if err != nil {
+		c.fail(abi.KindInvalidEmit, "emitted event %d: %v", len(c.info.Emitted), err)
+		stack[0] = status(abi.Invalid)
+		return
+	}
+	c.info.Emitted = append(c.info.Emitted, ev)
+	stack[0] = uint64(len(c.info.Emitted) - 1)
+}
+
+func (c *call) buildEmitted(attrs, data []byte) (cloudevents.Event, error) {
+	pairs, err := abi.SplitPairs(attrs)
+	if err != nil {
+		return cloudevents.Event{}, err
+	}
+	ev := cloudevents.NewEvent()
+	ev.SetID(EmittedID(c.ev.ID(), c.fn.name, len(c.info.Emitted)))
+	ev.SetSource("wasmfaas/functions/" + c.fn.name)
+	ev.SetTime(time.Now().UTC())
+	seen := map[string]bool{}
+	for _, p := range pairs {
+		if seen[p.Name] {
+			return ev, fmt.Errorf("attribute %q given twice", p.Name)
+		}
+		seen[p.Name] = true
+		if !utf8.ValidString(p.Value) {
+			return ev, fmt.Errorf("attribute %q is not valid UTF-8", p.Name)
+		}
+		switch p.Name {
+		case "type":
+			ev.SetType(p.Value)
+		case "subject":
+			ev.SetSubject(p.Value)
+		case "source":
+			ev.SetSource(p.Value)
+		case "datacontenttype":
+			ev.SetDataContentType(p.Value)
+		case "dataschema":
+			ev.SetDataSchema(p.Value)
+		case "id", "specversion", "time":
+			return ev, fmt.Errorf("attribute %q is set by the host", p.Name)
+		default:
+			if err := abi.CheckExtName(p.Name); err != nil {
+				return ev, err
+			}
+			if err := abi.CheckExtValue(p.Value); err != nil {
+				return ev, err
+			}
+			ev.SetExtension(p.Name, p.Value)
+		}
+	}
+	if ev.Type() == "" {
+		return ev, errors.New("type is missing or empty")
+	}
+	if len(data) > 0 {
+		ev.DataEncoded = append([]byte(nil), data...)
+	}
+	if err := ev.Validate(); err != nil {
+		return ev, err
+	}
+	return ev, nil
+}
+
+func (c *call) kv(fn string) (store.KV, bool) {
+	kv := c.fn.host.cfg.KV
+	if kv == nil {
+		c.fail(abi.KindUnavailable, "%s: no KV store is configured", fn)
+	}
+	return kv, kv != nil
+}
+
+func (c *call) props(fn string) (store.Properties, bool) {
+	p := c.fn.host.cfg.Properties
+	if p == nil {
+		c.fail(abi.KindUnavailable, "%s: no property store is configured", fn)
+	}
+	return p, p != nil
+}
+
+func kvGet(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	key := string(region(mod, "kv_get", u32(stack[0]), u32(stack[1])))
+	region(mod, "kv_get", u32(stack[2]), u32(stack[3]))
+	if p := u32(stack[4]); p != 0 {
+		region(mod, "kv_get", p, 8)
+	}
+	kv, ok := c.kv("kv_get")
+	if !ok {
+		stack[0] = status(abi.Unavailable)
+		return
+	}
+	e, err := kv.Get(ctx, c.fn.name, key)
+	if err != nil {
+		stack[0] = c.storeStatus("kv_get", err)
+		return
+	}
+	writeRev(mod, "kv_get", u32(stack[4]), e.Revision)
+	stack[0] = output(mod, "kv_get", u32(stack[2]), u32(stack[3]), e.Value)
+}
+
+func kvSet(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	key := string(region(mod, "kv_set", u32(stack[0]), u32(stack[1])))
+	val := region(mod, "kv_set", u32(stack[2]), u32(stack[3]))
+	kv, ok := c.kv("kv_set")
+	if !ok {
+		stack[0] = status(abi.Unavailable)
+		return
+	}
+	rev, err := kv.Put(ctx, c.fn.name, key, val)
+	if err != nil {
+		stack[0] = c.storeStatus("kv_set", err)
+		return
+	}
+	c.info.KVChanges = append(c.info.KVChanges, KVChange{Key: key, Revision: rev, Size: len(val)})
+	stack[0] = rev
+}
+
+func kvDelete(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	key := string(region(mod, "kv_delete", u32(stack[0]), u32(stack[1])))
+	kv, ok := c.kv("kv_delete")
+	if !ok {
+		stack[0] = status(abi.Unavailable)
+		return
+	}
+	if err := kv.Delete(ctx, c.fn.name, key); err != nil {
+		stack[0] = c.storeStatus("kv_delete", err)
+		return
+	}
+	c.info.KVChanges = append(c.info.KVChanges, KVChange{Key: key, Deleted: true})
+	stack[0] = status(abi.OK)
+}
+
+func kvKeys(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	prefix := string(region(mod, "kv_keys", u32(stack[0]), u32(stack[1])))
+	region(mod, "kv_keys", u32(stack[2]), u32(stack[3]))
+	kv, ok := c.kv("kv_keys")
+	if !ok {
+		stack[0] = status(abi.Unavailable)
+		return
+	}
+	keys, err := kv.Keys(ctx, c.fn.name, prefix)
+	if err != nil {
+		stack[0] = c.storeStatus("kv_keys", err)
+		return
+	}
+	stack[0] = output(mod, "kv_keys", u32(stack[2]), u32(stack[3]), abi.AppendNames(nil, keys))
+}
+
+func (c *call) recordChange(ch store.Change) {
+	c.info.PropertyChanges = append(c.info.PropertyChanges, PropertyChange{
+		Subject: ch.Subject, Name: ch.Name, Old: nullIfEmpty(ch.Old), New: nullIfEmpty(ch.New), Revision: ch.Revision,
+	})
+}
+
+func nullIfEmpty(b json.RawMessage) json.RawMessage {
+	if len(b) == 0 {
+		return json.RawMessage("null")
+	}
+	return b
+}
+
+func propsGet(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	subj := string(region(mod, "props_get", u32(stack[0]), u32(stack[1])))
+	name := string(region(mod, "props_get", u32(stack[2]), u32(stack[3])))
+	region(mod, "props_get", u32(stack[4]), u32(stack[5]))
+	if p := u32(stack[6]); p != 0 {
+		region(mod, "props_get", p, 8)
+	}
+	ps, ok := c.props("props_get")
+	if !ok {
+		stack[0] = status(abi.Unavailable)
+		return
+	}
+	p, err := ps.Get(ctx, subj, name)
+	if err != nil {
+		stack[0] = c.storeStatus("props_get", err)
+		return
+	}
+	writeRev(mod, "props_get", u32(stack[6]), p.Revision)
+	stack[0] = output(mod, "props_get", u32(stack[4]), u32(stack[5]), p.Value)
+}
+
+func propsSet(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	subj := string(region(mod, "props_set", u32(stack[0]), u32(stack[1])))
+	name := string(region(mod, "props_set", u32(stack[2]), u32(stack[3])))
+	val := region(mod, "props_set", u32(stack[4]), u32(stack[5]))
+	expect := int64(stack[6])
+	ps, ok := c.props("props_set")
+	if !ok {
+		stack[0] = status(abi.Unavailable)
+		return
+	}
+	ch, err := ps.Set(ctx, subj, name, json.RawMessage(val), expect)
+	if err != nil {
+		stack[0] = c.storeStatus("props_set", err)
+		return
+	}
+	c.recordChange(ch)
+	stack[0] = ch.Revision
+}
+
+func propsDelete(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	subj := string(region(mod, "props_delete", u32(stack[0]), u32(stack[1])))
+	name := string(region(mod, "props_delete", u32(stack[2]), u32(stack[3])))
+	expect := int64(stack[4])
+	ps, ok := c.props("props_delete")
+	if !ok {
+		stack[0] = status(abi.Unavailable)
+		return
+	}
+	ch, err := ps.Delete(ctx, subj, name, expect)
+	if err != nil {
+		stack[0] = c.storeStatus("props_delete", err)
+		return
+	}
+	c.recordChange(ch)
+	stack[0] = status(abi.OK)
+}
+
+func propsExtGet(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	subj := string(region(mod, "props_ext_get", u32(stack[0]), u32(stack[1])))
+	name := string(region(mod, "props_ext_get", u32(stack[2]), u32(stack[3])))
+	region(mod, "props_ext_get", u32(stack[4]), u32(stack[5]))
+	ps, ok := c.props("props_ext_get")
+	if !ok {
+		stack[0] = status(abi.Unavailable)
+		return
+	}
+	v, err := ps.GetExtended(ctx, subj, name)
+	if err != nil {
+		stack[0] = c.storeStatus("props_ext_get", err)
+		return
+	}
+	stack[0] = output(mod, "props_ext_get", u32(stack[4]), u32(stack[5]), []byte(v))
+}
+
+func propsExtSet(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	subj := string(region(mod, "props_ext_set", u32(stack[0]), u32(stack[1])))
+	name := string(region(mod, "props_ext_set", u32(stack[2]), u32(stack[3])))
+	val := string(region(mod, "props_ext_set", u32(stack[4]), u32(stack[5])))
+	ps, ok := c.props("props_ext_set")
+	if !ok {
+		stack[0] = status(abi.Unavailable)
+		return
+	}
+	if err := ps.SetExtended(ctx, subj, name, val); err != nil {
+		stack[0] = c.storeStatus("props_ext_set", err)
+		return
+	}
+	stack[0] = status(abi.OK)
+}
+
+func propsExtDelete(ctx context.Context, mod api.Module, stack []uint64) {
+	c := callFrom(ctx)
+	subj := string(region(mod, "props_ext_delete", u32(stack[0]), u32(stack[1])))
+	name := string(region(mod, "props_ext_delete", u32(stack[2]), u32(stack[3])))
+	ps, ok := c.props("props_ext_delete")
+	if !ok {
+		stack[0] = status(abi.Unavailable)
+		return
+	}
+	if err := ps.DeleteExtended(ctx, subj, name); err != nil {
+		stack[0] = c.storeStatus("props_ext_delete", err)
+		return
+	}
+	stack[0] = status(abi.OK)
+}

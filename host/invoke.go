@@ -1,0 +1,393 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/types"
+	"github.com/google/uuid"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/wasmfaas/wasmfaas/abi"
+)
+
+// CallOption sets a detail of one call.
+type CallOption func(*callOptions)
+
+type callOptions struct {
+	attempt int
+	callID  string
+}
+
+// WithAttempt records the delivery attempt (1 for the first).
+func WithAttempt(n int) CallOption { return func(o *callOptions) { o.attempt = n } }
+
+// WithCallID sets the call id instead of a fresh UUIDv7.
+func WithCallID(id string) CallOption { return func(o *callOptions) { o.callID = id } }
+
+// call is the state of one call, reachable from host functions through the
+// context wazero hands them.
+type call struct {
+	fn       *Function
+	ev       *cloudevents.Event
+	info     *ExecutionInfo
+	deadline time.Time
+
+	logBytes int
+	sticky   *ErrorInfo // a host-recorded failure the guest cannot clear
+	guestErr *ErrorInfo // from error_set
+	stderr   *guestWriter
+}
+
+type callKey struct{}
+
+func callFrom(ctx context.Context) *call {
+	c, _ := ctx.Value(callKey{}).(*call)
+	if c == nil {
+		trapf("host function called outside wasmfaas_handle")
+	}
+	return c
+}
+
+func (c *call) fail(kind, format string, args ...any) {
+	if c.sticky == nil {
+		c.sticky = &ErrorInfo{Kind: kind, Message: fmt.Sprintf(format, args...)}
+	}
+}
+
+// addLog appends a line if the log budget allows; it reports false when the
+// line was dropped.
+func (c *call) addLog(level, msg string) bool {
+	if c.logBytes+len(msg) > c.fn.limits.MaxLogBytes {
+		c.info.LogsTruncated = true
+		return false
+	}
+	c.logBytes += len(msg)
+	c.info.Logs = append(c.info.Logs, LogLine{Level: level, Message: strings.ToValidUTF8(msg, "\uFFFD")})
+	return true
+}
+
+// Invoke runs fn on ev and returns the call's ExecutionInfo. It never panics
+// and always returns a record, whatever the guest does.
+func (h *Host) Invoke(ctx context.Context, fn *Function, ev cloudevents.Event, opts ...CallOption) (info ExecutionInfo) {
+	o := callOptions{attempt: 1}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.callID == "" {
+		if id, err := uuid.NewV7(); err == nil {
+			o.callID = id.String()
+		} else {
+			o.callID = uuid.NewString()
+		}
+	}
+	start := time.Now()
+	info = ExecutionInfo{
+		CallID:       o.callID,
+		Function:     fn.name,
+		ModuleDigest: fn.module.Digest,
+		Mode:         string(fn.module.Mode),
+		Event:        eventInfo(&ev),
+		Start:        start.UTC(),
+		Attempt:      o.attempt,
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			// A bug of ours, not the guest's: log the stack, never return it.
+			h.log.Error("invoke panicked", LogKeyCall, info.CallID, LogKeyFunction, fn.name, "panic", r, "stack", string(debug.Stack()))
+			info.Status = StatusError
+			info.Error = &ErrorInfo{Kind: abi.KindInternal, Message: "internal host error; see the host log for call " + info.CallID}
+		}
+		info.DurationNS = int64(time.Since(start))
+	}()
+
+	if err := ev.Validate(); err != nil {
+		info.Status = StatusRejected
+		info.Error = &ErrorInfo{Kind: abi.KindInvalidInput, Message: "invalid event: " + err.Error()}
+		return info
+	}
+
+	cctx, cancel := context.WithTimeout(ctx, fn.limits.Timeout)
+	defer cancel()
+	c := &call{fn: fn, ev: &ev, info: &info}
+	c.deadline, _ = cctx.Deadline()
+	cctx = context.WithValue(cctx, callKey{}, c)
+
+	if fn.module.Mode == abi.ModeCommand {
+		h.runCommand(cctx, ctx, c)
+		return info
+	}
+
+	inst, err := fn.acquire(cctx)
+	if err != nil {
+		c.finishAcquireError(ctx, err)
+		return info
+	}
+	inst.out.c, inst.errw.c = c, c
+	c.stderr = inst.errw
+	inst.errw.resetTail()
+	callErr := inst.handle.CallWithStack(cctx, inst.stack)
+	inst.out.flush()
+	inst.errw.flush()
+	inst.out.c, inst.errw.c = nil, nil
+	if mem := inst.mod.Memory(); mem != nil {
+		info.MemoryBytes = uint64(mem.Size())
+	}
+	healthy := callErr == nil
+	if callErr != nil {
+		c.finishError(ctx, callErr)
+	} else {
+		c.finish(int32(inst.stack[0]))
+	}
+	fn.release(ctx, inst, healthy)
+	return info
+}
+
+// finish decides the status of a call that returned normally
+// (abi/README.md §2, "Outcome of a call").
+func (c *call) finish(ret int32) {
+	info := c.info
+	switch {
+	case c.sticky != nil:
+		info.Status, info.Error = StatusError, c.sticky
+	case c.guestErr != nil:
+		info.Status, info.Error = StatusError, c.guestErr
+		if c.guestErr.Kind == abi.KindInvalidInput {
+			info.Status = StatusRejected
+		}
+	case ret != 0:
+		info.Status = StatusError
+		info.Error = &ErrorInfo{Kind: abi.KindError, Message: fmt.Sprintf("handler returned %d", ret)}
+	default:
+		info.Status = StatusOK
+		return
+	}
+	// Emitted events of a failed call are kept in the record, for the
+	// post-mortem; callers publish them only for ok calls.
+}
+
+// finishError classifies an error from the guest call: deadline, caller
+// cancellation, exit, a trap raised by a host function, or a wasm trap.
+func (c *call) finishError(parent context.Context, err error) {
+	info := c.info
+	var exit *sys.ExitError
+	var trap *trapError
+	switch {
+	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:
+		info.Status = StatusTimeout
+		if parent.Err() != nil {
+			info.Error = &ErrorInfo{Kind: abi.KindTimeout, Message: "caller's deadline passed during the call"}
+		} else {
+			info.Error = &ErrorInfo{Kind: abi.KindTimeout, Message: fmt.Sprintf("call exceeded the function's timeout of %s", c.fn.limits.Timeout)}
+		}
+	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeContextCanceled:
+		info.Status = StatusTimeout
+		info.Error = &ErrorInfo{Kind: "canceled", Message: "call canceled by the caller"}
+	case errors.As(err, &trap):
+		info.Status = StatusTrap
+		info.Error = &ErrorInfo{Kind: abi.KindTrap, Message: trap.msg}
+	case errors.As(err, &exit):
+		info.Status = StatusTrap
+		msg := fmt.Sprintf("guest exited with code %d during %s", exit.ExitCode(), abi.HandleExport)
+		if t := c.stderrTail(); t != "" {
+			msg += ": " + t
+		}
+		info.Error = &ErrorInfo{Kind: abi.KindTrap, Message: msg}
+	default:
+		info.Status = StatusTrap
+		info.Error = &ErrorInfo{Kind: abi.KindTrap, Message: trapMessage(err)}
+	}
+}
+
+func (c *call) stderrTail() string {
+	if c.stderr == nil {
+		return ""
+	}
+	return c.stderr.tailString()
+}
+
+func (c *call) finishAcquireError(parent context.Context, err error) {
+	info := c.info
+	var ie *instantiateError
+	switch {
+	case errors.Is(err, errOverloaded) && parent.Err() == nil:
+		info.Status = StatusRejected
+		info.Error = &ErrorInfo{Kind: abi.KindOverloaded, Message: fmt.Sprintf("overloaded: all %d instances of %s stayed busy until the call's deadline", c.fn.limits.MaxConcurrency, c.fn.name)}
+	case errors.Is(err, errOverloaded):
+		info.Status = StatusRejected
+		info.Error = &ErrorInfo{Kind: abi.KindOverloaded, Message: fmt.Sprintf("overloaded: the caller gave up waiting for one of %d busy instances of %s", c.fn.limits.MaxConcurrency, c.fn.name)}
+	case errors.As(err, &ie):
+		c.finishError(parent, ie.err)
+		if ie.tail != "" && !strings.Contains(info.Error.Message, ie.tail) {
+			info.Error.Message += ": " + ie.tail
+		}
+		info.Error.Message = "instantiate: " + info.Error.Message
+	default:
+		info.Status = StatusError
+		info.Error = &ErrorInfo{Kind: abi.KindInternal, Message: err.Error()}
+	}
+}
+
+// trapMessage keeps wazero's message and the top of the wasm stack trace,
+// which is the guest's, so it is safe and useful to show.
+func trapMessage(err error) string {
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) > 12 {
+		lines = append(lines[:12], "\t...")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func eventInfo(ev *cloudevents.Event) EventInfo {
+	ei := EventInfo{
+		ID:              ev.ID(),
+		Source:          ev.Source(),
+		Type:            ev.Type(),
+		Subject:         ev.Subject(),
+		DataContentType: ev.DataContentType(),
+	}
+	if t := ev.Time(); !t.IsZero() {
+		ei.Time = t.UTC().Format(time.RFC3339Nano)
+	}
+	if exts := ev.Extensions(); len(exts) > 0 {
+		ei.Extensions = make(map[string]string, len(exts))
+		for k, v := range exts {
+			s, err := types.Format(v)
+			if err != nil {
+				s = fmt.Sprint(v)
+			}
+			ei.Extensions[k] = s
+		}
+	}
+	return ei
+}
+
+// attr returns an event attribute as the string event_attr copies.
+func attr(ev *cloudevents.Event, name string) (string, bool) {
+	switch name {
+	case "specversion":
+		return ev.SpecVersion(), true
+	case "id":
+		return ev.ID(), true
+	case "source":
+		return ev.Source(), true
+	case "type":
+		return ev.Type(), true
+	case "subject":
+		s := ev.Subject()
+		return s, s != ""
+	case "time":
+		t := ev.Time()
+		if t.IsZero() {
+			return "", false
+		}
+		return t.UTC().Format(time.RFC3339Nano), true
+	case "datacontenttype":
+		s := ev.DataContentType()
+		return s, s != ""
+	case "dataschema":
+		s := ev.DataSchema()
+		return s, s != ""
+	}
+	v, ok := ev.Extensions()[name]
+	if !ok {
+		return "", false
+	}
+	s, err := types.Format(v)
+	if err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+func extensionNames(ev *cloudevents.Event) []string {
+	exts := ev.Extensions()
+	names := make([]string, 0, len(exts))
+	for k := range exts {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// guestWriter turns a guest's stdout or stderr into log lines of the current
+// call and keeps the last stderr lines for trap messages.
+type guestWriter struct {
+	c      *call
+	level  string
+	stderr bool
+	buf    []byte
+	tail   []string
+}
+
+const tailLines = 6
+
+func (w *guestWriter) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		w.line(string(w.buf[:i]))
+		w.buf = w.buf[i+1:]
+	}
+	// A guest that writes without newlines must not grow the buffer forever.
+	if len(w.buf) > 4096 {
+		w.line(string(w.buf))
+		w.buf = w.buf[:0]
+	}
+	return len(p), nil
+}
+
+func (w *guestWriter) line(s string) {
+	if w.stderr {
+		if len(w.tail) == tailLines {
+			copy(w.tail, w.tail[1:])
+			w.tail = w.tail[:tailLines-1]
+		}
+		if len(s) > 512 {
+			s2 := s[:512]
+			for !utf8.ValidString(s2) && len(s2) > 0 {
+				s2 = s2[:len(s2)-1]
+			}
+			w.tail = append(w.tail, s2)
+		} else {
+			w.tail = append(w.tail, s)
+		}
+	}
+	if w.c != nil {
+		w.c.addLog(w.level, s)
+	}
+}
+
+func (w *guestWriter) flush() {
+	if len(w.buf) > 0 {
+		w.line(string(w.buf))
+		w.buf = w.buf[:0]
+	}
+}
+
+func (w *guestWriter) resetTail() { w.tail = w.tail[:0] }
+
+func (w *guestWriter) tailString() string {
+	var lines []string
+	for _, l := range w.tail {
+		if strings.TrimSpace(l) != "" {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	return strings.Join(lines, " | ")
+}
+
+// jsonValid is json.Valid, named for the reader of host functions.
+func jsonValid(b []byte) bool { return json.Valid(b) }
