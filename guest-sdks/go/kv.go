@@ -1,0 +1,52 @@
+package wasmfaas
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// revSlot receives the revision that kv_get and props_get write. It is
+// shared for the same reason as scratch: calls never overlap.
+var revSlot uint64
+
+// KV is the function's key/value store, one namespace per function. Keys are
+// 1-1024 bytes of UTF-8 without NUL; values are up to 1 MiB of any bytes.
+// Every write returns the entry's new revision.
+type KV struct{}
+
+// Get returns the value of key and its revision, or an error wrapping
+// ErrNotFound when the key does not exist.
+func (KV) Get(key string) ([]byte, uint64, error) {
+	b, n := fill(func(buf []byte) int64 {
+		return int64(kvGet(sptr(key), slen(key), bptr(buf), blen(buf), unsafe.Pointer(&revSlot)))
+	})
+	if err := check(fmt.Sprintf("kv get %q", key), n); err != nil {
+		return nil, 0, err
+	}
+	return append([]byte{}, b...), revSlot, nil
+}
+
+// Set stores val under key and returns its new revision.
+func (KV) Set(key string, val []byte) (uint64, error) {
+	rev := kvSet(sptr(key), slen(key), bptr(val), blen(val))
+	if err := check(fmt.Sprintf("kv set %q", key), rev); err != nil {
+		return 0, err
+	}
+	return uint64(rev), nil
+}
+
+// Delete deletes key; deleting a missing key is not an error.
+func (KV) Delete(key string) error {
+	return check(fmt.Sprintf("kv delete %q", key), int64(kvDelete(sptr(key), slen(key))))
+}
+
+// Keys returns the keys that start with prefix ("" for all), sorted.
+func (KV) Keys(prefix string) ([]string, error) {
+	b, n := fill(func(buf []byte) int64 {
+		return int64(kvKeys(sptr(prefix), slen(prefix), bptr(buf), blen(buf)))
+	})
+	if err := check(fmt.Sprintf("kv keys %q", prefix), n); err != nil {
+		return nil, err
+	}
+	return splitList(b), nil
+}
