@@ -77,9 +77,6 @@ func describeJSONError(err error) string {
 		}
 		return fmt.Sprintf("data: field %q must be %s, got %s", te.Field, want, te.Value)
 	}
-	if err.Error() == "unexpected end of JSON input" {
-		return "data: invalid JSON: unexpected end of input"
-	}
 	return "data: " + strings.TrimPrefix(err.Error(), "json: ")
 }
 

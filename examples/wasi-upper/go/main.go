@@ -49,7 +49,7 @@ func run(stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "upper-casing %d bytes of %s data\n", len(out), ev.Type)
+	fmt.Fprintf(stderr, "wasi-upper: %s event, %d bytes out\n", ev.Type, len(out))
 	_, err = stdout.Write(out)
 	return err
 }
