@@ -12,7 +12,11 @@ type Entry struct {
 }
 
 // KV is a key/value store partitioned into namespaces (one per function).
-// Keys and values are checked with abi.CheckKey and abi.MaxValueLen.
+// Keys and values are checked with abi.CheckKey and abi.MaxValueLen (see
+// CheckKey and CheckValue); a namespace is any non-empty UTF-8 string
+// without NUL. Every method of KV and Properties returns the context's error
+// for a context that is already done, and an error wrapping ErrUnavailable
+// after Close.
 type KV interface {
 	// Get returns ErrNotFound for a missing key.
 	Get(ctx context.Context, ns, key string) (Entry, error)
@@ -20,7 +24,8 @@ type KV interface {
 	Put(ctx context.Context, ns, key string, value []byte) (uint64, error)
 	// Delete removes key; a missing key is not an error.
 	Delete(ctx context.Context, ns, key string) error
-	// Keys lists the keys of ns starting with prefix, sorted.
+	// Keys lists the keys of ns starting with prefix (empty: all), sorted
+	// bytewise.
 	Keys(ctx context.Context, ns, prefix string) ([]string, error)
 }
 
@@ -49,9 +54,11 @@ type Properties interface {
 	Get(ctx context.Context, subject, name string) (Property, error)
 	// Set stores value (valid JSON) if the revision matches expect.
 	Set(ctx context.Context, subject, name string, value json.RawMessage, expect int64) (Change, error)
-	// Delete removes the property if the revision matches expect; ErrNotFound if absent.
+	// Delete removes the property if the revision matches expect; ErrNotFound
+	// if absent, whatever expect is.
 	Delete(ctx context.Context, subject, name string, expect int64) (Change, error)
-	// List returns every property of subject.
+	// List returns every property of subject (empty map if none), without
+	// the extended properties.
 	List(ctx context.Context, subject string) (map[string]Property, error)
 
 	// GetExtended returns an extended property; ErrNotFound if absent.
