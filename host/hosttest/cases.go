@@ -1,0 +1,153 @@
+package hosttest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/wasmfaas/wasmfaas/host"
+)
+
+// Case is one test case of a directory: NAME.event.json, NAME.expect.json
+// and, optionally, NAME.state.json.
+type Case struct {
+	Name                  string
+	EventPath, ExpectPath string
+	StatePath             string // empty when the case has none
+}
+
+// CaseResult is the outcome of one case.
+type CaseResult struct {
+	Case  Case
+	Info  host.ExecutionInfo
+	Diffs []string // empty when the case passed
+	Err   error    // the case could not run (bad files, module refused)
+}
+
+// Passed reports whether the case ran and matched.
+func (r CaseResult) Passed() bool { return r.Err == nil && len(r.Diffs) == 0 }
+
+// Cases lists the cases of dir, sorted by name. An event without an
+// expectation is an error, so a forgotten file never passes silently.
+func Cases(dir string) ([]Case, error) {
+	events, err := filepath.Glob(filepath.Join(dir, "*.event.json"))
+	if err != nil {
+		return nil, err
+	}
+	if len(events) == 0 {
+		return nil, fmt.Errorf("no *.event.json cases in %s", dir)
+	}
+	sort.Strings(events)
+	var cases []Case
+	for _, ev := range events {
+		name := strings.TrimSuffix(filepath.Base(ev), ".event.json")
+		c := Case{Name: name, EventPath: ev, ExpectPath: filepath.Join(dir, name+".expect.json")}
+		if _, err := os.Stat(c.ExpectPath); err != nil {
+			return nil, fmt.Errorf("case %s: %s is missing", name, filepath.Base(c.ExpectPath))
+		}
+		if sp := filepath.Join(dir, name+".state.json"); fileExists(sp) {
+			c.StatePath = sp
+		}
+		cases = append(cases, c)
+	}
+	return cases, nil
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// Suite runs cases against one module. Each case gets a fresh host and
+// store, so cases never see each other's state.
+type Suite struct {
+	// Wasm is the module under test.
+	Wasm []byte
+	// Function is the function's name (its KV namespace); default "test".
+	Function string
+	// Options apply to every case's function (grants, config, limits).
+	Options []FunctionOption
+	// State is seeded before every case, under the case's own state file.
+	State State
+	// HostOptions configure each case's host.
+	HostOptions Options
+}
+
+// Run runs every case of dir.
+func (s Suite) Run(ctx context.Context, dir string) ([]CaseResult, error) {
+	cases, err := Cases(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CaseResult, 0, len(cases))
+	for _, c := range cases {
+		out = append(out, s.RunCase(ctx, c))
+	}
+	return out, nil
+}
+
+// RunCase runs one case.
+func (s Suite) RunCase(ctx context.Context, c Case) CaseResult {
+	r := CaseResult{Case: c}
+	ev, err := ReadEvent(c.EventPath)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	expect, err := os.ReadFile(c.ExpectPath)
+	if err != nil {
+		r.Err = fmt.Errorf("read expectation: %w", err)
+		return r
+	}
+	state := s.State
+	if c.StatePath != "" {
+		cs, err := ReadState(c.StatePath)
+		if err != nil {
+			r.Err = err
+			return r
+		}
+		state = state.Merge(cs)
+	}
+	info, err := s.Invoke(ctx, ev, state)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	r.Info = info
+	got, err := json.Marshal(info)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	r.Diffs, r.Err = Match(expect, got)
+	return r
+}
+
+// Invoke runs the suite's module once on ev with state seeded, on a fresh
+// host; it is what `wasmfaas test --event` does.
+func (s Suite) Invoke(ctx context.Context, ev cloudevents.Event, state State) (host.ExecutionInfo, error) {
+	h, err := New(s.HostOptions)
+	if err != nil {
+		return host.ExecutionInfo{}, err
+	}
+	defer h.Close()
+	name := s.Function
+	if name == "" {
+		name = "test"
+	}
+	opts := append([]FunctionOption(nil), s.Options...)
+	for k, v := range state.Config {
+		opts = append(opts, Config(k, v))
+	}
+	fn, err := h.Deploy(ctx, name, s.Wasm, opts...)
+	if err != nil {
+		return host.ExecutionInfo{}, err
+	}
+	defer fn.Close(ctx)
+	if err := h.Seed(ctx, name, state); err != nil {
+		return host.ExecutionInfo{}, err
+	}
+	return h.Send(ctx, fn, ev), nil
+}
