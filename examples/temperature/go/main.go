@@ -82,7 +82,11 @@ func init() {
 			return err
 		}
 		if changed {
-			ctx.Logf(wasmfaas.LevelInfo, "%s: temp_status %s -> %s at %g°C", subject, old, status, r.TempC)
+			from := "none"
+			if old != nil {
+				from = string(old)
+			}
+			ctx.Logf(wasmfaas.LevelInfo, "%s: temp_status %s -> %q at %g°C", subject, from, status, r.TempC)
 			if err := ctx.EmitJSON(StatusChangedType, subject, statusChanged{From: old, To: status}); err != nil {
 				return err
 			}
