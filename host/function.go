@@ -304,7 +304,7 @@ func (f *Function) newInstance(ctx context.Context) (*instance, error) {
 	}
 	mod, err := f.env.rt.InstantiateModule(ctx, f.cm, mc)
 	if err != nil {
-		return nil, &instantiateError{err: err, tail: errw.tailString()}
+		return nil, &instantiateError{err: err, tail: errw.headString()}
 	}
 	inst := &instance{mod: mod, out: out, errw: errw, stack: make([]uint64, 1)}
 	if f.module.Mode == abi.ModeReactor {

@@ -134,7 +134,7 @@ func (h *Host) Invoke(ctx context.Context, fn *Function, ev cloudevents.Event, o
 	}
 	inst.out.c, inst.errw.c = c, c
 	c.stderr = inst.errw
-	inst.errw.resetTail()
+	inst.errw.reset()
 	callErr := inst.handle.CallWithStack(cctx, inst.stack)
 	inst.out.flush()
 	inst.errw.flush()
@@ -198,21 +198,27 @@ func (c *call) finishError(parent context.Context, err error) {
 	case errors.As(err, &exit):
 		info.Status = StatusTrap
 		msg := fmt.Sprintf("guest exited with code %d during %s", exit.ExitCode(), abi.HandleExport)
-		if t := c.stderrTail(); t != "" {
+		if t := c.stderrHead(); t != "" {
 			msg += ": " + t
 		}
 		info.Error = &ErrorInfo{Kind: abi.KindTrap, Message: msg}
 	default:
 		info.Status = StatusTrap
-		info.Error = &ErrorInfo{Kind: abi.KindTrap, Message: trapMessage(err)}
+		msg := trapMessage(err)
+		// A Go or Rust panic prints its reason to stderr before trapping;
+		// the reason is what the author needs first.
+		if t := c.stderrHead(); t != "" {
+			msg = t + "\n" + msg
+		}
+		info.Error = &ErrorInfo{Kind: abi.KindTrap, Message: msg}
 	}
 }
 
-func (c *call) stderrTail() string {
+func (c *call) stderrHead() string {
 	if c.stderr == nil {
 		return ""
 	}
-	return c.stderr.tailString()
+	return c.stderr.headString()
 }
 
 func (c *call) finishAcquireError(parent context.Context, err error) {
@@ -326,10 +332,28 @@ type guestWriter struct {
 	level  string
 	stderr bool
 	buf    []byte
+	head   []string
 	tail   []string
 }
 
-const tailLines = 6
+// A trap message carries the first stderr lines of the call, where Go and
+// Rust print a panic's reason; a command's exit message carries the last,
+// where CLIs print theirs.
+const (
+	headLines = 3
+	tailLines = 6
+)
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for !utf8.ValidString(s) && len(s) > 0 {
+		s = s[:len(s)-1]
+	}
+	return s + "…"
+}
 
 func (w *guestWriter) Write(p []byte) (int, error) {
 	w.buf = append(w.buf, p...)
@@ -350,20 +374,15 @@ func (w *guestWriter) Write(p []byte) (int, error) {
 }
 
 func (w *guestWriter) line(s string) {
+	if w.stderr && len(w.head) < headLines && strings.TrimSpace(s) != "" {
+		w.head = append(w.head, truncate(strings.TrimSpace(s), 512))
+	}
 	if w.stderr {
 		if len(w.tail) == tailLines {
 			copy(w.tail, w.tail[1:])
 			w.tail = w.tail[:tailLines-1]
 		}
-		if len(s) > 512 {
-			s2 := s[:512]
-			for !utf8.ValidString(s2) && len(s2) > 0 {
-				s2 = s2[:len(s2)-1]
-			}
-			w.tail = append(w.tail, s2)
-		} else {
-			w.tail = append(w.tail, s)
-		}
+		w.tail = append(w.tail, truncate(s, 512))
 	}
 	if w.c != nil {
 		w.c.addLog(w.level, s)
@@ -377,17 +396,10 @@ func (w *guestWriter) flush() {
 	}
 }
 
-func (w *guestWriter) resetTail() { w.tail = w.tail[:0] }
+func (w *guestWriter) reset() { w.tail, w.head = w.tail[:0], w.head[:0] }
 
-func (w *guestWriter) tailString() string {
-	var lines []string
-	for _, l := range w.tail {
-		if strings.TrimSpace(l) != "" {
-			lines = append(lines, strings.TrimSpace(l))
-		}
-	}
-	return strings.Join(lines, " | ")
-}
+// headString is the call's first stderr lines, joined.
+func (w *guestWriter) headString() string { return strings.Join(w.head, " | ") }
 
 // jsonValid is json.Valid, named for the reader of host functions.
 func jsonValid(b []byte) bool { return json.Valid(b) }

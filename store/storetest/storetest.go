@@ -781,8 +781,20 @@ var blnsJSON []byte
 // Big List of Naughty Strings (testdata/README.md).
 func naughty(t *testing.T) []string {
 	t.Helper()
+	strs, err := NaughtyStrings()
+	require.NoError(t, err, "testdata/blns.json")
+	return strs
+}
+
+// NaughtyStrings returns the hostile strings every layer must carry
+// unchanged: separators, whitespace, Unicode and a subset of the Big List of
+// Naughty Strings. Tests of other packages (the host, SDK round trips) use it
+// too, so there is one list.
+func NaughtyStrings() ([]string, error) {
 	var blns []string
-	require.NoError(t, json.Unmarshal(blnsJSON, &blns), "testdata/blns.json")
+	if err := json.Unmarshal(blnsJSON, &blns); err != nil {
+		return nil, err
+	}
 	out := []string{
 		"a|b", "|", "||", "a/b/c", "/", "/leading", "trailing/", "a//b",
 		"with space", " ", " leading", "trailing ", "tab\there", "line\nbreak", "cr\rlf",
@@ -801,7 +813,7 @@ func naughty(t *testing.T) []string {
 			uniq = append(uniq, s)
 		}
 	}
-	return uniq
+	return uniq, nil
 }
 
 func testNaughty(t *testing.T, s store.Store) {

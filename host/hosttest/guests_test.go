@@ -1,0 +1,176 @@
+package hosttest_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"unicode/utf8"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmfaas/wasmfaas/abi"
+	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/host/hosttest"
+	"github.com/wasmfaas/wasmfaas/store/storetest"
+)
+
+var repoRoot = filepath.Join("..", "..")
+
+func build(t testing.TB, dir string) []byte {
+	t.Helper()
+	path, err := hosttest.BuildGo(context.Background(), filepath.Join(repoRoot, dir))
+	require.NoError(t, err)
+	wasm, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return wasm
+}
+
+func newHost(t testing.TB) *hosttest.Host {
+	t.Helper()
+	h, err := hosttest.New(hosttest.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = h.Close() })
+	return h
+}
+
+// exampleGrants are the capabilities each example needs beyond the defaults;
+// the Makefile passes the same to `wasmfaas test`.
+var exampleGrants = map[string][]abi.Capability{
+	"hello":       nil,
+	"counter":     {abi.CapProps},
+	"temperature": {abi.CapProps, abi.CapEmit},
+	"wasi-upper":  nil,
+}
+
+// TestExamples runs every testdata case of every Go example.
+func TestExamples(t *testing.T) {
+	for name, grants := range exampleGrants {
+		t.Run(name, func(t *testing.T) {
+			suite := hosttest.Suite{
+				Wasm:    build(t, filepath.Join("examples", name, "go")),
+				Options: []hosttest.FunctionOption{hosttest.Grant(grants...)},
+			}
+			results, err := suite.Run(t.Context(), filepath.Join(repoRoot, "examples", name, "testdata"))
+			require.NoError(t, err)
+			require.NotEmpty(t, results)
+			for _, r := range results {
+				assert.True(t, r.Passed(), "case %s: err=%v diffs=%v info.error=%+v", r.Case.Name, r.Err, r.Diffs, r.Info.Error)
+			}
+		})
+	}
+}
+
+// TestCounterHammer: 8 goroutines x 500 increments of one property through
+// the Go SDK's Update end at exactly 4000.
+func TestCounterHammer(t *testing.T) {
+	h := newHost(t)
+	fn, err := h.Deploy(t.Context(), "counter", build(t, "examples/counter/go"),
+		hosttest.Grant(abi.CapProps), hosttest.WithLimits(host.Limits{MaxConcurrency: 8}))
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 500 {
+				info := h.Send(context.Background(), fn, hosttest.NewEvent("com.example.count", "door|1", nil))
+				if !assert.Equal(t, host.StatusOK, info.Status, "%+v", info.Error) {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	v, err := h.Property(t.Context(), "door|1", "count")
+	require.NoError(t, err)
+	assert.JSONEq(t, "4000", string(v))
+}
+
+// TestNaughtyStringsRoundTrip sends hostile strings as subject, type, an
+// extension and data, and checks they come back exactly through attributes,
+// data, KV keys and values, properties and extended properties.
+func TestNaughtyStringsRoundTrip(t *testing.T) {
+	strs, err := storetest.NaughtyStrings()
+	require.NoError(t, err)
+	h := newHost(t)
+	fn, err := h.Deploy(t.Context(), "roundtrip", build(t, "host/hosttest/testdata/guests/roundtrip"),
+		hosttest.Grant(abi.CapKV, abi.CapProps))
+	require.NoError(t, err)
+	tested := 0
+	for _, s := range strs {
+		if abi.CheckKey(s) != nil || abi.CheckSubject(s) != nil || abi.CheckPropertyName(s) != nil || abi.CheckExtValue(s) != nil {
+			continue // the ABI refuses it, with INVALID, tested in store
+		}
+		if strings.ContainsAny(s, "\x00") || !utf8.ValidString(s) || hasControl(s) {
+			continue // CloudEvents attributes cannot carry control characters
+		}
+		ev := cloudevents.NewEvent()
+		ev.SetID("naughty")
+		ev.SetSource("test")
+		ev.SetType(s)
+		ev.SetSubject(s)
+		ev.SetExtension("note", s)
+		require.NoError(t, ev.SetData("text/plain", []byte(s)))
+		if ev.Validate() != nil {
+			continue // not a valid CloudEvent (e.g. a blank type): ingress refuses it
+		}
+		info := h.Send(t.Context(), fn, ev)
+		require.Equal(t, host.StatusOK, info.Status, "%q: %+v", s, info.Error)
+		var got struct {
+			Subject, Type, Note, Property, Ext string
+			Data, KV                           []byte
+			KVKeys                             []string `json:"kv_keys"`
+		}
+		require.NoError(t, json.Unmarshal(info.Result.Body, &got))
+		// sdk-go's setters trim spaces from subject and type; the host must
+		// carry exactly what the event holds.
+		assert.Equal(t, ev.Subject(), got.Subject)
+		assert.Equal(t, ev.Type(), got.Type)
+		assert.Equal(t, s, got.Note)
+		assert.Equal(t, s, got.Property)
+		assert.Equal(t, s, got.Ext)
+		assert.Equal(t, []byte(s), got.Data)
+		assert.Equal(t, []byte(s), got.KV)
+		assert.Contains(t, got.KVKeys, s)
+		tested++
+	}
+	t.Logf("%d naughty strings round-tripped", tested)
+	assert.Greater(t, tested, 50)
+}
+
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || (r >= 0x7f && r <= 0x9f) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestGoPanicIsTrap(t *testing.T) {
+	h := newHost(t)
+	fn, err := h.Deploy(t.Context(), "panic", build(t, "host/hosttest/testdata/guests/panic"))
+	require.NoError(t, err)
+	info := h.Send(t.Context(), fn, hosttest.NewEvent("x", "", "panic"))
+	require.Equal(t, host.StatusTrap, info.Status)
+	assert.Contains(t, info.Error.Message, "sensor on fire")
+	assert.Equal(t, host.StatusOK, h.Send(t.Context(), fn, hosttest.NewEvent("x", "", "calm")).Status)
+}
+
+func TestGoMemoryBomb(t *testing.T) {
+	h := newHost(t)
+	fn, err := h.Deploy(t.Context(), "bomb", build(t, "host/hosttest/testdata/guests/membomb"),
+		hosttest.WithLimits(host.Limits{MemoryPages: 512}))
+	require.NoError(t, err)
+	info := h.Send(t.Context(), fn, hosttest.NewEvent("x", "", "bomb"))
+	require.Equal(t, host.StatusTrap, info.Status, "%+v", info.Error)
+	assert.Contains(t, info.Error.Message, "out of memory")
+	assert.LessOrEqual(t, info.MemoryBytes, uint64(512*65536))
+	assert.Equal(t, host.StatusOK, h.Send(t.Context(), fn, hosttest.NewEvent("x", "", "calm")).Status)
+}
