@@ -85,8 +85,8 @@ func chaosModule() []byte {
 	idx := imports(&m, "event_data", "log_write", "result_set", "error_set", "emit_event")
 	m.Memory(1, 0)
 	m.Data(16, []byte("type\x00com.example.x\x00")) // 19 bytes
-	m.Data(64, []byte("type\x00\x00"))                   // 6 bytes
-	m.Data(80, []byte("out_of_memory"))                  // 13 bytes
+	m.Data(64, []byte("type\x00\x00"))              // 6 bytes
+	m.Data(80, []byte("out_of_memory"))             // 13 bytes
 	void := m.Type(nil, nil)
 	m.Export(abi.VersionExport, m.Func(void, nil))
 	recurse = m.Func(void, nil, wasmgen.Call(1+5), wasmgen.Call(1+5)) // calls itself: index = imports(5) + 1

@@ -355,6 +355,15 @@ func (c *call) buildEmitted(attrs, data []byte) (cloudevents.Event, error) {
 		return ev, errors.New("type is missing or empty")
 	}
 	if len(data) > 0 {
+		// sdk-go reads data without a content type as JSON; say what it is
+		// so the event always encodes (abi/README.md, emit_event).
+		if ev.DataContentType() == "" {
+			if jsonValid(data) {
+				ev.SetDataContentType(cloudevents.ApplicationJSON)
+			} else {
+				ev.SetDataContentType("application/octet-stream")
+			}
+		}
 		ev.DataEncoded = append([]byte(nil), data...)
 	}
 	if err := ev.Validate(); err != nil {
