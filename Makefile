@@ -55,12 +55,7 @@ test-go:
 	cd examples && GOOS=wasip1 GOARCH=wasm $(GO) vet ./...
 
 test-examples: $(WASMFAAS) guests
-	@set -e; for e in $(GO_EXAMPLES) $(WASI_EXAMPLES); do \
-		echo "== examples/$$e (go)"; \
-		g="$(GRANTS_$$e)"; \
-		case $$e in counter) g=props;; temperature) g=props,emit;; *) g=;; esac; \
-		$(WASMFAAS) test $(GUESTS)/$$e-go.wasm examples/$$e/testdata $${g:+--grant $$g}; \
-	done
+	@set -e; $(foreach e,$(GO_EXAMPLES) $(WASI_EXAMPLES),echo "== examples/$(e) (go)"; $(WASMFAAS) test $(GUESTS)/$(e)-go.wasm examples/$(e)/testdata $(if $(GRANTS_$(e)),--grant $(GRANTS_$(e)));)
 
 ## bench: the Invoke benchmarks and the floor
 bench:
