@@ -19,18 +19,11 @@ import (
 // parent is the caller's context.
 func (h *Host) runCommand(cctx, parent context.Context, c *call) {
 	fn, info := c.fn, c.info
-	select {
-	case fn.pool.sem <- struct{}{}:
-	default:
-		fn.pool.waits.Add(1)
-		select {
-		case fn.pool.sem <- struct{}{}:
-		case <-cctx.Done():
-			c.finishAcquireError(parent, errOverloaded)
-			return
-		}
+	if err := fn.pool.take(cctx); err != nil {
+		c.finishAcquireError(parent, err)
+		return
 	}
-	defer func() { <-fn.pool.sem }()
+	defer fn.pool.give()
 
 	stdin, err := json.Marshal(c.ev)
 	if err != nil {

@@ -217,19 +217,31 @@ type pool struct {
 
 var errOverloaded = fmt.Errorf("overloaded")
 
+// take holds a call slot, waiting until ctx is done.
+func (p *pool) take(ctx context.Context) error {
+	select {
+	case p.sem <- struct{}{}:
+		return nil
+	default:
+	}
+	p.waits.Add(1)
+	select {
+	case p.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return errOverloaded
+	}
+}
+
+// give frees a call slot.
+func (p *pool) give() { <-p.sem }
+
 // acquire takes a slot, waiting until ctx is done, then an idle instance or
 // a new one.
 func (f *Function) acquire(ctx context.Context) (*instance, error) {
 	p := &f.pool
-	select {
-	case p.sem <- struct{}{}:
-	default:
-		p.waits.Add(1)
-		select {
-		case p.sem <- struct{}{}:
-		case <-ctx.Done():
-			return nil, errOverloaded
-		}
+	if err := p.take(ctx); err != nil {
+		return nil, err
 	}
 	if f.isolation == Pooled {
 		p.mu.Lock()
@@ -243,7 +255,7 @@ func (f *Function) acquire(ctx context.Context) (*instance, error) {
 	}
 	inst, err := f.newInstance(ctx)
 	if err != nil {
-		<-p.sem
+		p.give()
 		return nil, err
 	}
 	p.live.Add(1)
@@ -268,7 +280,7 @@ func (f *Function) release(ctx context.Context, inst *instance, healthy bool) {
 		inst.close(context.WithoutCancel(ctx))
 		p.live.Add(-1)
 	}
-	<-p.sem
+	p.give()
 }
 
 // instance is one instantiated module. Calls on it never overlap.
