@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -31,6 +32,10 @@ func newTestCmd() *cobra.Command {
 
 With --event, print the ExecutionInfo as JSON; exit 0 only if the status is ok.
 
+Grants and config come from --grant/--config and from the suite.json
+({"grants": [...], "config": {...}}) of the cases directory, or of the
+event file's directory.
+
 With a directory, run every NAME.event.json against NAME.expect.json (a
 partial ExecutionInfo: only the fields written are compared), seeding
 NAME.state.json first when present; print one line per case and a final
@@ -42,17 +47,11 @@ NAME.state.json first when present; print one line per case and a final
 				return fmt.Errorf("read module: %w", err)
 			}
 			suite := hosttest.Suite{Wasm: wasm, Function: name}
-			g := abi.NewGrants(abi.DefaultGrants...)
-			for _, s := range grants {
-				extra, err := abi.ParseGrants(s)
-				if err != nil {
-					return err
-				}
-				for c := range extra {
-					g[c] = true
-				}
+			extra, err := abi.ParseGrants(strings.Join(grants, ","))
+			if err != nil {
+				return err
 			}
-			suite.Options = append(suite.Options, hosttest.Grants(g))
+			suite.Options = append(suite.Options, hosttest.Grant(extra.List()...))
 			if isolation != "" {
 				suite.Options = append(suite.Options, hosttest.WithIsolation(host.Isolation(isolation)))
 			}
@@ -81,6 +80,10 @@ NAME.state.json first when present; print one line per case and a final
 			if err != nil {
 				return err
 			}
+			// An event taken from a cases directory runs as that directory's cases do.
+			if suite, err = suite.WithDir(filepath.Dir(eventPath)); err != nil {
+				return err
+			}
 			info, err := suite.Invoke(cmd.Context(), ev, suite.State)
 			if err != nil {
 				return err
@@ -98,7 +101,7 @@ NAME.state.json first when present; print one line per case and a final
 	}
 	f := cmd.Flags()
 	f.StringVar(&eventPath, "event", "", "structured-mode CloudEvent JSON file to send")
-	f.StringSliceVar(&grants, "grant", nil, "capabilities to grant besides log,info,wasi (kv, props, emit, config)")
+	f.StringSliceVar(&grants, "grant", nil, "capabilities to grant besides log,info,wasi and the cases directory's suite.json (kv, props, emit, config)")
 	f.StringArrayVar(&config, "config", nil, "function config entry key=value (repeatable)")
 	f.StringVar(&statePath, "state", "", "state fixture JSON seeded before each call")
 	f.StringVar(&name, "name", "test", "function name (its KV namespace)")

@@ -1,15 +1,19 @@
 package hosttest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/wasmfaas/wasmfaas/abi"
 	"github.com/wasmfaas/wasmfaas/host"
 )
 
@@ -75,10 +79,70 @@ type Suite struct {
 	HostOptions Options
 }
 
-// Run runs every case of dir.
+// SuiteFile is the optional suite.json of a cases directory: what the
+// function under test is granted and configured with, so the directory
+// alone says how to run it.
+//
+//	{"grants": ["props", "emit"], "config": {"unit": "C"}, "function": "temperature"}
+type SuiteFile struct {
+	Grants   []string          `json:"grants,omitempty"`
+	Config   map[string]string `json:"config,omitempty"`
+	Function string            `json:"function,omitempty"`
+}
+
+// SuiteFileName is the name of a cases directory's SuiteFile.
+const SuiteFileName = "suite.json"
+
+// ReadSuiteFile reads dir's suite.json; a directory without one gets the zero value.
+func ReadSuiteFile(dir string) (SuiteFile, error) {
+	var sf SuiteFile
+	b, err := os.ReadFile(filepath.Join(dir, SuiteFileName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return sf, nil
+	}
+	if err != nil {
+		return sf, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sf); err != nil {
+		return sf, fmt.Errorf("parse %s: %w", filepath.Join(dir, SuiteFileName), err)
+	}
+	return sf, nil
+}
+
+// WithDir returns s with dir's suite.json applied under s's own options
+// (which win).
+func (s Suite) WithDir(dir string) (Suite, error) {
+	sf, err := ReadSuiteFile(dir)
+	if err != nil {
+		return s, err
+	}
+	var opts []FunctionOption
+	if len(sf.Grants) > 0 {
+		g, err := abi.ParseGrants(strings.Join(sf.Grants, ","))
+		if err != nil {
+			return s, fmt.Errorf("%s: %w", SuiteFileName, err)
+		}
+		opts = append(opts, Grant(g.List()...))
+	}
+	for k, v := range sf.Config {
+		opts = append(opts, Config(k, v))
+	}
+	s.Options = append(opts, s.Options...)
+	if s.Function == "" {
+		s.Function = sf.Function
+	}
+	return s, nil
+}
+
+// Run runs every case of dir, applying dir's suite.json first.
 func (s Suite) Run(ctx context.Context, dir string) ([]CaseResult, error) {
 	cases, err := Cases(dir)
 	if err != nil {
+		return nil, err
+	}
+	if s, err = s.WithDir(dir); err != nil {
 		return nil, err
 	}
 	out := make([]CaseResult, 0, len(cases))

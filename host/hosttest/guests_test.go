@@ -39,23 +39,12 @@ func newHost(t testing.TB) *hosttest.Host {
 	return h
 }
 
-// exampleGrants are the capabilities each example needs beyond the defaults;
-// the Makefile passes the same to `wasmfaas test`.
-var exampleGrants = map[string][]abi.Capability{
-	"hello":       nil,
-	"counter":     {abi.CapProps},
-	"temperature": {abi.CapProps, abi.CapEmit},
-	"wasi-upper":  nil,
-}
-
-// TestExamples runs every testdata case of every Go example.
+// TestExamples runs every testdata case of every Go example; grants come
+// from each testdata/suite.json, as for `wasmfaas test`.
 func TestExamples(t *testing.T) {
-	for name, grants := range exampleGrants {
+	for _, name := range []string{"hello", "counter", "temperature", "wasi-upper"} {
 		t.Run(name, func(t *testing.T) {
-			suite := hosttest.Suite{
-				Wasm:    build(t, filepath.Join("examples", name, "go")),
-				Options: []hosttest.FunctionOption{hosttest.Grant(grants...)},
-			}
+			suite := hosttest.Suite{Wasm: build(t, filepath.Join("examples", name, "go"))}
 			results, err := suite.Run(t.Context(), filepath.Join(repoRoot, "examples", name, "testdata"))
 			require.NoError(t, err)
 			require.NotEmpty(t, results)
