@@ -19,7 +19,7 @@ import (
 // parent is the caller's context.
 func (h *Host) runCommand(cctx, parent context.Context, c *call) {
 	fn, info := c.fn, c.info
-	if err := fn.pool.take(cctx); err != nil {
+	if err := fn.pool.take(cctx, c.deadline); err != nil {
 		c.finishAcquireError(parent, err)
 		return
 	}

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/wasmfaas/wasmfaas/abi"
 )
@@ -187,6 +189,40 @@ func (f *Function) Stats() Stats {
 	}
 }
 
+// Prewarm creates instances until n (at most MaxConcurrency) are idle in
+// the pool, so the first calls after a deploy do not pay for instantiation
+// (a Go guest costs milliseconds). It is a no-op for fresh isolation.
+func (f *Function) Prewarm(ctx context.Context, n int) error {
+	if f.isolation != Pooled {
+		return nil
+	}
+	n = min(n, f.limits.MaxConcurrency)
+	p := &f.pool
+	for {
+		p.mu.Lock()
+		idle, closed := len(p.idle), p.closed
+		p.mu.Unlock()
+		if closed || idle >= n || int(p.live.Load()) >= f.limits.MaxConcurrency {
+			return nil
+		}
+		inst, err := f.newInstance(ctx)
+		if err != nil {
+			return fmt.Errorf("prewarm %s: %w", f.name, err)
+		}
+		p.live.Add(1)
+		p.created.Add(1)
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			inst.close(ctx)
+			p.live.Add(-1)
+			return nil
+		}
+		p.idle = append(p.idle, inst)
+		p.mu.Unlock()
+	}
+}
+
 // Close closes idle instances and releases the compiled module; calls in
 // flight finish and their instances are closed on release.
 func (f *Function) Close(ctx context.Context) error {
@@ -217,17 +253,22 @@ type pool struct {
 
 var errOverloaded = fmt.Errorf("overloaded")
 
-// take holds a call slot, waiting until ctx is done.
-func (p *pool) take(ctx context.Context) error {
+// take holds a call slot, waiting until the deadline or until ctx is done.
+// The timer exists only on the slow path.
+func (p *pool) take(ctx context.Context, deadline time.Time) error {
 	select {
 	case p.sem <- struct{}{}:
 		return nil
 	default:
 	}
 	p.waits.Add(1)
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
 	select {
 	case p.sem <- struct{}{}:
 		return nil
+	case <-t.C:
+		return errOverloaded
 	case <-ctx.Done():
 		return errOverloaded
 	}
@@ -238,9 +279,9 @@ func (p *pool) give() { <-p.sem }
 
 // acquire takes a slot, waiting until ctx is done, then an idle instance or
 // a new one.
-func (f *Function) acquire(ctx context.Context) (*instance, error) {
+func (f *Function) acquire(ctx context.Context, deadline time.Time) (*instance, error) {
 	p := &f.pool
-	if err := p.take(ctx); err != nil {
+	if err := p.take(ctx, deadline); err != nil {
 		return nil, err
 	}
 	if f.isolation == Pooled {
@@ -253,7 +294,9 @@ func (f *Function) acquire(ctx context.Context) (*instance, error) {
 		}
 		p.mu.Unlock()
 	}
-	inst, err := f.newInstance(ctx)
+	ictx, cancel := context.WithDeadline(ctx, deadline)
+	inst, err := f.newInstance(ictx)
+	cancel()
 	if err != nil {
 		p.give()
 		return nil, err
@@ -290,9 +333,46 @@ type instance struct {
 	stack  []uint64
 	out    *guestWriter // stdout
 	errw   *guestWriter // stderr
+
+	// watchdog closes mod at the call's deadline; stopCancel undoes the
+	// caller-cancellation hook of the current call.
+	watchdog   *time.Timer
+	stopCancel func() bool
 }
 
-func (i *instance) close(ctx context.Context) { _ = i.mod.Close(ctx) }
+func (i *instance) close(ctx context.Context) {
+	i.watchdog.Stop()
+	_ = i.mod.Close(ctx)
+}
+
+// arm starts the watchdog for one call: the module is closed with the
+// deadline exit code when the deadline passes, or with the cancellation
+// code when the caller's ctx is done first.
+func (i *instance) arm(ctx context.Context, deadline time.Time) {
+	i.watchdog.Reset(time.Until(deadline))
+	if ctx.Done() != nil {
+		i.stopCancel = context.AfterFunc(ctx, func() {
+			code := sys.ExitCodeContextCanceled
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				code = sys.ExitCodeDeadlineExceeded
+			}
+			_ = i.mod.CloseWithExitCode(context.Background(), code)
+		})
+	}
+}
+
+// disarm stops the watchdog and reports whether it fired: then the module
+// is closed, or closing, and the instance must not be reused.
+func (i *instance) disarm() (fired bool) {
+	fired = !i.watchdog.Stop()
+	if i.stopCancel != nil {
+		if !i.stopCancel() {
+			fired = true
+		}
+		i.stopCancel = nil
+	}
+	return fired
+}
 
 func (f *Function) moduleConfig(out, errw *guestWriter) wazero.ModuleConfig {
 	// wazero's defaults are deterministic fake clocks and randomness; guests
@@ -319,6 +399,10 @@ func (f *Function) newInstance(ctx context.Context) (*instance, error) {
 		return nil, &instantiateError{err: err, tail: errw.headString()}
 	}
 	inst := &instance{mod: mod, out: out, errw: errw, stack: make([]uint64, 1)}
+	inst.watchdog = time.AfterFunc(time.Hour, func() {
+		_ = mod.CloseWithExitCode(context.Background(), sys.ExitCodeDeadlineExceeded)
+	})
+	inst.watchdog.Stop()
 	if f.module.Mode == abi.ModeReactor {
 		inst.handle = mod.ExportedFunction(abi.HandleExport)
 	}

@@ -274,3 +274,38 @@ func TestInvokeRejectsInvalidEvent(t *testing.T) {
 	assert.Equal(t, StatusRejected, info.Status)
 	assert.Equal(t, abi.KindInvalidInput, info.Error.Kind)
 }
+
+func TestPrewarm(t *testing.T) {
+	h := newTestHost(t)
+	fn := chaosFunction(t, h, Limits{MaxConcurrency: 3}, Pooled)
+	require.NoError(t, fn.Prewarm(t.Context(), 10))
+	st := fn.Stats()
+	assert.EqualValues(t, 3, st.Instances, "never more than MaxConcurrency")
+	assert.Equal(t, StatusOK, h.Invoke(t.Context(), fn, event("")).Status)
+	assert.EqualValues(t, 3, fn.Stats().Created, "the call used a warm instance")
+}
+
+// TestCallerCancelStopsGuest: cancelling the caller's context ends a
+// looping guest through the instance watchdog.
+func TestCallerCancelStopsGuest(t *testing.T) {
+	h := newTestHost(t)
+	fn := chaosFunction(t, h, Limits{Timeout: time.Minute}, Pooled)
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	info := h.Invoke(ctx, fn, event(strings.Repeat("x", caseLoop)))
+	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Equal(t, StatusTimeout, info.Status)
+	assert.Equal(t, "canceled", info.Error.Kind)
+	assert.Equal(t, StatusOK, h.Invoke(t.Context(), fn, event("")).Status)
+}
+
+func TestCallIDIsUUIDv7(t *testing.T) {
+	now := time.Now()
+	id := newCallID(now)
+	require.Len(t, id, 36)
+	assert.Equal(t, byte('7'), id[14])
+	assert.Contains(t, "89ab", string(id[19]))
+	assert.NotEqual(t, id, newCallID(now))
+	assert.Less(t, newCallID(now), newCallID(now.Add(2*time.Millisecond)), "ids sort by time")
+}

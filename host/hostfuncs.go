@@ -400,7 +400,7 @@ func kvGet(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = status(abi.Unavailable)
 		return
 	}
-	e, err := kv.Get(ctx, c.fn.name, key)
+	e, err := kv.Get(c.storeCtx(), c.fn.name, key)
 	if err != nil {
 		stack[0] = c.storeStatus("kv_get", err)
 		return
@@ -418,7 +418,7 @@ func kvSet(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = status(abi.Unavailable)
 		return
 	}
-	rev, err := kv.Put(ctx, c.fn.name, key, val)
+	rev, err := kv.Put(c.storeCtx(), c.fn.name, key, val)
 	if err != nil {
 		stack[0] = c.storeStatus("kv_set", err)
 		return
@@ -435,7 +435,7 @@ func kvDelete(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = status(abi.Unavailable)
 		return
 	}
-	if err := kv.Delete(ctx, c.fn.name, key); err != nil {
+	if err := kv.Delete(c.storeCtx(), c.fn.name, key); err != nil {
 		stack[0] = c.storeStatus("kv_delete", err)
 		return
 	}
@@ -452,7 +452,7 @@ func kvKeys(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = status(abi.Unavailable)
 		return
 	}
-	keys, err := kv.Keys(ctx, c.fn.name, prefix)
+	keys, err := kv.Keys(c.storeCtx(), c.fn.name, prefix)
 	if err != nil {
 		stack[0] = c.storeStatus("kv_keys", err)
 		return
@@ -486,7 +486,7 @@ func propsGet(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = status(abi.Unavailable)
 		return
 	}
-	p, err := ps.Get(ctx, subj, name)
+	p, err := ps.Get(c.storeCtx(), subj, name)
 	if err != nil {
 		stack[0] = c.storeStatus("props_get", err)
 		return
@@ -506,7 +506,7 @@ func propsSet(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = status(abi.Unavailable)
 		return
 	}
-	ch, err := ps.Set(ctx, subj, name, json.RawMessage(val), expect)
+	ch, err := ps.Set(c.storeCtx(), subj, name, json.RawMessage(val), expect)
 	if err != nil {
 		stack[0] = c.storeStatus("props_set", err)
 		return
@@ -525,7 +525,7 @@ func propsDelete(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = status(abi.Unavailable)
 		return
 	}
-	ch, err := ps.Delete(ctx, subj, name, expect)
+	ch, err := ps.Delete(c.storeCtx(), subj, name, expect)
 	if err != nil {
 		stack[0] = c.storeStatus("props_delete", err)
 		return
@@ -544,7 +544,7 @@ func propsExtGet(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = status(abi.Unavailable)
 		return
 	}
-	v, err := ps.GetExtended(ctx, subj, name)
+	v, err := ps.GetExtended(c.storeCtx(), subj, name)
 	if err != nil {
 		stack[0] = c.storeStatus("props_ext_get", err)
 		return
@@ -562,7 +562,7 @@ func propsExtSet(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = status(abi.Unavailable)
 		return
 	}
-	if err := ps.SetExtended(ctx, subj, name, val); err != nil {
+	if err := ps.SetExtended(c.storeCtx(), subj, name, val); err != nil {
 		stack[0] = c.storeStatus("props_ext_set", err)
 		return
 	}
@@ -578,7 +578,7 @@ func propsExtDelete(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = status(abi.Unavailable)
 		return
 	}
-	if err := ps.DeleteExtended(ctx, subj, name); err != nil {
+	if err := ps.DeleteExtended(c.storeCtx(), subj, name); err != nil {
 		stack[0] = c.storeStatus("props_ext_delete", err)
 		return
 	}

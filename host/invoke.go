@@ -3,9 +3,12 @@ package host
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -14,7 +17,6 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/types"
-	"github.com/google/uuid"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/wasmfaas/wasmfaas/abi"
@@ -41,6 +43,10 @@ type call struct {
 	ev       *cloudevents.Event
 	info     *ExecutionInfo
 	deadline time.Time
+	parent   context.Context // the caller's context
+
+	sctx    context.Context // parent with the call's deadline, for the store; made on first use
+	scancel context.CancelFunc
 
 	logBytes int
 	sticky   *ErrorInfo // a host-recorded failure the guest cannot clear
@@ -56,6 +62,21 @@ func callFrom(ctx context.Context) *call {
 		trapf("host function called outside wasmfaas_handle")
 	}
 	return c
+}
+
+// storeCtx is the context store calls run under: the caller's, bounded by
+// the call's deadline, so a slow store can never hold a guest past it.
+func (c *call) storeCtx() context.Context {
+	if c.sctx == nil {
+		c.sctx, c.scancel = context.WithDeadline(c.parent, c.deadline)
+	}
+	return c.sctx
+}
+
+func (c *call) done() {
+	if c.scancel != nil {
+		c.scancel()
+	}
 }
 
 func (c *call) fail(kind, format string, args ...any) {
@@ -83,14 +104,10 @@ func (h *Host) Invoke(ctx context.Context, fn *Function, ev cloudevents.Event, o
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.callID == "" {
-		if id, err := uuid.NewV7(); err == nil {
-			o.callID = id.String()
-		} else {
-			o.callID = uuid.NewString()
-		}
-	}
 	start := time.Now()
+	if o.callID == "" {
+		o.callID = newCallID(start)
+	}
 	info = ExecutionInfo{
 		CallID:       o.callID,
 		Function:     fn.name,
@@ -110,45 +127,55 @@ func (h *Host) Invoke(ctx context.Context, fn *Function, ev cloudevents.Event, o
 		info.DurationNS = int64(time.Since(start))
 	}()
 
-	if err := ev.Validate(); err != nil {
+	if err := checkEvent(&ev); err != nil {
 		info.Status = StatusRejected
 		info.Error = &ErrorInfo{Kind: abi.KindInvalidInput, Message: "invalid event: " + err.Error()}
 		return info
 	}
 
-	cctx, cancel := context.WithTimeout(ctx, fn.limits.Timeout)
-	defer cancel()
-	c := &call{fn: fn, ev: &ev, info: &info}
-	c.deadline, _ = cctx.Deadline()
-	cctx = context.WithValue(cctx, callKey{}, c)
+	deadline := start.Add(fn.limits.Timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	c := &call{fn: fn, ev: &ev, info: &info, deadline: deadline, parent: ctx}
+	defer c.done()
 
 	if fn.module.Mode == abi.ModeCommand {
-		h.runCommand(cctx, ctx, c)
+		cctx, cancel := context.WithDeadline(ctx, deadline)
+		defer cancel()
+		h.runCommand(context.WithValue(cctx, callKey{}, c), ctx, c)
 		return info
 	}
 
-	inst, err := fn.acquire(cctx)
+	inst, err := fn.acquire(ctx, deadline)
 	if err != nil {
 		c.finishAcquireError(ctx, err)
 		return info
 	}
+	// The guest runs under a context without Done: wazero would otherwise
+	// start a watcher goroutine per call. The instance's own watchdog closes
+	// the module at the deadline or when the caller cancels, and the
+	// termination checks compiled in by WithCloseOnContextDone stop the guest
+	// (docs/RATIONALE.md, "Why a watchdog per instance?").
+	gctx := context.WithValue(context.WithoutCancel(ctx), callKey{}, c)
 	inst.out.c, inst.errw.c = c, c
 	c.stderr = inst.errw
 	inst.errw.reset()
-	callErr := inst.handle.CallWithStack(cctx, inst.stack)
+	inst.arm(ctx, deadline)
+	callErr := inst.handle.CallWithStack(gctx, inst.stack)
+	fired := inst.disarm()
 	inst.out.flush()
 	inst.errw.flush()
 	inst.out.c, inst.errw.c = nil, nil
 	if mem := inst.mod.Memory(); mem != nil {
 		info.MemoryBytes = uint64(mem.Size())
 	}
-	healthy := callErr == nil
 	if callErr != nil {
 		c.finishError(ctx, callErr)
 	} else {
 		c.finish(int32(inst.stack[0]))
 	}
-	fn.release(ctx, inst, healthy)
+	fn.release(ctx, inst, callErr == nil && !fired)
 	return info
 }
 
@@ -403,3 +430,48 @@ func (w *guestWriter) headString() string { return strings.Join(w.head, " | ") }
 
 // jsonValid is json.Valid, named for the reader of host functions.
 func jsonValid(b []byte) bool { return json.Valid(b) }
+
+// checkEvent checks what the ABI promises a guest: the required attributes.
+// Ingress validates events fully (sdk-go's Validate costs about 300 ns, a
+// sixth of a pooled call, and would run twice).
+func checkEvent(ev *cloudevents.Event) error {
+	switch {
+	case ev.Context == nil:
+		return errors.New("event has no context")
+	case ev.ID() == "":
+		return errors.New("id: MUST be a non-empty string")
+	case ev.Source() == "":
+		return errors.New("source: REQUIRED but MISSING")
+	case ev.Type() == "":
+		return errors.New("type: MUST be a non-empty string")
+	case ev.SpecVersion() == "":
+		return errors.New("specversion: MUST be a non-empty string")
+	}
+	for name, err := range ev.FieldErrors {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// newCallID returns a UUIDv7 (time-ordered, so call logs sort by start)
+// from the runtime's per-thread ChaCha8 generator: unique, not secret, and
+// a tenth of the cost of reading crypto/rand per call.
+func newCallID(t time.Time) string {
+	var u [16]byte
+	ms := uint64(t.UnixMilli())
+	binary.BigEndian.PutUint64(u[0:8], ms<<16)
+	r1, r2 := rand.Uint64(), rand.Uint64()
+	binary.BigEndian.PutUint16(u[6:8], uint16(r1)&0x0fff|0x7000)
+	binary.BigEndian.PutUint64(u[8:16], r2&0x3fffffffffffffff|0x8000000000000000)
+	var b [36]byte
+	hex.Encode(b[0:8], u[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], u[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], u[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], u[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:36], u[10:16])
+	return string(b[:])
+}
