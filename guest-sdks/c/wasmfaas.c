@@ -765,30 +765,23 @@ int wf_json_int(const char *json, size_t len, int64_t *out) {
 	return WF_OK;
 }
 
-int wf_json_append_number(wf_buf *b, double v) {
-	if (isnan(v) || isinf(v)) {
-		return WF_INVALID;
-	}
-	/* The shortest digits that read back as v, as strconv.FormatFloat(v, 'e',
-	 * -1, 64) finds them: "%.*e" is correctly rounded in wasi-libc. */
-	char e[40];
+/* shortest writes into e the fewest digits of v in "%.*e" form that read
+ * back as v, as strconv.FormatFloat(v, 'e', -1, 64) finds them ("%.*e" is
+ * correctly rounded in wasi-libc), and returns v's decimal exponent. */
+static int shortest(double v, char e[40]) {
 	for (int prec = 0; prec < 17; prec++) {
-		snprintf(e, sizeof e, "%.*e", prec, v);
+		snprintf(e, 40, "%.*e", prec, v);
 		if (strtod(e, NULL) == v) {
 			break;
 		}
 	}
-	double a = fabs(v);
-	if (a != 0 && (a < 1e-6 || a >= 1e21)) {
-		/* encoding/json's exponent form, "1e-07" written "1e-7". */
-		size_t n = strlen(e);
-		if (n >= 4 && e[n - 4] == 'e' && e[n - 3] == '-' && e[n - 2] == '0') {
-			e[n - 2] = e[n - 1];
-			e[n - 1] = 0;
-		}
-		return wf_buf_append_str(b, e);
-	}
-	/* Plain form from the digits and the exponent of e ("-4.75e+01"). */
+	const char *x = strchr(e, 'e');
+	return x != NULL ? atoi(x + 1) : 0;
+}
+
+/* append_plain appends the e-form number e without an exponent ("-4.75e+01"
+ * becomes "-47.5", "1e-05" becomes "0.00001"). */
+static int append_plain(wf_buf *b, const char *e, int exp) {
 	char digits[24];
 	size_t nd = 0;
 	const char *p = e;
@@ -801,8 +794,7 @@ int wf_json_append_number(wf_buf *b, double v) {
 			digits[nd++] = *p;
 		}
 	}
-	int exp = *p == 'e' ? atoi(p + 1) : 0;
-	char out[64];
+	char out[400]; /* |exp| < 325 */
 	size_t o = 0;
 	if (neg) {
 		out[o++] = '-';
@@ -817,16 +809,48 @@ int wf_json_append_number(wf_buf *b, double v) {
 			out[o++] = digits[i];
 		}
 	} else {
-		for (int i = 0; i <= exp || (size_t)i < nd; i++) {
-			if (i == exp + 1 && o < sizeof out - 1) {
+		for (int i = 0; (i <= exp || (size_t)i < nd) && o < sizeof out - 2; i++) {
+			if (i == exp + 1) {
 				out[o++] = '.';
 			}
-			if (o < sizeof out - 1) {
-				out[o++] = (size_t)i < nd ? digits[i] : '0';
-			}
+			out[o++] = (size_t)i < nd ? digits[i] : '0';
 		}
 	}
 	return wf_buf_append(b, out, o);
+}
+
+int wf_json_append_number(wf_buf *b, double v) {
+	if (isnan(v) || isinf(v)) {
+		return WF_INVALID;
+	}
+	char e[40];
+	int exp = shortest(v, e);
+	double a = fabs(v);
+	if (a != 0 && (a < 1e-6 || a >= 1e21)) {
+		/* encoding/json's exponent form, "1e-07" written "1e-7". */
+		size_t n = strlen(e);
+		if (n >= 4 && e[n - 4] == 'e' && e[n - 3] == '-' && e[n - 2] == '0') {
+			e[n - 2] = e[n - 1];
+			e[n - 1] = 0;
+		}
+		return wf_buf_append_str(b, e);
+	}
+	return append_plain(b, e, exp);
+}
+
+int wf_buf_append_float(wf_buf *b, double v) {
+	if (isnan(v)) {
+		return wf_buf_append_str(b, "NaN");
+	}
+	if (isinf(v)) {
+		return wf_buf_append_str(b, v > 0 ? "+Inf" : "-Inf");
+	}
+	char e[40];
+	int exp = shortest(v, e);
+	if (exp < -4 || exp >= 6) { /* fmt's threshold for a shortest %g */
+		return wf_buf_append_str(b, e);
+	}
+	return append_plain(b, e, exp);
 }
 
 int wf_json_quote(wf_buf *b, const char *s, size_t len) {

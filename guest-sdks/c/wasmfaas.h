@@ -123,6 +123,9 @@ int wf_buf_append(wf_buf *b, const void *data, size_t len);
 int wf_buf_append_str(wf_buf *b, const char *s);
 int wf_buf_appendf(wf_buf *b, const char *fmt, ...) WF_PRINTF(2, 3);
 int wf_buf_vappendf(wf_buf *b, const char *fmt, va_list ap) WF_PRINTF(2, 0);
+/* wf_buf_append_float appends v as Go's fmt "%g" does (shortest digits that
+ * read back as v: 47.5, 1e+06), unlike C's "%g", which keeps 6 digits. */
+int wf_buf_append_float(wf_buf *b, double v);
 /* wf_buf_reset empties b and keeps its memory. */
 void wf_buf_reset(wf_buf *b);
 

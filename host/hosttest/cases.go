@@ -15,6 +15,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/wasmfaas/wasmfaas/abi"
 	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/store/mem"
 )
 
 // Case is one test case of a directory: NAME.event.json, NAME.expect.json
@@ -29,6 +30,9 @@ type Case struct {
 type CaseResult struct {
 	Case  Case
 	Info  host.ExecutionInfo
+	// State is the in-memory store after the call (empty when the suite's
+	// HostOptions supplied another store), to compare state across builds.
+	State mem.Snapshot
 	Diffs []string // empty when the case passed
 	Err   error    // the case could not run (bad files, module refused)
 }
@@ -174,12 +178,12 @@ func (s Suite) RunCase(ctx context.Context, c Case) CaseResult {
 		}
 		state = state.Merge(cs)
 	}
-	info, err := s.Invoke(ctx, ev, state)
+	info, snap, err := s.invoke(ctx, ev, state)
 	if err != nil {
 		r.Err = err
 		return r
 	}
-	r.Info = info
+	r.Info, r.State = info, snap
 	got, err := json.Marshal(info)
 	if err != nil {
 		r.Err = err
@@ -192,9 +196,16 @@ func (s Suite) RunCase(ctx context.Context, c Case) CaseResult {
 // Invoke runs the suite's module once on ev with state seeded, on a fresh
 // host; it is what `wasmfaas test --event` does.
 func (s Suite) Invoke(ctx context.Context, ev cloudevents.Event, state State) (host.ExecutionInfo, error) {
+	info, _, err := s.invoke(ctx, ev, state)
+	return info, err
+}
+
+// invoke is Invoke that also returns the in-memory store's contents after
+// the call.
+func (s Suite) invoke(ctx context.Context, ev cloudevents.Event, state State) (host.ExecutionInfo, mem.Snapshot, error) {
 	h, err := New(s.HostOptions)
 	if err != nil {
-		return host.ExecutionInfo{}, err
+		return host.ExecutionInfo{}, mem.Snapshot{}, err
 	}
 	defer h.Close()
 	name := s.Function
@@ -207,11 +218,16 @@ func (s Suite) Invoke(ctx context.Context, ev cloudevents.Event, state State) (h
 	}
 	fn, err := h.Deploy(ctx, name, s.Wasm, opts...)
 	if err != nil {
-		return host.ExecutionInfo{}, err
+		return host.ExecutionInfo{}, mem.Snapshot{}, err
 	}
 	defer fn.Close(ctx)
 	if err := h.Seed(ctx, name, state); err != nil {
-		return host.ExecutionInfo{}, err
+		return host.ExecutionInfo{}, mem.Snapshot{}, err
 	}
-	return h.Send(ctx, fn, ev), nil
+	info := h.Send(ctx, fn, ev)
+	var snap mem.Snapshot
+	if h.Store != nil {
+		snap = h.Store.Dump()
+	}
+	return info, snap, nil
 }

@@ -1,0 +1,112 @@
+package hosttest_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmfaas/wasmfaas/host/hosttest"
+)
+
+// language is one guest language: how to build an example's version in it.
+type language struct {
+	name  string
+	build func(ctx context.Context, exampleDir string) (string, error)
+}
+
+// languages are the guest languages every example is written in. Adding a
+// language is adding a line here; every example must then have it.
+var languages = []language{
+	{"go", func(ctx context.Context, ex string) (string, error) { return hosttest.BuildGo(ctx, filepath.Join(ex, "go")) }},
+	{"c", func(ctx context.Context, ex string) (string, error) { return hosttest.BuildC(ctx, filepath.Join(ex, "c")) }},
+}
+
+// TestConformance runs every testdata case of every example through every
+// language's build and asserts that each passes its expect file and that all
+// languages produce the same ExecutionInfo (ignoring ids, timings and
+// memory) and the same final store.
+func TestConformance(t *testing.T) {
+	examples, err := filepath.Glob(filepath.Join(repoRoot, "examples", "*", "testdata"))
+	require.NoError(t, err)
+	require.NotEmpty(t, examples)
+	for _, td := range examples {
+		ex := filepath.Dir(td)
+		t.Run(filepath.Base(ex), func(t *testing.T) {
+			cases, err := hosttest.Cases(td)
+			require.NoError(t, err)
+			suites := make([]hosttest.Suite, len(languages))
+			for i, lang := range languages {
+				path, err := lang.build(t.Context(), ex)
+				require.NoError(t, err, "example %s has no %s version that builds", filepath.Base(ex), lang.name)
+				wasm, err := os.ReadFile(path)
+				require.NoError(t, err)
+				suites[i], err = hosttest.Suite{Wasm: wasm}.WithDir(td)
+				require.NoError(t, err)
+			}
+			for _, c := range cases {
+				t.Run(c.Name, func(t *testing.T) {
+					var want conformance
+					for i, lang := range languages {
+						r := suites[i].RunCase(t.Context(), c)
+						require.NoError(t, r.Err, lang.name)
+						assert.Empty(t, r.Diffs, "%s: case %s does not match its expect file (error: %+v)", lang.name, c.Name, r.Info.Error)
+						got := normalize(t, r)
+						if i == 0 {
+							want = got
+							continue
+						}
+						assert.JSONEq(t, want.Info, got.Info, "ExecutionInfo of %s differs from %s's", lang.name, languages[0].name)
+						assert.JSONEq(t, want.State, got.State, "store after %s differs from %s's", lang.name, languages[0].name)
+					}
+				})
+			}
+		})
+	}
+}
+
+// conformance is what must be equal across languages, as normalized JSON.
+type conformance struct{ Info, State string }
+
+// normalize drops what legitimately differs between builds and runs (call
+// id, module digest, timings, memory, the ids and times of emitted events)
+// and re-encodes every JSON value, so that numbers compare by value and
+// JSON texts (result bodies, property values) by content.
+func normalize(t *testing.T, r hosttest.CaseResult) conformance {
+	t.Helper()
+	b, err := json.Marshal(r.Info)
+	require.NoError(t, err)
+	var info map[string]any
+	require.NoError(t, json.Unmarshal(b, &info))
+	for _, k := range []string{"call_id", "module_digest", "start", "duration_ns", "memory_bytes"} {
+		delete(info, k)
+	}
+	if emitted, ok := info["emitted"].([]any); ok {
+		for _, e := range emitted {
+			if m, ok := e.(map[string]any); ok {
+				delete(m, "id")
+				delete(m, "time")
+			}
+		}
+	}
+	state := map[string]any{"kv": r.State.KV, "extended": r.State.Extended}
+	props := map[string]map[string]any{}
+	for subj, ps := range r.State.Properties {
+		props[subj] = map[string]any{}
+		for name, v := range ps {
+			var x any
+			require.NoError(t, json.Unmarshal(v, &x), "property %s of %s", name, subj)
+			props[subj][name] = x
+		}
+	}
+	state["properties"] = props
+	ib, err := json.Marshal(info)
+	require.NoError(t, err)
+	sb, err := json.Marshal(state)
+	require.NoError(t, err)
+	return conformance{Info: string(ib), State: string(sb)}
+}
