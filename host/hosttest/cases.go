@@ -28,8 +28,8 @@ type Case struct {
 
 // CaseResult is the outcome of one case.
 type CaseResult struct {
-	Case  Case
-	Info  host.ExecutionInfo
+	Case Case
+	Info host.ExecutionInfo
 	// State is the in-memory store after the call (empty when the suite's
 	// HostOptions supplied another store), to compare state across builds.
 	State mem.Snapshot

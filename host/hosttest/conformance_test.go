@@ -22,8 +22,12 @@ type language struct {
 // languages are the guest languages every example is written in. Adding a
 // language is adding a line here; every example must then have it.
 var languages = []language{
-	{"go", func(ctx context.Context, ex string) (string, error) { return hosttest.BuildGo(ctx, filepath.Join(ex, "go")) }},
-	{"c", func(ctx context.Context, ex string) (string, error) { return hosttest.BuildC(ctx, filepath.Join(ex, "c")) }},
+	{"go", func(ctx context.Context, ex string) (string, error) {
+		return hosttest.BuildGo(ctx, filepath.Join(ex, "go"))
+	}},
+	{"c", func(ctx context.Context, ex string) (string, error) {
+		return hosttest.BuildC(ctx, filepath.Join(ex, "c"))
+	}},
 }
 
 // TestConformance runs every testdata case of every example through every
