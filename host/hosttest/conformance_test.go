@@ -13,21 +13,19 @@ import (
 	"github.com/wasmfaas/wasmfaas/host/hosttest"
 )
 
-// language is one guest language: how to build an example's version in it.
+// language is one guest language: its name, which is also the directory of
+// an example's version in it (examples/hello/c), and how to build that
+// directory into a .wasm.
 type language struct {
 	name  string
-	build func(ctx context.Context, exampleDir string) (string, error)
+	build func(ctx context.Context, dir string) (string, error)
 }
 
 // languages are the guest languages every example is written in. Adding a
 // language is adding a line here; every example must then have it.
 var languages = []language{
-	{"go", func(ctx context.Context, ex string) (string, error) {
-		return hosttest.BuildGo(ctx, filepath.Join(ex, "go"))
-	}},
-	{"c", func(ctx context.Context, ex string) (string, error) {
-		return hosttest.BuildC(ctx, filepath.Join(ex, "c"))
-	}},
+	{"go", hosttest.BuildGo},
+	{"c", hosttest.BuildC},
 }
 
 // TestConformance runs every testdata case of every example through every
@@ -45,7 +43,7 @@ func TestConformance(t *testing.T) {
 			require.NoError(t, err)
 			suites := make([]hosttest.Suite, len(languages))
 			for i, lang := range languages {
-				path, err := lang.build(t.Context(), ex)
+				path, err := lang.build(t.Context(), filepath.Join(ex, lang.name))
 				require.NoError(t, err, "example %s has no %s version that builds", filepath.Base(ex), lang.name)
 				wasm, err := os.ReadFile(path)
 				require.NoError(t, err)
