@@ -35,10 +35,10 @@ var CFlags = []string{
 // built as a WASI command.
 var cSDKInclude = regexp.MustCompile(`(?m)^\s*#\s*include\s*["<]wasmfaas\.h[">]`)
 
-// BuildC builds the C guest in dir (a directory of .c files, or one .c
-// file) with clang and returns the path of its .wasm: a reactor linked with
-// the repository's guest-sdks/c (found by walking up from dir) when a source
-// includes "wasmfaas.h", a WASI command otherwise. Builds are cached under
+// BuildC builds the C guest in dir (a directory of .c files, or one .c file
+// with the .h files beside it) with clang and returns the path of its .wasm:
+// a reactor linked with the repository's guest-sdks/c (found by walking up
+// from dir) when a source includes "wasmfaas.h", a WASI command otherwise. Builds are cached under
 // DefaultCacheDir()/guests by a hash of the compiler version, the flags, the
 // guest's sources and the SDK's, so an unchanged guest is not rebuilt.
 func BuildC(ctx context.Context, dir string) (string, error) {
@@ -58,7 +58,7 @@ func BuildC(ctx context.Context, dir string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		reactor = reactor || (strings.HasSuffix(s, ".c") && cSDKInclude.Match(b))
+		reactor = reactor || cSDKInclude.Match(b)
 	}
 	cc, err := exec.LookPath(CCompiler)
 	if err != nil {
@@ -107,7 +107,7 @@ func BuildC(ctx context.Context, dir string) (string, error) {
 	return out, os.Rename(tmp, out)
 }
 
-// cSources lists the .c and .h files of a guest (sorted) and names its
+// cSources lists the .c and .h files of a guest and names its
 // build: "hello-c" for examples/hello/c, "oob" for testdata/cguests/oob.c.
 func cSources(abs string) ([]string, string, error) {
 	st, err := os.Stat(abs)
@@ -118,7 +118,13 @@ func cSources(abs string) ([]string, string, error) {
 		if !strings.HasSuffix(abs, ".c") {
 			return nil, "", fmt.Errorf("build c guest %s: not a directory or a .c file", abs)
 		}
-		return []string{abs}, strings.TrimSuffix(filepath.Base(abs), ".c"), nil
+		// One file of a directory of guests: the directory's headers are
+		// its own too.
+		hs, err := filepath.Glob(filepath.Join(filepath.Dir(abs), "*.h"))
+		if err != nil {
+			return nil, "", err
+		}
+		return append([]string{abs}, hs...), strings.TrimSuffix(filepath.Base(abs), ".c"), nil
 	}
 	var srcs []string
 	for _, pat := range []string{"*.c", "*.h"} {
