@@ -8,13 +8,22 @@ BUILD := build
 GUESTS := $(BUILD)/guests
 WASMFAAS := $(BUILD)/wasmfaas
 
-# Go examples; each testdata/suite.json says what its function is granted.
-GO_EXAMPLES := hello counter temperature
-WASI_EXAMPLES := wasi-upper
+# Examples, each written in every language of LANGS (examples/<name>/<lang>);
+# each testdata/suite.json says what its function is granted.
+EXAMPLES := hello counter temperature wasi-upper
+LANGS := go c
+
+# C guests: clang 14 for wasm32-wasi with Debian's wasi-libc (`make setup`).
+# Reactors (sources that include wasmfaas.h) link guest-sdks/c and use
+# -mexec-model=reactor (an _initialize export, no _start); the SDK marks its
+# exports with export_name, so no --export flags are needed.
+CC_WASM := clang-14
+WASI_SYSROOT ?= /usr/share/wasi-sysroot
+CFLAGS_WASM := --target=wasm32-wasi --sysroot=$(WASI_SYSROOT) -O2 -Wall -Wextra -Werror
 
 export GOFLAGS ?= -mod=mod
 
-.PHONY: all run test test-go test-examples guests bench fuzz lint fmt check clean
+.PHONY: all setup run test test-go test-examples guests bench fuzz lint fmt check clean
 
 all: $(WASMFAAS) guests
 
@@ -23,13 +32,17 @@ $(WASMFAAS): FORCE
 
 FORCE:
 
+## setup: install the C guest toolchain (clang 14, lld, wasi-libc) when it is missing
+setup:
+	@bash scripts/setup-c.sh
+
 ## run: start `wasmfaas serve` on the embedded default (until `serve` lands, the CLI's help)
 run: $(WASMFAAS)
 	@if $(WASMFAAS) serve --help >/dev/null 2>&1; then exec $(WASMFAAS) serve; \
 	else echo "wasmfaas serve is not built yet (issue 5); available commands:"; $(WASMFAAS) --help; fi
 
 ## guests: build every example guest from source into build/guests
-guests: $(foreach e,$(GO_EXAMPLES),$(GUESTS)/$(e)-go.wasm) $(foreach e,$(WASI_EXAMPLES),$(GUESTS)/$(e)-go.wasm)
+guests: setup $(foreach e,$(EXAMPLES),$(foreach l,$(LANGS),$(GUESTS)/$(e)-$(l).wasm))
 
 $(GUESTS)/%-go.wasm: FORCE
 	@mkdir -p $(GUESTS)
@@ -41,17 +54,27 @@ $(GUESTS)/%-go.wasm: FORCE
 		cd examples && GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -o ../$@ ./$*/go; \
 	fi
 
-## test: every Go test (race detector on the host and store), the SDK's tests, and every example's testdata through `wasmfaas test`
-test: test-go test-examples
+$(GUESTS)/%-c.wasm: FORCE | setup
+	@mkdir -p $(GUESTS)
+	@if grep -qE '^\s*#\s*include\s*["<]wasmfaas\.h[">]' examples/$*/c/*.[ch]; then \
+		echo "build $* (C reactor)"; \
+		$(CC_WASM) $(CFLAGS_WASM) -mexec-model=reactor -I guest-sdks/c -o $@ examples/$*/c/*.c guest-sdks/c/wasmfaas.c; \
+	else \
+		echo "build $* (C WASI command)"; \
+		$(CC_WASM) $(CFLAGS_WASM) -o $@ examples/$*/c/*.c; \
+	fi
 
-test-go:
+## test: every Go test (race detector on the host and store), the SDK's tests, and every example's testdata through `wasmfaas test`
+test: setup test-go test-examples
+
+test-go: setup
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	cd guest-sdks/go && $(GO) vet ./... && GOOS=wasip1 GOARCH=wasm $(GO) vet ./... && $(GO) test -count=1 ./...
 	cd examples && GOOS=wasip1 GOARCH=wasm $(GO) vet ./...
 
 test-examples: $(WASMFAAS) guests
-	@set -e; $(foreach e,$(GO_EXAMPLES) $(WASI_EXAMPLES),echo "== examples/$(e) (go)"; $(WASMFAAS) test $(GUESTS)/$(e)-go.wasm examples/$(e)/testdata;)
+	@set -e; $(foreach e,$(EXAMPLES),$(foreach l,$(LANGS),echo "== examples/$(e) ($(l))"; $(WASMFAAS) test $(GUESTS)/$(e)-$(l).wasm examples/$(e)/testdata;))
 
 ## bench: the Invoke benchmarks and the floor
 bench:
