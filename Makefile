@@ -76,9 +76,11 @@ test-go: setup
 test-examples: $(WASMFAAS) guests
 	@set -e; $(foreach e,$(EXAMPLES),$(foreach l,$(LANGS),echo "== examples/$(e) ($(l))"; $(WASMFAAS) test $(GUESTS)/$(e)-$(l).wasm examples/$(e)/testdata;))
 
-## bench: the Invoke benchmarks and the floor
+## bench: the Invoke benchmarks and the floor; then, in one run, the host against the floor and Extism (internal/benchcmp), as a table
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./host/... ./store/...
+	@mkdir -p $(BUILD)
+	set -o pipefail; cd internal/benchcmp && $(GO) test -run '^$$' -bench . -benchmem -count 5 . | tee ../../$(BUILD)/bench.txt | $(GO) run ./cmd/benchtable
 
 ## fuzz: a short run of every fuzz target
 fuzz:

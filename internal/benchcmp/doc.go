@@ -1,0 +1,12 @@
+// Package benchcmp holds issue 3's comparative benchmarks: the wasmfaas host
+// against the floor (a no-op export called directly on a reused wazero
+// instance) and against Extism's go-sdk calling a no-op plugin built with
+// its Go PDK, all in one process and one run, plus the density test.
+//
+// It is a module of its own so that Extism never enters the host's go.mod.
+//
+//	go test -run '^$' -bench . -benchmem -count 5 . | go run ./cmd/benchtable
+//	go test -run '^TestDensity$' -v .
+//
+// `make bench` runs the first line from the repository root.
+package benchcmp
