@@ -199,9 +199,10 @@ typedef struct wf_attr {
 } wf_attr;
 
 /* wf_emit emits an event with attrs (at least {"type", ...}; subject,
- * source, datacontenttype, dataschema and extensions are optional) and raw
- * data. Returns the emit index or a status. Emitted events are published
- * only if the call ends ok; a malformed event fails the call. */
+ * source, datacontenttype, dataschema and extensions are optional; an
+ * attribute whose value is NULL is left out) and raw data. Returns the emit
+ * index or a status. Emitted events are published only if the call ends ok;
+ * a malformed event (an empty type, say) fails the call, kind invalid_emit. */
 int wf_emit(const wf_attr *attrs, size_t n_attrs, const void *data, size_t len);
 /* wf_emit_json emits an event of type about subject (NULL for none) with
  * JSON data (datacontenttype application/json). */
