@@ -48,8 +48,19 @@ func (h *Host) runCommand(cctx, parent context.Context, c *call) {
 		info.Error.Message = "instantiate: " + info.Error.Message
 		return
 	}
-	defer mod.Close(context.WithoutCancel(cctx))
+	inst, err := newWatched(mod, nil, errw)
+	if err != nil {
+		_ = mod.Close(context.WithoutCancel(cctx))
+		info.Status = StatusError
+		info.Error = &ErrorInfo{Kind: abi.KindInternal, Message: err.Error()}
+		return
+	}
+	defer inst.close(context.WithoutCancel(cctx))
+	inst.arm(parent, c.deadline)
 	_, runErr := mod.ExportedFunction(abi.StartExport).Call(cctx)
+	if code := inst.disarm(); code != 0 {
+		runErr = sys.NewExitError(code)
+	}
 	errw.flush()
 	if mem := mod.Memory(); mem != nil {
 		info.MemoryBytes = uint64(mem.Size())

@@ -205,7 +205,7 @@ func (f *Function) Prewarm(ctx context.Context, n int) error {
 		if closed || idle >= n || int(p.live.Load()) >= f.limits.MaxConcurrency {
 			return nil
 		}
-		inst, err := f.newInstance(ctx)
+		inst, err := f.newInstance(ctx, time.Now().Add(f.limits.Timeout))
 		if err != nil {
 			return fmt.Errorf("prewarm %s: %w", f.name, err)
 		}
@@ -294,9 +294,7 @@ func (f *Function) acquire(ctx context.Context, deadline time.Time) (*instance, 
 		}
 		p.mu.Unlock()
 	}
-	ictx, cancel := context.WithDeadline(ctx, deadline)
-	inst, err := f.newInstance(ictx)
-	cancel()
+	inst, err := f.newInstance(ctx, deadline)
 	if err != nil {
 		p.give()
 		return nil, err
@@ -334,10 +332,31 @@ type instance struct {
 	out    *guestWriter // stdout
 	errw   *guestWriter // stderr
 
-	// watchdog closes mod at the call's deadline; stopCancel undoes the
-	// caller-cancellation hook of the current call.
+	// interrupt is the global instrument added; the watchdog sets it to stop
+	// the guest at its next function entry or loop header, after recording
+	// why in fired (a sys.ExitCode*).
+	interrupt  api.MutableGlobal
+	fired      atomic.Uint32
 	watchdog   *time.Timer
 	stopCancel func() bool
+}
+
+func newWatched(mod api.Module, out, errw *guestWriter) (*instance, error) {
+	g, ok := mod.ExportedGlobal(interruptExport).(api.MutableGlobal)
+	if !ok {
+		return nil, fmt.Errorf("module lacks the %s global", interruptExport)
+	}
+	inst := &instance{mod: mod, out: out, errw: errw, stack: make([]uint64, 1), interrupt: g}
+	inst.watchdog = time.AfterFunc(time.Hour, func() { inst.stop(sys.ExitCodeDeadlineExceeded) })
+	inst.watchdog.Stop()
+	return inst, nil
+}
+
+// stop interrupts the guest; the first reason wins.
+func (i *instance) stop(code uint32) {
+	if i.fired.CompareAndSwap(0, code) {
+		i.interrupt.Set(1)
+	}
 }
 
 func (i *instance) close(ctx context.Context) {
@@ -345,33 +364,30 @@ func (i *instance) close(ctx context.Context) {
 	_ = i.mod.Close(ctx)
 }
 
-// arm starts the watchdog for one call: the module is closed with the
-// deadline exit code when the deadline passes, or with the cancellation
-// code when the caller's ctx is done first.
+// arm starts the watchdog for one call: the guest is interrupted when the
+// deadline passes, or when the caller's ctx is done first.
 func (i *instance) arm(ctx context.Context, deadline time.Time) {
 	i.watchdog.Reset(time.Until(deadline))
 	if ctx.Done() != nil {
 		i.stopCancel = context.AfterFunc(ctx, func() {
-			code := sys.ExitCodeContextCanceled
+			code := uint32(sys.ExitCodeContextCanceled)
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				code = sys.ExitCodeDeadlineExceeded
 			}
-			_ = i.mod.CloseWithExitCode(context.Background(), code)
+			i.stop(code)
 		})
 	}
 }
 
-// disarm stops the watchdog and reports whether it fired: then the module
-// is closed, or closing, and the instance must not be reused.
-func (i *instance) disarm() (fired bool) {
-	fired = !i.watchdog.Stop()
+// disarm stops the watchdog and returns why it interrupted the guest, or 0.
+// An interrupted instance is never reused: its global stays set.
+func (i *instance) disarm() uint32 {
+	i.watchdog.Stop()
 	if i.stopCancel != nil {
-		if !i.stopCancel() {
-			fired = true
-		}
+		i.stopCancel()
 		i.stopCancel = nil
 	}
-	return fired
+	return i.fired.Load()
 }
 
 func (f *Function) moduleConfig(out, errw *guestWriter) wazero.ModuleConfig {
@@ -387,25 +403,31 @@ func (f *Function) moduleConfig(out, errw *guestWriter) wazero.ModuleConfig {
 		WithRandSource(rand.Reader)
 }
 
-// newInstance instantiates a reactor and runs its _initialize once.
-func (f *Function) newInstance(ctx context.Context) (*instance, error) {
+// newInstance instantiates a reactor and runs its _initialize once, under
+// the watchdog, so an initialiser that loops is stopped at the deadline.
+func (f *Function) newInstance(ctx context.Context, deadline time.Time) (*instance, error) {
 	out, errw := &guestWriter{level: "info"}, &guestWriter{level: "warn", stderr: true}
-	mc := f.moduleConfig(out, errw).WithStartFunctions()
-	if f.module.hasInit {
-		mc = mc.WithStartFunctions(abi.InitializeExport)
-	}
-	mod, err := f.env.rt.InstantiateModule(ctx, f.cm, mc)
+	mod, err := f.env.rt.InstantiateModule(ctx, f.cm, f.moduleConfig(out, errw).WithStartFunctions())
 	if err != nil {
 		return nil, &instantiateError{err: err, tail: errw.headString()}
 	}
-	inst := &instance{mod: mod, out: out, errw: errw, stack: make([]uint64, 1)}
-	inst.watchdog = time.AfterFunc(time.Hour, func() {
-		_ = mod.CloseWithExitCode(context.Background(), sys.ExitCodeDeadlineExceeded)
-	})
-	inst.watchdog.Stop()
-	if f.module.Mode == abi.ModeReactor {
-		inst.handle = mod.ExportedFunction(abi.HandleExport)
+	inst, err := newWatched(mod, out, errw)
+	if err != nil {
+		_ = mod.Close(ctx)
+		return nil, err
 	}
+	if f.module.hasInit {
+		inst.arm(ctx, deadline)
+		_, err = mod.ExportedFunction(abi.InitializeExport).Call(ctx)
+		if code := inst.disarm(); code != 0 {
+			err = sys.NewExitError(code)
+		}
+		if err != nil {
+			inst.close(ctx)
+			return nil, &instantiateError{err: err, tail: errw.headString()}
+		}
+	}
+	inst.handle = mod.ExportedFunction(abi.HandleExport)
 	return inst, nil
 }
 

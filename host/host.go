@@ -106,8 +106,9 @@ func (h *Host) runtimeLocked(ctx context.Context, pages uint32) (*runtimeEnv, er
 	}
 	rc := wazero.NewRuntimeConfig().
 		WithCompilationCache(h.cache).
-		WithMemoryLimitPages(pages).
-		WithCloseOnContextDone(true)
+		WithMemoryLimitPages(pages)
+	// No WithCloseOnContextDone: instrument compiles our own interrupt
+	// checks into every module (docs/RATIONALE.md).
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		_ = rt.Close(ctx)

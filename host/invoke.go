@@ -152,18 +152,18 @@ func (h *Host) Invoke(ctx context.Context, fn *Function, ev cloudevents.Event, o
 		c.finishAcquireError(ctx, err)
 		return info
 	}
-	// The guest runs under a context without Done: wazero would otherwise
-	// start a watcher goroutine per call. The instance's own watchdog closes
-	// the module at the deadline or when the caller cancels, and the
-	// termination checks compiled in by WithCloseOnContextDone stop the guest
-	// (docs/RATIONALE.md, "Why a watchdog per instance?").
-	gctx := context.WithValue(context.WithoutCancel(ctx), callKey{}, c)
+	// The instance's watchdog, not the context, stops the guest at the
+	// deadline or on cancellation (docs/RATIONALE.md).
+	gctx := context.WithValue(ctx, callKey{}, c)
 	inst.out.c, inst.errw.c = c, c
 	c.stderr = inst.errw
 	inst.errw.reset()
 	inst.arm(ctx, deadline)
 	callErr := inst.handle.CallWithStack(gctx, inst.stack)
 	fired := inst.disarm()
+	if fired != 0 {
+		callErr = sys.NewExitError(fired)
+	}
 	inst.out.flush()
 	inst.errw.flush()
 	inst.out.c, inst.errw.c = nil, nil
@@ -175,7 +175,7 @@ func (h *Host) Invoke(ctx context.Context, fn *Function, ev cloudevents.Event, o
 	} else {
 		c.finish(int32(inst.stack[0]))
 	}
-	fn.release(ctx, inst, callErr == nil && !fired)
+	fn.release(ctx, inst, callErr == nil)
 	return info
 }
 

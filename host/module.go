@@ -39,7 +39,11 @@ func (h *Host) Load(ctx context.Context, wasm []byte) (*Module, error) {
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
 		return nil, &ModuleError{Err: ErrInvalidModule, Reason: "not a wasm binary (bad magic number)"}
 	}
-	m := &Module{Digest: Digest(wasm), Size: len(wasm), wasm: append([]byte(nil), wasm...)}
+	instrumented, err := instrument(wasm)
+	if err != nil {
+		return nil, &ModuleError{Err: ErrInvalidModule, Reason: err.Error()}
+	}
+	m := &Module{Digest: Digest(wasm), Size: len(wasm), wasm: instrumented}
 	env, cm, err := h.compile(ctx, m, 65536)
 	if err != nil {
 		return nil, err

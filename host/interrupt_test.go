@@ -1,0 +1,116 @@
+package host
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tetratelabs/wazero"
+
+	"github.com/wasmfaas/wasmfaas/abi"
+	"github.com/wasmfaas/wasmfaas/internal/wasmgen"
+)
+
+func TestInstrumentKeepsModulesValid(t *testing.T) {
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	for name, wasm := range map[string][]byte{
+		"chaos":   chaosModule(),
+		"command": commandModule(1, "x", 0),
+		"no globals, no exports": func() []byte {
+			var m wasmgen.Module
+			m.Func(m.Type(nil, nil), nil, wasmgen.LoopVoid, wasmgen.End)
+			return m.Bytes()
+		}(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, err := instrument(wasm)
+			require.NoError(t, err)
+			cm, err := rt.CompileModule(ctx, out)
+			require.NoError(t, err)
+			_, ok := cm.ExportedFunctions()[interruptExport]
+			assert.False(t, ok, "the interrupt is a global, not a function")
+			again, err := instrument(wasm)
+			require.NoError(t, err)
+			assert.Equal(t, out, again, "instrument is deterministic")
+		})
+	}
+}
+
+func TestInstrumentRefusesGarbage(t *testing.T) {
+	good := chaosModule()
+	for _, b := range [][]byte{nil, []byte("\x00asm\x01\x00\x00\x00\x0a\xff"), good[:len(good)-3]} {
+		_, err := instrument(b)
+		assert.ErrorIs(t, err, errInstrument)
+	}
+}
+
+// TestInitializeLoopTimesOut: an _initialize that never returns is stopped
+// by the watchdog and the call ends as timeout.
+func TestInitializeLoopTimesOut(t *testing.T) {
+	h := newTestHost(t)
+	var m wasmgen.Module
+	m.Memory(1, 0)
+	void := m.Type(nil, nil)
+	m.Export(abi.VersionExport, m.Func(void, nil))
+	m.Export(abi.InitializeExport, m.Func(void, nil, wasmgen.LoopVoid, wasmgen.Br0, wasmgen.End))
+	m.Export(abi.HandleExport, m.Func(m.Type(nil, []byte{wasmgen.I32}), nil, wasmgen.I32Const(0)))
+	mod, err := h.Load(t.Context(), m.Bytes())
+	require.NoError(t, err)
+	fn, err := h.NewFunction(t.Context(), mod, FunctionConfig{Name: "init", Limits: Limits{Timeout: 200 * time.Millisecond}})
+	require.NoError(t, err)
+	info := h.Invoke(t.Context(), fn, event(""))
+	assert.Equal(t, StatusTimeout, info.Status, "%+v", info.Error)
+	assert.Contains(t, info.Error.Message, "instantiate")
+	assert.EqualValues(t, 0, fn.Stats().Instances)
+}
+
+// TestCommandLoopTimesOut: a WASI command stuck in a loop is stopped too.
+func TestCommandLoopTimesOut(t *testing.T) {
+	h := newTestHost(t)
+	var m wasmgen.Module
+	m.Memory(1, 0)
+	m.Export(abi.StartExport, m.Func(m.Type(nil, nil), nil, wasmgen.LoopVoid, wasmgen.Br0, wasmgen.End))
+	mod, err := h.Load(t.Context(), m.Bytes())
+	require.NoError(t, err)
+	fn, err := h.NewFunction(t.Context(), mod, FunctionConfig{Name: "cmd", Limits: Limits{Timeout: 200 * time.Millisecond}})
+	require.NoError(t, err)
+	start := time.Now()
+	info := h.Invoke(t.Context(), fn, event(""))
+	assert.Equal(t, StatusTimeout, info.Status, "%+v", info.Error)
+	assert.Less(t, time.Since(start), 3*time.Second)
+}
+
+// TestLoopInterruptible: a loop is stopped at the deadline, and the same
+// instrumented loop that ends on its own still runs to completion.
+func TestLoopInterruptible(t *testing.T) {
+	h := newTestHost(t)
+	fn := chaosFunction(t, h, Limits{Timeout: 100 * time.Millisecond}, Pooled)
+	info := h.Invoke(t.Context(), fn, event(strings.Repeat("x", caseLoop)))
+	assert.Equal(t, StatusTimeout, info.Status)
+	assert.Equal(t, StatusOK, h.Invoke(t.Context(), fn, event(strings.Repeat("x", caseSpin))).Status)
+}
+
+func FuzzInstrument(f *testing.F) {
+	f.Add(chaosModule())
+	f.Add(commandModule(2, "boom", 3))
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	f.Fuzz(func(t *testing.T, wasm []byte) {
+		out, err := instrument(wasm)
+		if err != nil {
+			return
+		}
+		// Whatever instrument accepts and wazero accepted before must still compile.
+		if _, err := rt.CompileModule(ctx, wasm); err != nil {
+			return
+		}
+		cm, err := rt.CompileModule(ctx, out)
+		require.NoError(t, err)
+		_ = cm.Close(ctx)
+	})
+}
