@@ -12,6 +12,8 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -45,7 +47,11 @@ type call struct {
 	deadline time.Time
 	parent   context.Context // the caller's context
 
-	sctx    context.Context // parent with the call's deadline, for the store; made on first use
+	// The call is itself the context of its store calls (see storeCtx);
+	// sctx is the real deadline context behind Done, made on first use.
+	once    sync.Once
+	inited  atomic.Bool
+	sctx    context.Context
 	scancel context.CancelFunc
 
 	logBytes int
@@ -65,16 +71,42 @@ func callFrom(ctx context.Context) *call {
 }
 
 // storeCtx is the context store calls run under: the caller's, bounded by
-// the call's deadline, so a slow store can never hold a guest past it.
-func (c *call) storeCtx() context.Context {
-	if c.sctx == nil {
+// the call's deadline, so a slow store can never hold a guest past it. It
+// is the call itself: a context.WithDeadline per call cost a timer and
+// three allocations, and the in-memory store never waits on Done.
+func (c *call) storeCtx() context.Context { return c }
+
+// Deadline implements context.Context.
+func (c *call) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// Value implements context.Context.
+func (c *call) Value(key any) any { return c.parent.Value(key) }
+
+// Done implements context.Context.
+func (c *call) Done() <-chan struct{} {
+	c.once.Do(func() {
 		c.sctx, c.scancel = context.WithDeadline(c.parent, c.deadline)
+		c.inited.Store(true)
+	})
+	return c.sctx.Done()
+}
+
+// Err implements context.Context.
+func (c *call) Err() error {
+	if c.inited.Load() {
+		return c.sctx.Err()
 	}
-	return c.sctx
+	if err := c.parent.Err(); err != nil {
+		return err
+	}
+	if !time.Now().Before(c.deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 func (c *call) done() {
-	if c.scancel != nil {
+	if c.inited.Load() {
 		c.scancel()
 	}
 }

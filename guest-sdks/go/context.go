@@ -65,7 +65,7 @@ func (c *Context) Field(key string, value any) error {
 	if err != nil {
 		return fmt.Errorf("field %q: encode: %w", key, err)
 	}
-	return check(fmt.Sprintf("field %q", key), int64(infoSet(sptr(key), slen(key), bptr(b), blen(b))))
+	return checkf(int64(infoSet(sptr(key), slen(key), bptr(b), blen(b))), "field %q", key)
 }
 
 // CallInfo returns a fact about the call: "call_id", "function",
@@ -113,7 +113,7 @@ func (c *Context) Emit(ev EmitEvent) error {
 	if err != nil {
 		return fmt.Errorf("emit %q: %w", ev.Type, err)
 	}
-	return check(fmt.Sprintf("emit %q", ev.Type), int64(emitEvent(bptr(attrs), blen(attrs), bptr(ev.Data), blen(ev.Data))))
+	return checkf(int64(emitEvent(bptr(attrs), blen(attrs), bptr(ev.Data), blen(ev.Data))), "emit %q", ev.Type)
 }
 
 // encodeAttrs builds emit_event's attrs block: name NUL value NUL pairs,

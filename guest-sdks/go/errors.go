@@ -68,6 +68,16 @@ func check(op string, code int64) error {
 	return fmt.Errorf("%s: %w", op, statusError(code))
 }
 
+// checkf is check with the operation's description formatted only on
+// failure: Sprintf on every successful host call cost about 0.8 µs, most of
+// a KV get.
+func checkf(code int64, format string, args ...any) error {
+	if code >= 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), statusError(code))
+}
+
 // Error kinds the host interprets; a handler may use any kind made of 1-64
 // characters of [a-z0-9_].
 const (

@@ -1,9 +1,6 @@
 package wasmfaas
 
-import (
-	"fmt"
-	"unsafe"
-)
+import "unsafe"
 
 // revSlot receives the revision that kv_get and props_get write. It is
 // shared for the same reason as scratch: calls never overlap.
@@ -20,7 +17,7 @@ func (KV) Get(key string) ([]byte, uint64, error) {
 	b, n := fill(func(buf []byte) int64 {
 		return int64(kvGet(sptr(key), slen(key), bptr(buf), blen(buf), unsafe.Pointer(&revSlot)))
 	})
-	if err := check(fmt.Sprintf("kv get %q", key), n); err != nil {
+	if err := checkf(n, "kv get %q", key); err != nil {
 		return nil, 0, err
 	}
 	return append([]byte{}, b...), revSlot, nil
@@ -29,7 +26,7 @@ func (KV) Get(key string) ([]byte, uint64, error) {
 // Set stores val under key and returns its new revision.
 func (KV) Set(key string, val []byte) (uint64, error) {
 	rev := kvSet(sptr(key), slen(key), bptr(val), blen(val))
-	if err := check(fmt.Sprintf("kv set %q", key), rev); err != nil {
+	if err := checkf(rev, "kv set %q", key); err != nil {
 		return 0, err
 	}
 	return uint64(rev), nil
@@ -37,7 +34,7 @@ func (KV) Set(key string, val []byte) (uint64, error) {
 
 // Delete deletes key; deleting a missing key is not an error.
 func (KV) Delete(key string) error {
-	return check(fmt.Sprintf("kv delete %q", key), int64(kvDelete(sptr(key), slen(key))))
+	return checkf(int64(kvDelete(sptr(key), slen(key))), "kv delete %q", key)
 }
 
 // Keys returns the keys that start with prefix ("" for all), sorted.
@@ -45,7 +42,7 @@ func (KV) Keys(prefix string) ([]string, error) {
 	b, n := fill(func(buf []byte) int64 {
 		return int64(kvKeys(sptr(prefix), slen(prefix), bptr(buf), blen(buf)))
 	})
-	if err := check(fmt.Sprintf("kv keys %q", prefix), n); err != nil {
+	if err := checkf(n, "kv keys %q", prefix); err != nil {
 		return nil, err
 	}
 	return splitList(b), nil

@@ -37,7 +37,7 @@ func (s *Subject) GetRaw(prop string) (json.RawMessage, uint64, error) {
 	b, n := fill(func(buf []byte) int64 {
 		return int64(propsGet(sptr(s.name), slen(s.name), sptr(prop), slen(prop), bptr(buf), blen(buf), unsafe.Pointer(&revSlot)))
 	})
-	if err := check(s.op("get", prop), n); err != nil {
+	if err := s.checkOp("get", prop, n); err != nil {
 		return nil, 0, err
 	}
 	return append(json.RawMessage{}, b...), revSlot, nil
@@ -76,7 +76,7 @@ func (s *Subject) SetIf(prop string, v any, expectRev int64) (uint64, error) {
 
 func (s *Subject) setRaw(prop string, val []byte, expectRev int64) (uint64, error) {
 	rev := propsSet(sptr(s.name), slen(s.name), sptr(prop), slen(prop), bptr(val), blen(val), expectRev)
-	if err := check(s.op("set", prop), rev); err != nil {
+	if err := s.checkOp("set", prop, rev); err != nil {
 		return 0, err
 	}
 	return uint64(rev), nil
@@ -96,7 +96,7 @@ func (s *Subject) Delete(prop string) error {
 // whatever it is). It returns an error wrapping ErrNotFound when the
 // property does not exist and ErrConflict when the revision differs.
 func (s *Subject) DeleteIf(prop string, expectRev int64) error {
-	return check(s.op("delete", prop), int64(propsDelete(sptr(s.name), slen(s.name), sptr(prop), slen(prop), expectRev)))
+	return s.checkOp("delete", prop, int64(propsDelete(sptr(s.name), slen(s.name), sptr(prop), slen(prop), expectRev)))
 }
 
 // Update atomically replaces property prop with fn's result: it reads the
@@ -144,7 +144,7 @@ func (s *Subject) Ext(name string) (string, bool, error) {
 	if n == statusNotFound {
 		return "", false, nil
 	}
-	if err := check(s.op("get extended", name), n); err != nil {
+	if err := s.checkOp("get extended", name, n); err != nil {
 		return "", false, err
 	}
 	return string(b), true, nil
@@ -153,13 +153,21 @@ func (s *Subject) Ext(name string) (string, bool, error) {
 // SetExt sets the extended property name, 1-20 characters of [a-z0-9] (it
 // becomes a CloudEvents extension on events about the subject).
 func (s *Subject) SetExt(name, value string) error {
-	return check(s.op("set extended", name), int64(propsExtSet(sptr(s.name), slen(s.name), sptr(name), slen(name), sptr(value), slen(value))))
+	return s.checkOp("set extended", name, int64(propsExtSet(sptr(s.name), slen(s.name), sptr(name), slen(name), sptr(value), slen(value))))
 }
 
 // DeleteExt deletes the extended property name; a missing one is not an
 // error.
 func (s *Subject) DeleteExt(name string) error {
-	return check(s.op("delete extended", name), int64(propsExtDelete(sptr(s.name), slen(s.name), sptr(name), slen(name))))
+	return s.checkOp("delete extended", name, int64(propsExtDelete(sptr(s.name), slen(s.name), sptr(name), slen(name))))
+}
+
+// checkOp is check with the description built only on failure.
+func (s *Subject) checkOp(verb, prop string, code int64) error {
+	if code >= 0 {
+		return nil
+	}
+	return check(s.op(verb, prop), code)
 }
 
 func (s *Subject) op(verb, prop string) string {
