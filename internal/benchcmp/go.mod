@@ -1,6 +1,6 @@
 module github.com/wasmfaas/wasmfaas/internal/benchcmp
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/cloudevents/sdk-go/v2 v2.16.2
@@ -21,7 +21,7 @@ require (
 	go.opentelemetry.io/proto/otlp v1.3.1 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.uber.org/zap v1.27.0 // indirect
-	golang.org/x/sys v0.44.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
 	google.golang.org/protobuf v1.34.2 // indirect
 )
 
