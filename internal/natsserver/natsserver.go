@@ -1,0 +1,243 @@
+package natsserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+const (
+	// DefaultSyncInterval is how often JetStream fsyncs its files when
+	// Config.SyncInterval is zero; see the package documentation for why.
+	DefaultSyncInterval = time.Second
+	// SyncAlways as Config.SyncInterval makes JetStream fsync every write
+	// before acknowledging it (sync_interval: always).
+	SyncAlways time.Duration = -1
+
+	// DefaultHost is the address a Listen without a host binds to.
+	DefaultHost = "127.0.0.1"
+
+	// MaxPayload is the embedded server's max_payload: a 1 MiB value (the
+	// abi limit) plus its key and headers must fit in one message, and
+	// NATS's default max_payload is exactly 1 MiB.
+	MaxPayload = 4 << 20
+
+	// readyTimeout bounds how long Start waits for the server to accept
+	// connections.
+	readyTimeout = 10 * time.Second
+)
+
+// Config configures the embedded server.
+type Config struct {
+	// DataDir holds JetStream's files; required.
+	DataDir string
+	// Listen is the TCP address clients may connect to ("127.0.0.1:4222",
+	// ":4222" binds DefaultHost, port 0 picks a free port); empty means no
+	// TCP listener, only in-process connections.
+	Listen string
+	// SyncInterval is JetStream's sync_interval: 0 means DefaultSyncInterval,
+	// SyncAlways fsyncs every write.
+	SyncInterval time.Duration
+	// ServerName names the server (JetStream requires a stable name across
+	// restarts when clustered); empty means "wasmfaas".
+	ServerName string
+	// Logger receives the server's log lines; nil discards them.
+	Logger *slog.Logger
+}
+
+// Server is a running embedded NATS server.
+type Server struct {
+	srv *server.Server
+	log *slog.Logger
+
+	mu    sync.Mutex
+	conns []*nats.Conn
+}
+
+// Start starts a server with cfg and waits until it accepts connections.
+func Start(cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("start nats server: empty data directory")
+	}
+	opts := &server.Options{
+		ServerName: cfg.ServerName,
+		JetStream:  true,
+		StoreDir:   cfg.DataDir,
+		NoSigs:     true,
+		MaxPayload: MaxPayload,
+		DontListen: cfg.Listen == "",
+	}
+	if opts.ServerName == "" {
+		opts.ServerName = "wasmfaas"
+	}
+	switch {
+	case cfg.SyncInterval == SyncAlways:
+		opts.SyncAlways = true
+		opts.SyncInterval = DefaultSyncInterval
+	case cfg.SyncInterval < 0:
+		return nil, fmt.Errorf("start nats server: sync interval %s: want a positive duration, 0 or SyncAlways", cfg.SyncInterval)
+	case cfg.SyncInterval == 0:
+		opts.SyncInterval = DefaultSyncInterval
+	default:
+		opts.SyncInterval = cfg.SyncInterval
+	}
+	if cfg.Listen != "" {
+		host, port, err := splitListen(cfg.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("start nats server: %w", err)
+		}
+		opts.Host, opts.Port = host, port
+		if port == 0 {
+			opts.Port = server.RANDOM_PORT
+		}
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("start nats server: %w", err)
+	}
+	log := cfg.Logger
+	if log != nil {
+		log = log.With("component", "natsserver")
+		srv.SetLoggerV2(slogAdapter{log}, false, false, false)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(readyTimeout) {
+		srv.Shutdown()
+		return nil, fmt.Errorf("start nats server: not ready after %s", readyTimeout)
+	}
+	return &Server{srv: srv, log: log}, nil
+}
+
+// splitListen parses Listen into a host (DefaultHost when empty) and port.
+func splitListen(listen string) (string, int, error) {
+	host, p, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", 0, fmt.Errorf("listen address %q: %w", listen, err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("listen address %q: bad port", listen)
+	}
+	if host == "" {
+		host = DefaultHost
+	}
+	return host, port, nil
+}
+
+// Server returns the underlying nats-server, for tests and monitoring.
+func (s *Server) Server() *server.Server { return s.srv }
+
+// ClientURL returns the nats:// URL of the TCP listener; empty without one.
+func (s *Server) ClientURL() string {
+	if s.srv.Addr() == nil {
+		return ""
+	}
+	return s.srv.ClientURL()
+}
+
+// Conn returns a new in-process connection to the server; Shutdown drains
+// it. Extra options (a name, handlers) are applied after the defaults.
+func (s *Server) Conn(opts ...nats.Option) (*nats.Conn, error) {
+	all := append([]nats.Option{nats.InProcessServer(s.srv), nats.Name("wasmfaas-embedded")}, opts...)
+	nc, err := nats.Connect("", all...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to embedded nats server: %w", err)
+	}
+	s.mu.Lock()
+	s.conns = append(s.conns, nc)
+	s.mu.Unlock()
+	return nc, nil
+}
+
+// Shutdown drains every connection Conn handed out, then shuts the server
+// down, flushing JetStream's files; it gives up waiting when ctx is done
+// (the server keeps shutting down in the background).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	conns := s.conns
+	s.conns = nil
+	s.mu.Unlock()
+	for _, nc := range conns {
+		drain(ctx, nc)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.srv.Shutdown()
+		s.srv.WaitForShutdown()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("shut down nats server: %w", ctx.Err())
+	}
+}
+
+// drain drains nc and waits until it is closed or ctx is done, then closes it.
+func drain(ctx context.Context, nc *nats.Conn) {
+	if nc.IsClosed() {
+		return
+	}
+	if err := nc.Drain(); err == nil {
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for !nc.IsClosed() {
+			select {
+			case <-ctx.Done():
+				nc.Close()
+				return
+			case <-t.C:
+			}
+		}
+	}
+	nc.Close()
+}
+
+// ConnectOption configures Connect.
+type ConnectOption = nats.Option
+
+// Token authenticates with a token.
+func Token(token string) ConnectOption { return nats.Token(token) }
+
+// Credentials authenticates with a .creds file (JWT and NKey seed).
+func Credentials(file string) ConnectOption { return nats.UserCredentials(file) }
+
+// UserPassword authenticates with a user name and password.
+func UserPassword(user, password string) ConnectOption { return nats.UserInfo(user, password) }
+
+// Connect connects to an external NATS server (or cluster: a comma-separated
+// list of URLs) and keeps reconnecting forever when the connection drops, so
+// a host survives a NATS restart.
+func Connect(url string, opts ...ConnectOption) (*nats.Conn, error) {
+	all := append([]nats.Option{
+		nats.Name("wasmfaas"),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+	}, opts...)
+	nc, err := nats.Connect(url, all...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to nats %s: %w", url, err)
+	}
+	return nc, nil
+}
+
+// slogAdapter writes the server's log lines to slog: notices at INFO,
+// warnings at WARN, errors and fatal errors at ERROR, debug and trace at
+// DEBUG.
+type slogAdapter struct{ log *slog.Logger }
+
+func (a slogAdapter) Noticef(format string, v ...any) { a.log.Info(fmt.Sprintf(format, v...)) }
+func (a slogAdapter) Warnf(format string, v ...any)   { a.log.Warn(fmt.Sprintf(format, v...)) }
+func (a slogAdapter) Fatalf(format string, v ...any)  { a.log.Error(fmt.Sprintf(format, v...)) }
+func (a slogAdapter) Errorf(format string, v ...any)  { a.log.Error(fmt.Sprintf(format, v...)) }
+func (a slogAdapter) Debugf(format string, v ...any)  { a.log.Debug(fmt.Sprintf(format, v...)) }
+func (a slogAdapter) Tracef(format string, v ...any)  { a.log.Debug(fmt.Sprintf(format, v...)) }
