@@ -1,0 +1,173 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Call is one entry of the call log: the ExecutionInfo of one call, kept as
+// its JSON record, with the few fields the log filters and orders on copied
+// out of it. The record is opaque here because package host, which owns
+// ExecutionInfo, imports store; the host fills ID, Function, Status and
+// Start from the ExecutionInfo it marshals into Record.
+type Call struct {
+	ID       string          // the call id; unique, the key of Get
+	Function string          // the function called
+	Status   string          // the call's outcome (ok, error, timeout, trap, rejected)
+	Start    time.Time       // when the call started; List orders on it
+	Record   json.RawMessage // the ExecutionInfo JSON, stored and returned verbatim
+}
+
+// CallFilter selects calls for CallLog.List. Empty Function or Status
+// matches every function or status.
+type CallFilter struct {
+	Function string
+	Status   string
+	// Limit is the most calls returned: 0 means DefaultCallLimit; more than
+	// MaxCallLimit, or negative, is ErrInvalid.
+	Limit int
+}
+
+// Call log limits. MaxCallRecordLen keeps a call within NATS's default 1 MiB
+// message size with room for the subject and headers the JetStream backend
+// adds; the host must trim an ExecutionInfo (its logs, emitted events)
+// rather than lose the call.
+const (
+	DefaultCallLimit = 50
+	MaxCallLimit     = 1000
+	MaxCallIDLen     = 256
+	MaxCallNameLen   = 256 // function and status names
+	MaxCallRecordLen = 1<<20 - 8<<10
+)
+
+// CallLog records one Call per call, the history behind `wasmfaas calls` and
+// the HTTP API's call listing. Every method returns the context's error for
+// a context that is already done.
+type CallLog interface {
+	// Append records c. It is idempotent on c.ID, so a host that retries an
+	// append after an error it cannot interpret never records a call twice;
+	// the first record appended under an ID is the one kept.
+	Append(ctx context.Context, c Call) error
+	// Get returns the call with the given ID; ErrNotFound if it was never
+	// appended or retention dropped it.
+	Get(ctx context.Context, id string) (Call, error)
+	// List returns the calls that match f, newest first (by Start, then by
+	// ID, both descending), at most f.Limit of them.
+	List(ctx context.Context, f CallFilter) ([]Call, error)
+}
+
+// Retention bounds the call log; the backend applies it as calls are
+// appended. A zero field means no bound. Age counts from when a call was
+// appended, not from its Start, so a call appended late (after an outage)
+// is still kept for MaxAge.
+type Retention struct {
+	MaxAge   time.Duration
+	MaxCount int
+}
+
+// CheckRetention rejects negative bounds with ErrInvalid.
+func CheckRetention(r Retention) error {
+	if r.MaxAge < 0 || r.MaxCount < 0 {
+		return fmt.Errorf("call log retention %v / %d calls: %w: bounds must not be negative", r.MaxAge, r.MaxCount, ErrInvalid)
+	}
+	return nil
+}
+
+// CheckCall validates a call before Append: an ID (CheckCallID), a function
+// and status (non-empty UTF-8 without NUL, at most MaxCallNameLen bytes), a
+// non-zero Start and a record of valid JSON, at most MaxCallRecordLen bytes.
+func CheckCall(c Call) error {
+	if err := CheckCallID("append", c.ID); err != nil {
+		return err
+	}
+	var err error
+	switch {
+	case checkCallName(c.Function) != nil:
+		err = fmt.Errorf("function %s: %w", quote(c.Function), checkCallName(c.Function))
+	case checkCallName(c.Status) != nil:
+		err = fmt.Errorf("status %s: %w", quote(c.Status), checkCallName(c.Status))
+	case c.Start.IsZero():
+		err = fmt.Errorf("%w: zero start time", ErrInvalid)
+	case len(c.Record) == 0:
+		err = fmt.Errorf("%w: empty record", ErrInvalid)
+	case len(c.Record) > MaxCallRecordLen:
+		err = fmt.Errorf("%w: record is %d bytes, limit %d", ErrTooLarge, len(c.Record), MaxCallRecordLen)
+	case !utf8.Valid(c.Record) || !json.Valid(c.Record):
+		err = fmt.Errorf("%w: record is not valid JSON", ErrInvalid)
+	}
+	if err != nil {
+		return WrapCall("append", c.ID, err)
+	}
+	return nil
+}
+
+// CheckCallID validates a call ID: non-empty UTF-8 without NUL, at most
+// MaxCallIDLen bytes.
+func CheckCallID(op, id string) error {
+	switch {
+	case id == "":
+		return WrapCall(op, id, fmt.Errorf("%w: empty call id", ErrInvalid))
+	case len(id) > MaxCallIDLen:
+		return WrapCall(op, id, fmt.Errorf("%w: call id is %d bytes, limit %d", ErrTooLarge, len(id), MaxCallIDLen))
+	case !utf8.ValidString(id) || strings.IndexByte(id, 0) >= 0:
+		return WrapCall(op, id, fmt.Errorf("%w: call id must be UTF-8 without NUL", ErrInvalid))
+	}
+	return nil
+}
+
+// CheckCallFilter validates f and returns it with Limit resolved (0 becomes
+// DefaultCallLimit).
+func CheckCallFilter(f CallFilter) (CallFilter, error) {
+	var err error
+	switch {
+	case f.Limit < 0 || f.Limit > MaxCallLimit:
+		err = fmt.Errorf("%w: limit %d (want 0 for %d, or 1 to %d)", ErrInvalid, f.Limit, DefaultCallLimit, MaxCallLimit)
+	case f.Function != "" && checkCallName(f.Function) != nil:
+		err = fmt.Errorf("function %s: %w", quote(f.Function), checkCallName(f.Function))
+	case f.Status != "" && checkCallName(f.Status) != nil:
+		err = fmt.Errorf("status %s: %w", quote(f.Status), checkCallName(f.Status))
+	}
+	if err != nil {
+		return f, fmt.Errorf("list calls: %w", err)
+	}
+	if f.Limit == 0 {
+		f.Limit = DefaultCallLimit
+	}
+	return f, nil
+}
+
+// Match reports whether c passes f's function and status (not its limit).
+func (f CallFilter) Match(c Call) bool {
+	return (f.Function == "" || f.Function == c.Function) && (f.Status == "" || f.Status == c.Status)
+}
+
+// CompareCalls orders calls newest first: by Start descending, then by ID
+// descending, the order of CallLog.List. It suits slices.SortFunc.
+func CompareCalls(a, b Call) int {
+	if c := b.Start.Compare(a.Start); c != 0 {
+		return c
+	}
+	return cmp.Compare(b.ID, a.ID)
+}
+
+// WrapCall adds the operation and call ID to err: `get call "x": not found`.
+func WrapCall(op, id string, err error) error {
+	return fmt.Errorf("%s call %s: %w", op, quote(id), err)
+}
+
+func checkCallName(s string) error {
+	switch {
+	case s == "":
+		return fmt.Errorf("%w: empty name", ErrInvalid)
+	case len(s) > MaxCallNameLen:
+		return fmt.Errorf("%w: name is %d bytes, limit %d", ErrTooLarge, len(s), MaxCallNameLen)
+	case !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0:
+		return fmt.Errorf("%w: name must be UTF-8 without NUL", ErrInvalid)
+	}
+	return nil
+}

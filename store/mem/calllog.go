@@ -1,0 +1,154 @@
+package mem
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/wasmfaas/wasmfaas/store"
+)
+
+// CallLogConfig configures a CallLog.
+type CallLogConfig struct {
+	// Retention bounds the log; the zero value keeps every call.
+	Retention store.Retention
+	// Now is the clock retention by age reads; nil means time.Now. Tests
+	// inject one to age calls without sleeping.
+	Now func() time.Time
+}
+
+// CallLog is an in-memory store.CallLog. It is safe for concurrent use.
+//
+// It is separate from Store (rather than a third view of it) because a call
+// log has its own retention and no revisions or notifications to share.
+type CallLog struct {
+	ret store.Retention
+	now func() time.Time
+
+	mu    sync.Mutex
+	byID  map[string]*loggedCall
+	order []*loggedCall // append order, oldest first; retention drops from the front
+}
+
+// loggedCall is a stored call and when it was appended. Its Record is never
+// modified after it is stored.
+type loggedCall struct {
+	c  store.Call
+	at time.Time
+}
+
+var _ store.CallLog = (*CallLog)(nil)
+
+// NewCallLog returns an empty call log; a negative retention bound is
+// store.ErrInvalid.
+func NewCallLog(cfg CallLogConfig) (*CallLog, error) {
+	if err := store.CheckRetention(cfg.Retention); err != nil {
+		return nil, err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &CallLog{ret: cfg.Retention, now: cfg.Now, byID: map[string]*loggedCall{}}, nil
+}
+
+// Append implements store.CallLog.
+func (l *CallLog) Append(ctx context.Context, c store.Call) error {
+	if err := store.CheckCall(c); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return store.WrapCall("append", c.ID, err)
+	}
+	c.Start = c.Start.UTC()
+	c.Record = bytes.Clone(c.Record)
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	l.expire(now)
+	if _, ok := l.byID[c.ID]; ok {
+		return nil
+	}
+	lc := &loggedCall{c: c, at: now}
+	l.byID[c.ID] = lc
+	l.order = append(l.order, lc)
+	if n := l.ret.MaxCount; n > 0 && len(l.order) > n {
+		l.drop(len(l.order) - n)
+	}
+	return nil
+}
+
+// Get implements store.CallLog.
+func (l *CallLog) Get(ctx context.Context, id string) (store.Call, error) {
+	if err := store.CheckCallID("get", id); err != nil {
+		return store.Call{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return store.Call{}, store.WrapCall("get", id, err)
+	}
+	l.mu.Lock()
+	l.expire(l.now())
+	lc, ok := l.byID[id]
+	l.mu.Unlock()
+	if !ok {
+		return store.Call{}, store.WrapCall("get", id, store.ErrNotFound)
+	}
+	return cloneCall(lc.c), nil
+}
+
+// List implements store.CallLog. It scans every call: the memory log is for
+// tests and single processes, where that is cheap.
+func (l *CallLog) List(ctx context.Context, f store.CallFilter) ([]store.Call, error) {
+	f, err := store.CheckCallFilter(f)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	l.expire(l.now())
+	var out []store.Call
+	for _, lc := range l.order {
+		if f.Match(lc.c) {
+			out = append(out, lc.c)
+		}
+	}
+	l.mu.Unlock()
+
+	slices.SortFunc(out, store.CompareCalls)
+	out = out[:min(len(out), f.Limit)]
+	for i := range out {
+		out[i] = cloneCall(out[i])
+	}
+	return out, nil
+}
+
+// expire drops the calls older than the retention's MaxAge; the caller holds mu.
+func (l *CallLog) expire(now time.Time) {
+	if l.ret.MaxAge <= 0 {
+		return
+	}
+	cutoff := now.Add(-l.ret.MaxAge)
+	n := 0
+	for n < len(l.order) && l.order[n].at.Before(cutoff) {
+		n++
+	}
+	l.drop(n)
+}
+
+// drop forgets the n oldest calls; the caller holds mu.
+func (l *CallLog) drop(n int) {
+	for i := range n {
+		delete(l.byID, l.order[i].c.ID)
+		l.order[i] = nil // release the record; append reallocates past the dropped prefix
+	}
+	l.order = l.order[n:]
+}
+
+func cloneCall(c store.Call) store.Call {
+	c.Record = bytes.Clone(c.Record)
+	return c
+}
