@@ -2,8 +2,6 @@ package host
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -162,8 +160,6 @@ func (h *Host) release(ctx context.Context, digest string, pages uint32) {
 	}
 }
 
-// Digest returns the content address of a module: "sha256:" and the hex digest.
-func Digest(wasm []byte) string {
-	sum := sha256.Sum256(wasm)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
+// Digest returns the content address of a module, the same as the blob
+// store's: "sha256:" and the hex digest.
+func Digest(wasm []byte) string { return store.Digest(wasm) }
