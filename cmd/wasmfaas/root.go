@@ -9,6 +9,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newTestCmd())
+	root.AddCommand(newTestCmd(), newConfigCmd())
 	return root
 }

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func flags(t *testing.T, args ...string) *pflag.FlagSet {
+	t.Helper()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	addConfigFlags(fs)
+	require.NoError(t, fs.Parse(args))
+	return fs
+}
+
+func TestConfigLayers(t *testing.T) {
+	t.Chdir(t.TempDir())
+	cfg, _, err := loadConfig(flags(t), nil)
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:8080", cfg.HTTP.Addr, "default")
+	assert.Equal(t, time.Second, cfg.NATS.SyncInterval)
+
+	require.NoError(t, os.WriteFile("wasmfaas.yaml", []byte("http:\n  addr: 127.0.0.1:9000\nlog:\n  level: debug\ncalls:\n  max_age: 1h\n"), 0o644))
+	cfg, _, err = loadConfig(flags(t), nil)
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:9000", cfg.HTTP.Addr, "file over default")
+	assert.Equal(t, time.Hour, cfg.Calls.MaxAge)
+
+	env := []string{"WASMFAAS_HTTP_ADDR=127.0.0.1:9100", "WASMFAAS_HTTP_MAX_BODY_BYTES=1024", "PATH=/bin"}
+	cfg, _, err = loadConfig(flags(t), env)
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:9100", cfg.HTTP.Addr, "env over file")
+	assert.EqualValues(t, 1024, cfg.HTTP.MaxBodyBytes)
+	assert.Equal(t, "debug", cfg.Log.Level, "file still applies where env is silent")
+
+	cfg, _, err = loadConfig(flags(t, "--http-addr", "127.0.0.1:9200"), env)
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:9200", cfg.HTTP.Addr, "flag over env")
+}
+
+func TestConfigEveryKeyReachable(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, c := range configKeys {
+		fs := flags(t)
+		require.NotNil(t, fs.Lookup(flagName(c.key)), "flag for %s", c.key)
+		assert.Contains(t, envName(c.key), "WASMFAAS_")
+	}
+}
+
+func TestConfigRefusesBadInput(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	tests := []struct {
+		name string
+		file string
+		env  []string
+		args []string
+		msg  string
+	}{
+		{"unknown file key", "htp:\n  addr: x\n", nil, nil, `unknown key "htp.addr"`},
+		{"unknown env var", "", []string{"WASMFAAS_HTTP_ADRESS=x"}, nil, "unknown variable WASMFAAS_HTTP_ADRESS"},
+		{"bad duration", "", []string{"WASMFAAS_CALLS_MAX_AGE=forever"}, nil, "config key calls.max_age"},
+		{"bad level", "", nil, []string{"--log-level", "loud"}, "config key log.level"},
+		{"bad address", "", nil, []string{"--http-addr", "nowhere"}, "config key http.addr"},
+		{"negative size", "modules:\n  max_size: -1\n", nil, nil, "config key modules.max_size"},
+		{"missing explicit file", "", nil, []string{"--config", filepath.Join(dir, "nope.yaml")}, "config file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_ = os.Remove("wasmfaas.yaml")
+			if tt.file != "" {
+				require.NoError(t, os.WriteFile("wasmfaas.yaml", []byte(tt.file), 0o644))
+			}
+			_, _, err := loadConfig(flags(t, tt.args...), tt.env)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.msg)
+		})
+	}
+}
+
+func TestConfigCommandMasksSecrets(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("WASMFAAS_HTTP_TOKEN", "s3cret")
+	out, err := run(t, "config")
+	require.NoError(t, err, out)
+	assert.NotContains(t, out, "s3cret")
+	assert.Contains(t, out, "http.token")
+	assert.Contains(t, out, "********")
+	assert.Contains(t, out, "127.0.0.1:8080")
+}
