@@ -1,0 +1,104 @@
+package router
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ErrInvalidTrigger is wrapped by every trigger validation error.
+var ErrInvalidTrigger = errors.New("invalid trigger")
+
+// Trigger binds CloudEvent filters to a function with a delivery policy.
+type Trigger struct {
+	Name     string   `json:"name"`
+	Function string   `json:"function"`
+	Filters  []Filter `json:"filters,omitempty"`
+	Delivery Delivery `json:"delivery"`
+}
+
+// Delivery says how often and how patiently an event is retried before it
+// goes to the dead-letter stream.
+type Delivery struct {
+	// Retries after the first attempt; 0 means none.
+	Retries int `json:"retries"`
+	// Backoff is the delay before the first retry, doubled (exponential) or
+	// repeated (linear) for the next.
+	Backoff       Duration `json:"backoff"`
+	BackoffPolicy string   `json:"backoff_policy"`
+	// DeadLetter is the dead-letter subject; empty means deadletter.<trigger>.
+	DeadLetter string `json:"dead_letter,omitempty"`
+}
+
+// DefaultDelivery is what a trigger without a policy gets.
+var DefaultDelivery = Delivery{Retries: 3, Backoff: Duration(time.Second), BackoffPolicy: "exponential"}
+
+// Duration is a time.Duration written as "1.5s" in JSON.
+type Duration time.Duration
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string such as \"2s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Normalize fills defaults and validates the trigger.
+func (t *Trigger) Normalize() error {
+	if t.Delivery == (Delivery{}) {
+		t.Delivery = DefaultDelivery
+	}
+	if t.Delivery.BackoffPolicy == "" {
+		t.Delivery.BackoffPolicy = "exponential"
+	}
+	if t.Delivery.DeadLetter == "" {
+		t.Delivery.DeadLetter = "deadletter." + t.Name
+	}
+	return t.Validate()
+}
+
+// Validate checks the trigger and its filters.
+func (t *Trigger) Validate() error {
+	switch {
+	case t.Function == "":
+		return fmt.Errorf("%w: function is required", ErrInvalidTrigger)
+	case t.Delivery.Retries < 0 || t.Delivery.Retries > 100:
+		return fmt.Errorf("%w: delivery.retries %d must be 0-100", ErrInvalidTrigger, t.Delivery.Retries)
+	case t.Delivery.Backoff < 0 || time.Duration(t.Delivery.Backoff) > 24*time.Hour:
+		return fmt.Errorf("%w: delivery.backoff %s must be 0-24h", ErrInvalidTrigger, time.Duration(t.Delivery.Backoff))
+	case t.Delivery.BackoffPolicy != "exponential" && t.Delivery.BackoffPolicy != "linear":
+		return fmt.Errorf("%w: delivery.backoff_policy %q must be exponential or linear", ErrInvalidTrigger, t.Delivery.BackoffPolicy)
+	case strings.ContainsAny(t.Delivery.DeadLetter, " \t\r\n*>") || strings.Contains(t.Delivery.DeadLetter, ".."):
+		return fmt.Errorf("%w: delivery.dead_letter %q is not a NATS subject", ErrInvalidTrigger, t.Delivery.DeadLetter)
+	}
+	for i := range t.Filters {
+		if err := t.Filters[i].Validate(); err != nil {
+			return fmt.Errorf("%w: filters[%d]: %w", ErrInvalidTrigger, i, err)
+		}
+	}
+	return nil
+}
+
+// BackoffFor returns the delay before retry n (1 for the first retry).
+func (d Delivery) BackoffFor(n int) time.Duration {
+	b := time.Duration(d.Backoff)
+	if d.BackoffPolicy == "linear" || n <= 1 {
+		return b * time.Duration(max(n, 1))
+	}
+	for i := 1; i < n && b < time.Hour; i++ {
+		b *= 2
+	}
+	return min(b, time.Hour)
+}
