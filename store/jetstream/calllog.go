@@ -1,0 +1,418 @@
+package jetstream
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wasmfaas/wasmfaas/store"
+)
+
+// Call log defaults for the zero CallLogConfig.
+const (
+	DefaultCallStream   = "WASMFAAS_CALLS"
+	DefaultCallSubject  = "wasmfaas.calls"
+	DefaultCallIDStream = "WASMFAAS_CALL_IDS"
+	// DefaultCallIDSubject starts with "$" like JetStream's own "$KV" and
+	// "$O": the index is plumbing, not an event anyone subscribes to.
+	DefaultCallIDSubject = "$WASMFAAS.CALLS.ID"
+	// DefaultDuplicateWindow is how long the stream remembers call IDs to
+	// drop a concurrent duplicate append; the ID index catches later ones.
+	DefaultDuplicateWindow = 2 * time.Minute
+	// DefaultClockSkew is how far a host's clock may run ahead of the NATS
+	// server's without List missing its calls (see List).
+	DefaultClockSkew = 2 * time.Second
+)
+
+// Call headers. Values are encoded (base64url, like key tokens) because a
+// call ID may hold bytes a NATS header cannot carry (CR, LF).
+const (
+	hdrCallID    = "Wasmfaas-Call-Id"
+	hdrCallStart = "Wasmfaas-Call-Start"
+)
+
+// Tuning of List's backward scan.
+const (
+	scanFirstWindow = 256                 // sequences in the first window (at least 2×limit)
+	scanMaxWindow   = 1 << 20             // windows double up to this
+	scanBatch       = 256                 // messages per fetch
+	scanInactive    = 30 * time.Second    // the server drops a scan's consumer if we cannot
+	scanCleanup     = 2 * time.Second     // how long deleting a scan's consumer may take
+	callsDesc       = "wasmfaas call log" // stream description
+)
+
+// CallLogConfig configures a CallLog. The zero value is the single-host
+// default with no retention bound.
+type CallLogConfig struct {
+	// Retention bounds the stream (MaxAge, MaxMsgs); applied by the server.
+	Retention store.Retention
+	// Stream is the stream holding the calls; DefaultCallStream if empty.
+	Stream string
+	// Subject prefixes every call's subject, <Subject>.<function>.<status>
+	// (each token base64url-encoded); DefaultCallSubject if empty.
+	Subject string
+	// IDStream and IDSubject hold the index from call ID to sequence;
+	// DefaultCallIDStream and DefaultCallIDSubject if empty.
+	IDStream  string
+	IDSubject string
+	// Replicas of both streams (1 if zero).
+	Replicas int
+	// DuplicateWindow is the stream's duplicate window;
+	// DefaultDuplicateWindow if zero, cut to Retention.MaxAge if longer.
+	DuplicateWindow time.Duration
+	// ClockSkew is the most a host's clock may run ahead of the server's;
+	// DefaultClockSkew if zero.
+	ClockSkew time.Duration
+}
+
+// CallLog is a store.CallLog on two JetStream streams. It is safe for
+// concurrent use, and several CallLogs (hosts) may share the streams.
+//
+// Every call is one message on <Subject>.<function>.<status> in Stream, so
+// subscribers of <Subject>.<function>.> see each call of a function as it
+// is logged, the "wasmfaas.calls.<fn>" event of ARCHITECTURE.md, with the
+// ExecutionInfo JSON as its payload. The server applies retention (MaxAge,
+// MaxMsgs, discarding the oldest) and drops a duplicate append within the
+// duplicate window (Nats-Msg-Id is the call ID). A second stream, IDStream,
+// keeps one message per call ID on <IDSubject>.<id>, holding the call's
+// sequence in Stream, with the same retention: Get reads it and then the
+// call, two direct gets; Append checks it first, so a retry later than the
+// duplicate window is still not recorded twice.
+type CallLog struct {
+	cfg       CallLogConfig
+	js        jetstream.JetStream
+	nc        *nats.Conn
+	calls, id jetstream.Stream
+}
+
+var _ store.CallLog = (*CallLog)(nil)
+
+// NewCallLog creates or updates the call log's streams (so a changed
+// retention applies to a log that already exists) and returns the log.
+func NewCallLog(ctx context.Context, js jetstream.JetStream, cfg CallLogConfig) (*CallLog, error) {
+	if err := store.CheckRetention(cfg.Retention); err != nil {
+		return nil, err
+	}
+	if cfg.DuplicateWindow < 0 || cfg.ClockSkew < 0 || cfg.Replicas < 0 {
+		return nil, fmt.Errorf("open call log: %w: negative duplicate window, clock skew or replicas", store.ErrInvalid)
+	}
+	cfg.Stream = cmp.Or(cfg.Stream, DefaultCallStream)
+	cfg.Subject = cmp.Or(cfg.Subject, DefaultCallSubject)
+	cfg.IDStream = cmp.Or(cfg.IDStream, DefaultCallIDStream)
+	cfg.IDSubject = cmp.Or(cfg.IDSubject, DefaultCallIDSubject)
+	cfg.Replicas = max(cfg.Replicas, 1)
+	cfg.ClockSkew = cmp.Or(cfg.ClockSkew, DefaultClockSkew)
+	cfg.DuplicateWindow = cmp.Or(cfg.DuplicateWindow, DefaultDuplicateWindow)
+	if age := cfg.Retention.MaxAge; age > 0 && cfg.DuplicateWindow > age {
+		cfg.DuplicateWindow = age // the server refuses a window longer than MaxAge
+	}
+	maxMsgs := int64(cfg.Retention.MaxCount)
+	if maxMsgs == 0 {
+		maxMsgs = -1
+	}
+
+	calls, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        cfg.Stream,
+		Description: callsDesc,
+		Subjects:    []string{cfg.Subject + ".*.*"},
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+		MaxAge:      cfg.Retention.MaxAge,
+		MaxMsgs:     maxMsgs,
+		Duplicates:  cfg.DuplicateWindow,
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.Replicas,
+		AllowDirect: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open call log stream %s: %w", cfg.Stream, natsUnavailable(ctx, err))
+	}
+	id, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:              cfg.IDStream,
+		Description:       callsDesc + ": call id to sequence in " + cfg.Stream,
+		Subjects:          []string{cfg.IDSubject + ".*"},
+		Retention:         jetstream.LimitsPolicy,
+		Discard:           jetstream.DiscardOld,
+		MaxAge:            cfg.Retention.MaxAge,
+		MaxMsgs:           maxMsgs,
+		MaxMsgsPerSubject: 1,
+		Storage:           jetstream.FileStorage,
+		Replicas:          cfg.Replicas,
+		AllowDirect:       true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open call log index stream %s: %w", cfg.IDStream, natsUnavailable(ctx, err))
+	}
+	return &CallLog{cfg: cfg, js: js, nc: js.Conn(), calls: calls, id: id}, nil
+}
+
+// Append implements store.CallLog. It publishes the call, then indexes its
+// ID; if indexing fails the call is in the log but Get cannot find it, and
+// Append returns the error so the caller retries: the retry's publish is a
+// duplicate (the server answers with the first sequence) and indexes it.
+func (l *CallLog) Append(ctx context.Context, c store.Call) error {
+	if err := store.CheckCall(c); err != nil {
+		return err
+	}
+	if err := l.check(ctx); err != nil {
+		return store.WrapCall("append", c.ID, err)
+	}
+	idSubject := l.idSubject(c.ID)
+	_, err := l.id.GetLastMsgForSubject(ctx, idSubject)
+	switch {
+	case err == nil:
+		return nil // appended before, possibly long before
+	case !errors.Is(err, jetstream.ErrMsgNotFound):
+		return store.WrapCall("append", c.ID, natsUnavailable(ctx, err))
+	}
+
+	msg := nats.NewMsg(l.subject(c.Function, c.Status))
+	msg.Header.Set(hdrCallID, callToken(c.ID))
+	msg.Header.Set(hdrCallStart, c.Start.UTC().Format(time.RFC3339Nano))
+	msg.Data = c.Record
+	ack, err := l.js.PublishMsg(ctx, msg, jetstream.WithMsgID(callToken(c.ID)), jetstream.WithExpectStream(l.cfg.Stream))
+	if err != nil {
+		return store.WrapCall("append", c.ID, natsUnavailable(ctx, err))
+	}
+	if _, err := l.js.Publish(ctx, idSubject, strconv.AppendUint(nil, ack.Sequence, 10), jetstream.WithExpectStream(l.cfg.IDStream)); err != nil {
+		return store.WrapCall("append", c.ID, fmt.Errorf("index call: %w", natsUnavailable(ctx, err)))
+	}
+	return nil
+}
+
+// Get implements store.CallLog: the call's sequence from the ID index, then
+// the call, each a direct get.
+func (l *CallLog) Get(ctx context.Context, id string) (store.Call, error) {
+	if err := store.CheckCallID("get", id); err != nil {
+		return store.Call{}, err
+	}
+	if err := l.check(ctx); err != nil {
+		return store.Call{}, store.WrapCall("get", id, err)
+	}
+	m, err := l.id.GetLastMsgForSubject(ctx, l.idSubject(id))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return store.Call{}, store.WrapCall("get", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Call{}, store.WrapCall("get", id, natsUnavailable(ctx, err))
+	}
+	seq, err := strconv.ParseUint(string(m.Data), 10, 64)
+	if err != nil {
+		return store.Call{}, store.WrapCall("get", id, fmt.Errorf("index entry %q: %w", m.Data, err))
+	}
+	raw, err := l.calls.GetMsg(ctx, seq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		// Retention dropped the call before its index entry.
+		return store.Call{}, store.WrapCall("get", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Call{}, store.WrapCall("get", id, natsUnavailable(ctx, err))
+	}
+	c, ok := l.decodeCall(raw.Subject, raw.Header, raw.Data)
+	if !ok || c.ID != id {
+		// The sequence now holds another message: the stream was purged
+		// or recreated since the index entry was written.
+		return store.Call{}, store.WrapCall("get", id, store.ErrNotFound)
+	}
+	return c, nil
+}
+
+// List implements store.CallLog. JetStream reads streams forwards only, so
+// List scans backwards in windows of sequences, newest window first, each
+// read with a short-lived consumer filtered on the function and status
+// subject tokens; windows double in size, so a rare function costs a few
+// windows, not one per call.
+//
+// The stream is in append order and List orders by Start, which differ when
+// calls overlap or are appended late. A call appended before time T started
+// before T (plus the hosts' ClockSkew), so once List holds Limit calls that
+// started after the append time of the earliest call in the window it has
+// read, no earlier call can belong in the answer and it stops.
+func (l *CallLog) List(ctx context.Context, f store.CallFilter) ([]store.Call, error) {
+	f, err := store.CheckCallFilter(f)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.check(ctx); err != nil {
+		return nil, fmt.Errorf("list calls: %w", err)
+	}
+	fn, status := "*", "*"
+	if f.Function != "" {
+		fn = callToken(f.Function)
+	}
+	if f.Status != "" {
+		status = callToken(f.Status)
+	}
+	filter := l.cfg.Subject + "." + fn + "." + status
+
+	info, err := l.calls.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list calls: %w", natsUnavailable(ctx, err))
+	}
+	first, hi := info.State.FirstSeq, info.State.LastSeq
+	out := []store.Call{}
+	if info.State.Msgs == 0 {
+		return out, nil
+	}
+	window := uint64(max(scanFirstWindow, 2*f.Limit))
+	for {
+		lo := first
+		if hi-first >= window {
+			lo = hi - window + 1
+		}
+		got, earliest, err := l.scan(ctx, filter, lo, hi)
+		if err != nil {
+			return nil, fmt.Errorf("list calls: %w", err)
+		}
+		out = append(out, got...)
+		slices.SortFunc(out, store.CompareCalls)
+		out = out[:min(len(out), f.Limit)]
+		if lo <= first {
+			return out, nil
+		}
+		if len(out) == f.Limit && !earliest.IsZero() && earliest.Add(l.cfg.ClockSkew).Before(out[len(out)-1].Start) {
+			return out, nil
+		}
+		hi = lo - 1
+		window = min(2*window, scanMaxWindow)
+	}
+}
+
+// scan returns the calls matching filter with sequences in [lo, hi], and the
+// stream timestamp of the first of them (zero if none).
+func (l *CallLog) scan(ctx context.Context, filter string, lo, hi uint64) ([]store.Call, time.Time, error) {
+	cons, err := l.calls.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       lo,
+		AckPolicy:         jetstream.AckNonePolicy,
+		FilterSubject:     filter,
+		InactiveThreshold: scanInactive,
+		MemoryStorage:     true,
+		Replicas:          1,
+	})
+	if err != nil {
+		return nil, time.Time{}, natsUnavailable(ctx, err)
+	}
+	defer func() {
+		// Best effort: the server drops the consumer after scanInactive anyway.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), scanCleanup)
+		defer cancel()
+		_ = l.calls.DeleteConsumer(dctx, cons.CachedInfo().Name)
+	}()
+
+	var (
+		out      []store.Call
+		earliest time.Time
+		next     = lo // lowest sequence not yet seen
+	)
+	for next <= hi {
+		batch, err := cons.FetchNoWait(int(min(hi-next+1, scanBatch)))
+		if err != nil {
+			return nil, time.Time{}, natsUnavailable(ctx, err)
+		}
+		n, done := 0, false
+		for msg := range batch.Messages() {
+			n++
+			meta, err := msg.Metadata()
+			if err != nil || meta.Sequence.Stream > hi {
+				done = true
+				continue
+			}
+			next = meta.Sequence.Stream + 1
+			if meta.NumPending == 0 {
+				done = true
+			}
+			c, ok := l.decodeCall(msg.Subject(), msg.Headers(), msg.Data())
+			if !ok {
+				continue // not a call: someone else published on our subjects
+			}
+			if earliest.IsZero() {
+				earliest = meta.Timestamp
+			}
+			out = append(out, c)
+		}
+		if err := batch.Error(); err != nil {
+			return nil, time.Time{}, natsUnavailable(ctx, err)
+		}
+		if done || n == 0 {
+			break
+		}
+	}
+	return out, earliest, nil
+}
+
+// decodeCall rebuilds a call from a message of the calls stream; ok is
+// false for a message that is not one (foreign, or a malformed header).
+func (l *CallLog) decodeCall(subject string, h nats.Header, data []byte) (store.Call, bool) {
+	rest, ok := strings.CutPrefix(subject, l.cfg.Subject+".")
+	if !ok {
+		return store.Call{}, false
+	}
+	fnTok, statusTok, ok := strings.Cut(rest, ".")
+	if !ok {
+		return store.Call{}, false
+	}
+	fn, err1 := parseCallToken(fnTok)
+	status, err2 := parseCallToken(statusTok)
+	id, err3 := parseCallToken(h.Get(hdrCallID))
+	start, err4 := time.Parse(time.RFC3339Nano, h.Get(hdrCallStart))
+	if err := errors.Join(err1, err2, err3, err4); err != nil || id == "" {
+		return store.Call{}, false
+	}
+	return store.Call{ID: id, Function: fn, Status: status, Start: start.UTC(), Record: data}, true
+}
+
+func (l *CallLog) subject(fn, status string) string {
+	return l.cfg.Subject + "." + callToken(fn) + "." + callToken(status)
+}
+
+func (l *CallLog) idSubject(id string) string {
+	return l.cfg.IDSubject + "." + callToken(id)
+}
+
+// callToken encodes a function, status or call ID as one subject token (or
+// header value): unpadded base64url, the encoding keys.go uses for KV keys,
+// whose alphabet holds no ".", "*", ">", whitespace or CR/LF.
+//
+// It duplicates keys.go's encode so the call log compiles on its own; fold
+// the two together once both are committed.
+func callToken(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// parseCallToken reverses callToken.
+func parseCallToken(tok string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	return string(b), err
+}
+
+// natsUnavailable wraps an error from NATS in store.ErrUnavailable, keeping
+// the context's error visible to errors.Is when it caused it. It is
+// jetstream.go's unavailable under another name, for the same reason as
+// callToken.
+func natsUnavailable(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		return fmt.Errorf("%w: %w: %w", store.ErrUnavailable, ctxErr, err)
+	}
+	return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+}
+
+// check returns the context's error, or an error wrapping
+// store.ErrUnavailable when the connection is down, so a call fails at once
+// instead of waiting for its deadline.
+func (l *CallLog) check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if st := l.nc.Status(); st != nats.CONNECTED {
+		return fmt.Errorf("%w: nats connection is %s", store.ErrUnavailable, st)
+	}
+	return nil
+}

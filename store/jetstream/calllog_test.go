@@ -1,0 +1,221 @@
+package jetstream_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmfaas/wasmfaas/internal/natsserver"
+	"github.com/wasmfaas/wasmfaas/store"
+	jsstore "github.com/wasmfaas/wasmfaas/store/jetstream"
+	"github.com/wasmfaas/wasmfaas/store/storetest"
+)
+
+// logServer starts an embedded server on dir (fsyncing every write, so a
+// restart test's claim holds for an OS crash too) and returns it with a
+// JetStream context on an in-process connection.
+func logServer(t *testing.T, dir string) (*natsserver.Server, jetstream.JetStream) {
+	t.Helper()
+	srv, err := natsserver.Start(natsserver.Config{DataDir: dir, SyncInterval: natsserver.SyncAlways})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	nc, err := srv.Conn()
+	require.NoError(t, err)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	return srv, js
+}
+
+func TestCallLog(t *testing.T) {
+	storetest.RunCallLog(t, func(t *testing.T, r store.Retention) store.CallLog {
+		_, js := logServer(t, t.TempDir())
+		l, err := jsstore.NewCallLog(t.Context(), js, jsstore.CallLogConfig{Retention: r})
+		require.NoError(t, err)
+		return l
+	})
+}
+
+func TestCallLogConfig(t *testing.T) {
+	_, js := logServer(t, t.TempDir())
+	ctx := t.Context()
+	for _, cfg := range []jsstore.CallLogConfig{
+		{Retention: store.Retention{MaxCount: -1}},
+		{Retention: store.Retention{MaxAge: -time.Second}},
+		{ClockSkew: -time.Second},
+		{DuplicateWindow: -time.Second},
+	} {
+		_, err := jsstore.NewCallLog(ctx, js, cfg)
+		assert.ErrorIs(t, err, store.ErrInvalid, "%+v", cfg)
+	}
+
+	// Opening again with another retention updates the stream.
+	_, err := jsstore.NewCallLog(ctx, js, jsstore.CallLogConfig{})
+	require.NoError(t, err)
+	_, err = jsstore.NewCallLog(ctx, js, jsstore.CallLogConfig{Retention: store.Retention{MaxAge: time.Minute, MaxCount: 10}})
+	require.NoError(t, err)
+	s, err := js.Stream(ctx, jsstore.DefaultCallStream)
+	require.NoError(t, err)
+	info, err := s.Info(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, time.Minute, info.Config.MaxAge)
+	assert.Equal(t, int64(10), info.Config.MaxMsgs)
+	assert.Equal(t, time.Minute, info.Config.Duplicates, "the duplicate window is cut to MaxAge")
+}
+
+// TestCallLogEvents checks that every appended call is also the
+// wasmfaas.calls.<function> event, with the ExecutionInfo as its payload.
+func TestCallLogEvents(t *testing.T) {
+	_, js := logServer(t, t.TempDir())
+	ctx := t.Context()
+	l, err := jsstore.NewCallLog(ctx, js, jsstore.CallLogConfig{})
+	require.NoError(t, err)
+	sub, err := js.Conn().SubscribeSync("wasmfaas.calls.>")
+	require.NoError(t, err)
+
+	rec := json.RawMessage(`{"call_id":"c1","function":"my.fn","status":"ok"}`)
+	c := store.Call{ID: "c1", Function: "my.fn", Status: "ok", Start: time.Now(), Record: rec}
+	require.NoError(t, l.Append(ctx, c))
+	require.NoError(t, l.Append(ctx, c), "a repeat is not published again")
+	m, err := sub.NextMsg(5 * time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, "wasmfaas.calls.bXkuZm4.b2s", m.Subject, "function and status are base64url tokens")
+	assert.Equal(t, string(rec), string(m.Data))
+	_, err = sub.NextMsg(100 * time.Millisecond)
+	assert.ErrorIs(t, err, nats.ErrTimeout)
+}
+
+// TestCallLogIdempotentPastWindow appends the same call after the duplicate
+// window has passed: the ID index still refuses it.
+func TestCallLogIdempotentPastWindow(t *testing.T) {
+	_, js := logServer(t, t.TempDir())
+	ctx := t.Context()
+	l, err := jsstore.NewCallLog(ctx, js, jsstore.CallLogConfig{DuplicateWindow: 100 * time.Millisecond})
+	require.NoError(t, err)
+	c := store.Call{ID: "c1", Function: "fn", Status: "ok", Start: time.Now(), Record: json.RawMessage(`1`)}
+	require.NoError(t, l.Append(ctx, c))
+	time.Sleep(300 * time.Millisecond)
+	require.NoError(t, l.Append(ctx, c))
+	s, err := js.Stream(ctx, jsstore.DefaultCallStream)
+	require.NoError(t, err)
+	info, err := s.Info(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1), info.State.Msgs)
+}
+
+// TestCallLogForeignMessages checks that messages on the call subjects that
+// are not calls are skipped, not returned or fatal.
+func TestCallLogForeignMessages(t *testing.T) {
+	_, js := logServer(t, t.TempDir())
+	ctx := t.Context()
+	l, err := jsstore.NewCallLog(ctx, js, jsstore.CallLogConfig{})
+	require.NoError(t, err)
+	require.NoError(t, l.Append(ctx, store.Call{ID: "c1", Function: "fn", Status: "ok", Start: time.Now(), Record: json.RawMessage(`1`)}))
+	_, err = js.Publish(ctx, "wasmfaas.calls.Zm4.b2s", []byte("not a call"))
+	require.NoError(t, err)
+	_, err = js.Publish(ctx, "wasmfaas.calls.!!.b2s", []byte("bad token"))
+	require.NoError(t, err)
+	got, err := l.List(ctx, store.CallFilter{})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, "c1", got[0].ID)
+}
+
+// TestCallLogUnavailable checks that a log whose server is gone fails at
+// once with store.ErrUnavailable rather than hanging.
+func TestCallLogUnavailable(t *testing.T) {
+	srv, js := logServer(t, t.TempDir())
+	ctx := t.Context()
+	l, err := jsstore.NewCallLog(ctx, js, jsstore.CallLogConfig{})
+	require.NoError(t, err)
+	b, err := jsstore.NewBlobs(ctx, js, jsstore.BlobsConfig{})
+	require.NoError(t, err)
+	require.NoError(t, srv.Shutdown(ctx))
+
+	c := store.Call{ID: "c1", Function: "fn", Status: "ok", Start: time.Now(), Record: json.RawMessage(`1`)}
+	assert.ErrorIs(t, l.Append(ctx, c), store.ErrUnavailable)
+	_, err = l.Get(ctx, "c1")
+	assert.ErrorIs(t, err, store.ErrUnavailable)
+	_, err = l.List(ctx, store.CallFilter{})
+	assert.ErrorIs(t, err, store.ErrUnavailable)
+	_, err = b.Put(ctx, []byte("x"))
+	assert.ErrorIs(t, err, store.ErrUnavailable)
+	_, err = b.Get(ctx, store.Digest([]byte("x")))
+	assert.ErrorIs(t, err, store.ErrUnavailable)
+}
+
+// TestCallLogAndBlobsSurviveRestart appends calls and puts a blob, stops
+// the server, starts another on the same directory: everything reads back.
+func TestCallLogAndBlobsSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	ctx := t.Context()
+	srv, js := logServer(t, dir)
+	l, err := jsstore.NewCallLog(ctx, js, jsstore.CallLogConfig{Retention: store.Retention{MaxAge: time.Hour, MaxCount: 1000}})
+	require.NoError(t, err)
+	b, err := jsstore.NewBlobs(ctx, js, jsstore.BlobsConfig{})
+	require.NoError(t, err)
+
+	start := time.Now().UTC()
+	var calls []store.Call
+	for i := range 20 {
+		c := store.Call{
+			ID:       fmt.Sprintf("call-%02d", i),
+			Function: []string{"hello", "counter"}[i%2],
+			Status:   []string{"ok", "error", "trap"}[i%3],
+			Start:    start.Add(time.Duration(i) * time.Millisecond),
+			Record:   json.RawMessage(fmt.Sprintf(`{"call_id":"call-%02d","n":%d}`, i, i)),
+		}
+		require.NoError(t, l.Append(ctx, c))
+		calls = append(calls, c)
+	}
+	module := make([]byte, 300<<10)
+	for i := range module {
+		module[i] = byte(i * 13)
+	}
+	digest, err := b.Put(ctx, module)
+	require.NoError(t, err)
+	require.NoError(t, srv.Shutdown(ctx))
+
+	_, js = logServer(t, dir)
+	l, err = jsstore.NewCallLog(ctx, js, jsstore.CallLogConfig{Retention: store.Retention{MaxAge: time.Hour, MaxCount: 1000}})
+	require.NoError(t, err)
+	b, err = jsstore.NewBlobs(ctx, js, jsstore.BlobsConfig{})
+	require.NoError(t, err)
+
+	for _, want := range calls {
+		got, err := l.Get(ctx, want.ID)
+		require.NoError(t, err, want.ID)
+		assert.Equal(t, want, got)
+	}
+	got, err := l.List(ctx, store.CallFilter{Function: "counter", Status: "ok"})
+	require.NoError(t, err)
+	var want []string
+	for i := len(calls) - 1; i >= 0; i-- {
+		if calls[i].Function == "counter" && calls[i].Status == "ok" {
+			want = append(want, calls[i].ID)
+		}
+	}
+	var ids []string
+	for _, c := range got {
+		ids = append(ids, c.ID)
+	}
+	assert.Equal(t, want, ids)
+	require.NoError(t, l.Append(ctx, calls[0]), "a repeat after the restart")
+	all, err := l.List(ctx, store.CallFilter{Limit: store.MaxCallLimit})
+	require.NoError(t, err)
+	assert.Len(t, all, len(calls), "the ID index survives the restart too")
+
+	data, err := b.Get(ctx, digest)
+	require.NoError(t, err)
+	assert.Equal(t, module, data)
+	infos, err := b.List(ctx)
+	require.NoError(t, err)
+	require.Len(t, infos, 1)
+	assert.Equal(t, int64(len(module)), infos[0].Size)
+}
