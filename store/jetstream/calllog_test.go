@@ -219,3 +219,75 @@ func TestCallLogAndBlobsSurviveRestart(t *testing.T) {
 	require.Len(t, infos, 1)
 	assert.Equal(t, int64(len(module)), infos[0].Size)
 }
+
+// TestCallLogListStopsEarly checks that List does not read the whole stream
+// once it holds Limit calls newer than anything earlier could be. It shows
+// through the one call List is documented to miss: one whose Start is
+// further ahead of its append time than ClockSkew (a host clock hours
+// fast), appended before the window List reads.
+func TestCallLogListStopsEarly(t *testing.T) {
+	_, js := logServer(t, t.TempDir())
+	ctx := t.Context()
+	l, err := jsstore.NewCallLog(ctx, js, jsstore.CallLogConfig{})
+	require.NoError(t, err)
+	now := time.Now()
+	call := func(id string, start time.Time) store.Call {
+		return store.Call{ID: id, Function: "fn", Status: "ok", Start: start, Record: json.RawMessage(`{}`)}
+	}
+	require.NoError(t, l.Append(ctx, call("fast-clock", now.Add(2*time.Hour))))
+	for i := range 600 {
+		require.NoError(t, l.Append(ctx, call(fmt.Sprintf("past%03d", i), now.Add(-time.Hour))))
+	}
+	for i := range 10 {
+		require.NoError(t, l.Append(ctx, call(fmt.Sprintf("new%d", i), now.Add(time.Hour))))
+	}
+	got, err := l.List(ctx, store.CallFilter{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, got, 10)
+	assert.Equal(t, "new9", got[0].ID, "stopped after the first window: the fast-clock call, 601 calls back, was not read")
+
+	got, err = l.List(ctx, store.CallFilter{Limit: 11})
+	require.NoError(t, err)
+	require.Len(t, got, 11)
+	assert.Equal(t, "fast-clock", got[0].ID, "with fewer than Limit newer calls List reads on and finds it")
+}
+
+func BenchmarkCallLog(b *testing.B) {
+	srv, err := natsserver.Start(natsserver.Config{DataDir: b.TempDir()})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	nc, err := srv.Conn()
+	require.NoError(b, err)
+	js, err := jetstream.New(nc)
+	require.NoError(b, err)
+	ctx := context.Background()
+	l, err := jsstore.NewCallLog(ctx, js, jsstore.CallLogConfig{})
+	require.NoError(b, err)
+	rec := json.RawMessage(`{"call_id":"x","function":"hello","status":"ok","duration_ns":1234,"event":{"id":"e","source":"s","type":"t"}}`)
+	for i := range 5000 {
+		require.NoError(b, l.Append(ctx, store.Call{ID: fmt.Sprintf("seed%d", i), Function: []string{"hello", "other"}[i%2], Status: "ok", Start: time.Now(), Record: rec}))
+	}
+	b.Run("Append", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if err := l.Append(ctx, store.Call{ID: fmt.Sprintf("b%d", i), Function: "hello", Status: "ok", Start: time.Now(), Record: rec}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Get", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := l.Get(ctx, "seed42"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, f := range []store.CallFilter{{}, {Function: "other"}} {
+		b.Run(fmt.Sprintf("List/%+v", f), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := l.List(ctx, f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
