@@ -1,0 +1,236 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmfaas/wasmfaas/abi"
+	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/host/hosttest"
+	"github.com/wasmfaas/wasmfaas/internal/server"
+	"github.com/wasmfaas/wasmfaas/modules"
+	"github.com/wasmfaas/wasmfaas/store/mem"
+)
+
+type env struct {
+	t     *testing.T
+	srv   *httptest.Server
+	token string
+}
+
+func newEnv(t *testing.T, token string) *env {
+	t.Helper()
+	h, err := host.New(host.Config{CacheDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = h.Close(context.Background()) })
+	st := mem.New()
+	h2, err := host.New(host.Config{CacheDir: t.TempDir(), KV: st.KV(), Properties: st.Properties()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = h2.Close(context.Background()) })
+	blobs, err := mem.NewBlobs(mem.BlobsConfig{})
+	require.NoError(t, err)
+	calls, err := mem.NewCallLog(mem.CallLogConfig{})
+	require.NoError(t, err)
+	s := server.New(server.Config{Token: token, MaxBodyBytes: 1 << 16}, server.Deps{
+		Host: h2, Modules: modules.New(modules.Config{MaxSize: 8 << 20}, blobs, h2),
+		Defs: mem.NewDefinitions(0), Calls: calls, Properties: st.Properties(),
+	})
+	require.NoError(t, s.Load(t.Context()))
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	return &env{t: t, srv: ts, token: token}
+}
+
+func (e *env) do(method, path, ctype string, body []byte, hdr ...string) (*http.Response, []byte) {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.srv.URL+path, bytes.NewReader(body))
+	require.NoError(e.t, err)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if e.token != "" {
+		req.Header.Set("Authorization", "Bearer "+e.token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(e.t, err)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(e.t, err)
+	resp.Body.Close()
+	return resp, b
+}
+
+func errCode(t *testing.T, b []byte) string {
+	t.Helper()
+	var body struct {
+		Error struct{ Code, Message string }
+	}
+	require.NoError(t, json.Unmarshal(b, &body), string(b))
+	return body.Error.Code
+}
+
+func temperature(t *testing.T) []byte {
+	path, err := hosttest.BuildGo(t.Context(), "../../examples/temperature/go")
+	require.NoError(t, err)
+	wasm, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return wasm
+}
+
+func TestDeployInvokeRead(t *testing.T) {
+	e := newEnv(t, "")
+	resp, b := e.do("POST", "/v1/modules", "application/wasm", temperature(t))
+	require.Equal(t, http.StatusCreated, resp.StatusCode, string(b))
+	var mf modules.Manifest
+	require.NoError(t, json.Unmarshal(b, &mf))
+	assert.Contains(t, mf.Capabilities, abi.CapProps)
+
+	// Grants that do not cover the imports: 422 naming what is missing.
+	resp, b = e.do("PUT", "/v1/functions/temperature", "application/json", []byte(`{"module": "`+mf.Digest+`", "grants": ["props"]}`))
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, string(b))
+	assert.Contains(t, string(b), "emit")
+
+	resp, b = e.do("PUT", "/v1/functions/temperature", "application/json", []byte(`{"module": "`+mf.Digest+`", "grants": ["props", "emit"]}`))
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+
+	// Binary-mode CloudEvent.
+	resp, b = e.do("POST", "/v1/functions/temperature/invoke", "application/json", []byte(`{"tempc": 31}`),
+		"Ce-Specversion", "1.0", "Ce-Id", "r1", "Ce-Source", "/t", "Ce-Type", "com.example.reading", "Ce-Subject", "device|1")
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	assert.JSONEq(t, `{"temp_status": "WARM", "changed": true}`, string(b))
+	callID := resp.Header.Get(server.HeaderCallID)
+	require.NotEmpty(t, callID)
+	assert.Equal(t, "ok", resp.Header.Get(server.HeaderStatus))
+
+	// Plain data with ?output=info: the ExecutionInfo.
+	resp, b = e.do("POST", "/v1/functions/temperature/invoke?output=info&subject=device%7C1", "", []byte(`{"tempc": 10}`))
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	var info host.ExecutionInfo
+	require.NoError(t, json.Unmarshal(b, &info))
+	assert.Equal(t, host.StatusOK, info.Status)
+	assert.Equal(t, "wasmfaas.invoke", info.Event.Type)
+
+	// Invalid data: the function rejects it, 422.
+	resp, b = e.do("POST", "/v1/functions/temperature/invoke?subject=d", "application/json", []byte(`{"tempc": "hot"}`))
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, string(b))
+
+	resp, b = e.do("GET", "/v1/calls/"+callID, "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	assert.Contains(t, string(b), `"status":"ok"`)
+	resp, b = e.do("GET", "/v1/calls?function=temperature&status=rejected", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var list struct{ Calls []host.ExecutionInfo }
+	require.NoError(t, json.Unmarshal(b, &list))
+	require.Len(t, list.Calls, 1)
+
+	resp, b = e.do("GET", "/v1/subjects/"+url.PathEscape("device|1")+"/properties", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	assert.Contains(t, string(b), `"COLD"`)
+
+	// Revisions and rollback.
+	resp, _ = e.do("PUT", "/v1/functions/temperature", "application/json", []byte(`{"module": "`+mf.Digest+`", "grants": ["props", "emit"], "config": {"v": "2"}}`))
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	resp, b = e.do("GET", "/v1/functions/temperature/revisions", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var revs struct{ Revisions []server.FunctionInfo }
+	require.NoError(t, json.Unmarshal(b, &revs))
+	require.Len(t, revs.Revisions, 2)
+	resp, b = e.do("POST", "/v1/functions/temperature/rollback", "application/json", []byte(`{"revision": `+jsonNum(revs.Revisions[0].Revision)+`}`))
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	assert.NotContains(t, string(b), `"v": "2"`)
+
+	// The module is in use: 409.
+	resp, b = e.do("DELETE", "/v1/modules/"+mf.Digest, "", nil)
+	assert.Equal(t, http.StatusConflict, resp.StatusCode, string(b))
+
+	resp, b = e.do("GET", "/metrics", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, string(b), `wasmfaas_calls_total{function="temperature",status="ok"} 2`)
+	assert.Contains(t, string(b), `wasmfaas_instances_warm{function="temperature"}`)
+}
+
+func jsonNum(n uint64) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestBadInput(t *testing.T) {
+	e := newEnv(t, "")
+	resp, b := e.do("POST", "/v1/modules", "application/wasm", temperature(t))
+	require.Equal(t, http.StatusCreated, resp.StatusCode, string(b))
+	var mf modules.Manifest
+	require.NoError(t, json.Unmarshal(b, &mf))
+	_, _ = e.do("PUT", "/v1/functions/t", "application/json", []byte(`{"module": "`+mf.Digest+`", "grants": ["props", "emit"]}`))
+
+	tests := []struct {
+		name, method, path, ctype, body string
+		status                          int
+		code                            string
+	}{
+		{"garbage module", "POST", "/v1/modules", "application/wasm", "garbage", 422, "invalid"},
+		{"empty module", "POST", "/v1/modules", "application/wasm", "", 422, "invalid"},
+		{"module as text", "POST", "/v1/modules", "text/plain", "x", 415, "unsupported_media_type"},
+		{"missing digest", "PUT", "/v1/functions/f", "application/json", `{"module": "sha256:` + strings.Repeat("0", 64) + `"}`, 422, "invalid"},
+		{"malformed digest", "PUT", "/v1/functions/f", "application/json", `{"module": "md5:x"}`, 400, "malformed"},
+		{"unknown field", "PUT", "/v1/functions/f", "application/json", `{"modul": "x"}`, 400, "malformed"},
+		{"dot-dot name", "PUT", "/v1/functions/..%2Fetc", "application/json", `{}`, 400, "malformed"},
+		{"NUL name", "PUT", "/v1/functions/a%00b", "application/json", `{}`, 400, "malformed"},
+		{"long name", "PUT", "/v1/functions/" + strings.Repeat("n", 300), "application/json", `{}`, 400, "malformed"},
+		{"unknown dialect", "PUT", "/v1/triggers/tr", "application/json", `{"function": "t", "filters": [{"cesql": "x"}]}`, 422, "invalid"},
+		{"empty filter value", "PUT", "/v1/triggers/tr", "application/json", `{"function": "t", "filters": [{"exact": {"type": ""}}]}`, 422, "invalid"},
+		{"trigger for a missing function", "PUT", "/v1/triggers/tr", "application/json", `{"function": "nope"}`, 422, "invalid"},
+		{"invoke a missing function", "POST", "/v1/functions/nope/invoke", "", "", 404, "not_found"},
+		{"malformed structured event", "POST", "/v1/functions/t/invoke", "application/cloudevents+json", `{"specversion": "1.0", "id": ""}`, 400, "malformed"},
+		{"oversized invoke", "POST", "/v1/functions/t/invoke", "application/octet-stream", strings.Repeat("x", 1<<17), 413, "too_large"},
+		{"wrong method", "PATCH", "/v1/functions/t", "", "", 405, "method_not_allowed"},
+		{"no such route", "GET", "/v2/anything", "", "", 404, "not_found"},
+		{"missing call", "GET", "/v1/calls/nope", "", "", 404, "not_found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, b := e.do(tt.method, tt.path, tt.ctype, []byte(tt.body))
+			assert.Equal(t, tt.status, resp.StatusCode, string(b))
+			assert.Equal(t, tt.code, errCode(t, b))
+			if tt.status == 405 {
+				assert.Equal(t, "DELETE, GET, PUT", sortedAllow(resp.Header.Get("Allow")))
+			}
+		})
+	}
+}
+
+func sortedAllow(s string) string {
+	parts := strings.Split(s, ", ")
+	for i := range parts {
+		for j := i + 1; j < len(parts); j++ {
+			if parts[j] < parts[i] {
+				parts[i], parts[j] = parts[j], parts[i]
+			}
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func TestAuth(t *testing.T) {
+	e := newEnv(t, "s3cret")
+	resp, b := e.do("GET", "/v1/functions", "", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	e.token = ""
+	resp, b = e.do("GET", "/v1/functions", "", nil)
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	assert.Equal(t, "unauthenticated", errCode(t, b))
+	e.token = "wrong"
+	resp, _ = e.do("GET", "/v1/functions", "", nil)
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	resp, _ = e.do("GET", "/healthz", "", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "health needs no token")
+}
