@@ -146,7 +146,11 @@ func (s *Server) ClientURL() string {
 // Conn returns a new in-process connection to the server; Shutdown drains
 // it. Extra options (a name, handlers) are applied after the defaults.
 func (s *Server) Conn(opts ...nats.Option) (*nats.Conn, error) {
-	all := append([]nats.Option{nats.InProcessServer(s.srv), nats.Name("wasmfaas-embedded")}, opts...)
+	all := append([]nats.Option{
+		nats.InProcessServer(s.srv),
+		nats.Name("wasmfaas-embedded"),
+		nats.ErrorHandler(s.asyncError),
+	}, opts...)
 	nc, err := nats.Connect("", all...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to embedded nats server: %w", err)
@@ -155,6 +159,20 @@ func (s *Server) Conn(opts ...nats.Option) (*nats.Conn, error) {
 	s.conns = append(s.conns, nc)
 	s.mu.Unlock()
 	return nc, nil
+}
+
+// asyncError logs an asynchronous connection error (a watch's consumer
+// gone at shutdown, a slow consumer) instead of nats.go's default of
+// printing it to stderr.
+func (s *Server) asyncError(_ *nats.Conn, sub *nats.Subscription, err error) {
+	if s.log == nil {
+		return
+	}
+	if sub != nil {
+		s.log.Warn("nats async error", "subject", sub.Subject, "error", err)
+		return
+	}
+	s.log.Warn("nats async error", "error", err)
 }
 
 // Shutdown drains every connection Conn handed out, then shuts the server

@@ -1,0 +1,234 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wasmfaas/wasmfaas/abi"
+	"github.com/wasmfaas/wasmfaas/store"
+)
+
+// Defaults for the zero Config.
+const (
+	DefaultPrefix        = "wasmfaas"
+	DefaultStream        = "WASMFAAS_PROPS"
+	DefaultChangeSubject = "wasmfaas.props.changed"
+	// DefaultEventsMaxAge is how long the stream keeps property-changed
+	// events; the router's durable consumer reads them long before.
+	DefaultEventsMaxAge = 7 * 24 * time.Hour
+
+	// valueSlack is what a bucket's max value size allows beyond the abi
+	// limit, which this package enforces exactly before writing: JetStream
+	// counts the message's headers against it too.
+	valueSlack = 64 << 10
+)
+
+// errClosed is returned by every operation after Close.
+var errClosed = fmt.Errorf("%w: jetstream store is closed", store.ErrUnavailable)
+
+// Config configures a Store. The zero value is the single-host default.
+type Config struct {
+	// Prefix names the buckets: <Prefix>_kv, <Prefix>_props, <Prefix>_ext.
+	Prefix string
+	// Replicas is each bucket's and the stream's replica count (1 if zero).
+	Replicas int
+	// Stream captures the property-changed events; DefaultStream if empty.
+	Stream string
+	// ChangeSubject prefixes the subject of every property-changed event,
+	// followed by the encoded subject; DefaultChangeSubject if empty.
+	ChangeSubject string
+	// EventsMaxAge bounds how long Stream keeps events; DefaultEventsMaxAge if zero.
+	EventsMaxAge time.Duration
+	// Source is the CloudEvents source of property-changed events;
+	// store.DefaultSource if empty.
+	Source string
+	// Notifier, if set, is called after every committed property change
+	// this Store makes, in the writer's goroutine.
+	Notifier store.Notifier
+	// NoCache turns the host-side mirror off: every read goes to the server.
+	NoCache bool
+	// Logger receives warnings (a failed event publish being retried);
+	// nil discards them.
+	Logger *slog.Logger
+}
+
+// Store is a store.Store on JetStream. It is safe for concurrent use, and
+// several Stores (in one process or many) may share the same buckets.
+type Store struct {
+	cfg Config
+	js  jetstream.JetStream
+	nc  *nats.Conn
+	log *slog.Logger
+
+	// The buckets of KV, properties and extended properties.
+	kvB, propB, extB *bucket
+
+	events *publisher
+
+	mu     sync.RWMutex
+	closed bool
+}
+
+var (
+	_ store.Store      = (*Store)(nil)
+	_ store.KV         = (*kv)(nil)
+	_ store.Properties = (*props)(nil)
+)
+
+// New creates (or opens) the buckets and the events stream and loads the
+// mirrors, waiting for them until ctx is done.
+func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, error) {
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultPrefix
+	}
+	if cfg.Replicas == 0 {
+		cfg.Replicas = 1
+	}
+	if cfg.Stream == "" {
+		cfg.Stream = DefaultStream
+	}
+	if cfg.ChangeSubject == "" {
+		cfg.ChangeSubject = DefaultChangeSubject
+	}
+	if cfg.EventsMaxAge == 0 {
+		cfg.EventsMaxAge = DefaultEventsMaxAge
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "store/jetstream")
+	s := &Store{cfg: cfg, js: js, nc: js.Conn(), log: log}
+
+	open := func(name, desc string, maxValue int) (*bucket, error) {
+		full := cfg.Prefix + "_" + name
+		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:       full,
+			Description:  desc,
+			MaxValueSize: int32(maxValue + valueSlack),
+			History:      1,
+			Storage:      jetstream.FileStorage,
+			Replicas:     cfg.Replicas,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("create bucket %s: %w", full, unavailable(ctx, err))
+		}
+		var m *mirror
+		if !cfg.NoCache {
+			m = newMirror(kv, s.nc, log)
+		}
+		b, err := newBucket(ctx, js, kv, m)
+		if err != nil {
+			return nil, fmt.Errorf("open bucket %s: %w", full, unavailable(ctx, err))
+		}
+		return b, nil
+	}
+	var err error
+	if s.kvB, err = open("kv", "wasmfaas KV namespaces", abi.MaxValueLen); err != nil {
+		return nil, err
+	}
+	if s.propB, err = open("props", "wasmfaas subject properties", abi.MaxPropertyLen); err != nil {
+		return nil, err
+	}
+	if s.extB, err = open("ext", "wasmfaas extended properties", abi.MaxExtValueLen); err != nil {
+		return nil, err
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        cfg.Stream,
+		Description: "wasmfaas property-changed events",
+		Subjects:    []string{cfg.ChangeSubject + ".>"},
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.Replicas,
+		MaxAge:      cfg.EventsMaxAge,
+		Duplicates:  2 * time.Minute,
+	}); err != nil {
+		return nil, fmt.Errorf("create stream %s: %w", cfg.Stream, unavailable(ctx, err))
+	}
+	for _, b := range []*bucket{s.kvB, s.propB, s.extB} {
+		if b.m == nil {
+			continue
+		}
+		if err := b.m.start(ctx); err != nil {
+			s.closeMirrors()
+			return nil, fmt.Errorf("watch bucket %s: %w", b.kv.Bucket(), unavailable(ctx, err))
+		}
+	}
+	s.events = newPublisher(js, log)
+	return s, nil
+}
+
+// KV returns the store's key/value view.
+func (s *Store) KV() store.KV { return (*kv)(s) }
+
+// Properties returns the store's properties view.
+func (s *Store) Properties() store.Properties { return (*props)(s) }
+
+// Close stops the mirrors and waits (up to 5 seconds) for queued
+// property-changed events to be acknowledged; every later operation fails
+// with store.ErrUnavailable. It does not close the NATS connection, which
+// belongs to the caller. Closing twice is allowed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.closeMirrors()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.events.close(ctx)
+}
+
+func (s *Store) closeMirrors() {
+	for _, b := range []*bucket{s.kvB, s.propB, s.extB} {
+		b.m.close()
+	}
+}
+
+// check returns the context's error, errClosed after Close, or an error
+// wrapping store.ErrUnavailable when the connection is down, so a call
+// fails at once instead of waiting for its deadline.
+func (s *Store) check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return errClosed
+	}
+	if st := s.nc.Status(); st != nats.CONNECTED {
+		return fmt.Errorf("%w: nats connection is %s", store.ErrUnavailable, st)
+	}
+	return nil
+}
+
+// unavailable wraps an error from NATS in store.ErrUnavailable (keeping the
+// context's error visible to errors.Is when it caused it).
+func unavailable(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		return fmt.Errorf("%w: %w: %w", store.ErrUnavailable, ctxErr, err)
+	}
+	return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+}
+
+// isConflict reports whether err is JetStream's wrong-last-sequence answer
+// to a compare-and-set.
+func isConflict(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists)
+}
+
+// isNotFound reports whether err says the key is absent or deleted.
+func isNotFound(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted)
+}

@@ -1,0 +1,350 @@
+package jetstream_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmfaas/wasmfaas/abi"
+	"github.com/wasmfaas/wasmfaas/internal/natsserver"
+	"github.com/wasmfaas/wasmfaas/store"
+	jsstore "github.com/wasmfaas/wasmfaas/store/jetstream"
+	"github.com/wasmfaas/wasmfaas/store/storetest"
+)
+
+// startServer starts an embedded server on dir (a fresh temp dir if
+// empty), shut down at the end of the test.
+func startServer(t testing.TB, dir string) *natsserver.Server {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	srv, err := natsserver.Start(natsserver.Config{DataDir: dir})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	return srv
+}
+
+func connect(t testing.TB, srv *natsserver.Server) jetstream.JetStream {
+	t.Helper()
+	nc, err := srv.Conn()
+	require.NoError(t, err)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	return js
+}
+
+func newStore(t testing.TB, js jetstream.JetStream, cfg jsstore.Config) *jsstore.Store {
+	t.Helper()
+	s, err := jsstore.New(context.Background(), js, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestStore(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  jsstore.Config
+	}{
+		{"cached", jsstore.Config{}},
+		{"uncached", jsstore.Config{NoCache: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) store.Store {
+				return newStore(t, connect(t, startServer(t, "")), tc.cfg)
+			})
+		})
+	}
+}
+
+func TestNotifier(t *testing.T) {
+	storetest.RunNotifier(t, func(t *testing.T, n store.Notifier) store.Store {
+		return newStore(t, connect(t, startServer(t, "")), jsstore.Config{Notifier: n})
+	})
+}
+
+// TestEvents checks that every committed change lands in the events stream
+// as a property-changed CloudEvent with the subject's extended properties.
+func TestEvents(t *testing.T) {
+	ctx := t.Context()
+	js := connect(t, startServer(t, ""))
+	s := newStore(t, js, jsstore.Config{Source: "test/host"})
+	p := s.Properties()
+	subj := "dev|1/a b.c*>é"
+	require.NoError(t, p.SetExtended(ctx, subj, "tenant", "acme"))
+	c1, err := p.Set(ctx, subj, "temp", json.RawMessage(`20`), abi.RevAbsent)
+	require.NoError(t, err)
+	_, err = p.Set(ctx, subj, "temp", json.RawMessage(`21`), int64(c1.Revision))
+	require.NoError(t, err)
+	_, err = p.Delete(ctx, subj, "temp", abi.RevAny)
+	require.NoError(t, err)
+	require.NoError(t, s.Close(), "Close waits for the acks")
+
+	cons, err := js.OrderedConsumer(ctx, jsstore.DefaultStream, jetstream.OrderedConsumerConfig{})
+	require.NoError(t, err)
+	type data struct {
+		PropertyName string          `json:"property_name"`
+		OldValue     json.RawMessage `json:"old_value"`
+		Value        json.RawMessage `json:"value"`
+	}
+	var got []string
+	ids := map[string]bool{}
+	for range 3 {
+		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+		require.NoError(t, err)
+		ids[m.Headers().Get(jetstream.MsgIDHeader)] = true
+		var ev map[string]any
+		require.NoError(t, json.Unmarshal(m.Data(), &ev))
+		assert.Equal(t, store.PropertyChangedType, ev["type"])
+		assert.Equal(t, "test/host", ev["source"])
+		assert.Equal(t, subj, ev["subject"])
+		assert.Equal(t, "acme", ev["tenant"], "extended properties are extensions")
+		assert.Equal(t, "temp", ev["propertyname"])
+		b, err := json.Marshal(ev["data"])
+		require.NoError(t, err)
+		var d data
+		require.NoError(t, json.Unmarshal(b, &d))
+		got = append(got, string(d.OldValue)+"→"+string(d.Value))
+	}
+	assert.Equal(t, []string{"null→20", "20→21", "21→null"}, got)
+	assert.Len(t, ids, 3, "a Nats-Msg-Id per change")
+}
+
+// TestTwoHosts shares one server between two Stores on two connections:
+// compare-and-set increments from both never lose one.
+func TestTwoHosts(t *testing.T) {
+	const (
+		hosts   = 2
+		workers = 8
+		each    = 1000
+	)
+	srv := startServer(t, "")
+	ctx := t.Context()
+	var stores []store.Store
+	for range hosts {
+		stores = append(stores, newStore(t, connect(t, srv), jsstore.Config{}))
+	}
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		errs    []error
+		retries int
+	)
+	for _, s := range stores {
+		for range workers {
+			wg.Go(func() {
+				for range each {
+					n, err := increment(ctx, s.Properties())
+					mu.Lock()
+					retries += n
+					if err != nil {
+						errs = append(errs, err)
+					}
+					mu.Unlock()
+					if err != nil {
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	require.Empty(t, errs)
+	for i, s := range stores {
+		require.Eventually(t, func() bool {
+			got, err := s.Properties().Get(ctx, "counter", "n")
+			return err == nil && string(got.Value) == strconv.Itoa(hosts*workers*each)
+		}, 5*time.Second, time.Millisecond, "host %d sees every increment", i)
+	}
+	t.Logf("%d increments, %d conflicts retried", hosts*workers*each, retries)
+}
+
+func increment(ctx context.Context, p store.Properties) (int, error) {
+	for retries := 0; ; retries++ {
+		n, expect := 0, abi.RevAbsent
+		cur, err := p.Get(ctx, "counter", "n")
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return retries, err
+		default:
+			if err := json.Unmarshal(cur.Value, &n); err != nil {
+				return retries, err
+			}
+			expect = int64(cur.Revision)
+		}
+		_, err = p.Set(ctx, "counter", "n", json.RawMessage(strconv.Itoa(n+1)), expect)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		return retries, err
+	}
+}
+
+// TestRestart writes everything, stops the server, starts another on the
+// same directory and reads everything back. The server's default
+// sync_interval (1s) is enough here because a clean shutdown flushes; an OS
+// crash is what the interval bounds.
+func TestRestart(t *testing.T) {
+	dir := t.TempDir()
+	ctx := t.Context()
+	srv, err := natsserver.Start(natsserver.Config{DataDir: dir})
+	require.NoError(t, err)
+	s, err := jsstore.New(ctx, connect(t, srv), jsstore.Config{})
+	require.NoError(t, err)
+	c, err := s.Properties().Set(ctx, "dev/1", "temp", json.RawMessage(`21.5`), abi.RevAny)
+	require.NoError(t, err)
+	require.NoError(t, s.Properties().SetExtended(ctx, "dev/1", "tenant", "acme"))
+	krev, err := s.KV().Put(ctx, "fn", "k|1", []byte("v"))
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	require.NoError(t, srv.Shutdown(ctx))
+
+	for _, cfg := range []jsstore.Config{{}, {NoCache: true}} {
+		srv2 := startServer(t, dir)
+		s2 := newStore(t, connect(t, srv2), cfg)
+		got, err := s2.Properties().Get(ctx, "dev/1", "temp")
+		require.NoError(t, err)
+		assert.JSONEq(t, `21.5`, string(got.Value))
+		assert.Equal(t, c.Revision, got.Revision)
+		v, err := s2.Properties().GetExtended(ctx, "dev/1", "tenant")
+		require.NoError(t, err)
+		assert.Equal(t, "acme", v)
+		e, err := s2.KV().Get(ctx, "fn", "k|1")
+		require.NoError(t, err)
+		assert.Equal(t, "v", string(e.Value))
+		assert.Equal(t, krev, e.Revision)
+		require.NoError(t, s2.Close())
+		require.NoError(t, srv2.Shutdown(ctx))
+	}
+}
+
+// freePort returns a TCP port nothing listens on right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestUnavailable stops the server under a Store connected over TCP: calls
+// fail with store.ErrUnavailable within their deadline; when a server comes
+// back on the same directory and port, the same Store works again.
+func TestUnavailable(t *testing.T) {
+	dir := t.TempDir()
+	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	srv, err := natsserver.Start(natsserver.Config{DataDir: dir, Listen: listen})
+	require.NoError(t, err)
+	nc, err := natsserver.Connect(srv.ClientURL(), nats.ReconnectWait(50*time.Millisecond))
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	ctx := t.Context()
+	s, err := jsstore.New(ctx, js, jsstore.Config{})
+	require.NoError(t, err)
+	p, kv := s.Properties(), s.KV()
+	_, err = p.Set(ctx, "s", "p", json.RawMessage(`1`), abi.RevAny)
+	require.NoError(t, err)
+	_, err = kv.Put(ctx, "fn", "k", []byte("v"))
+	require.NoError(t, err)
+
+	require.NoError(t, srv.Shutdown(ctx))
+	calls := map[string]func(context.Context) error{
+		"get":      func(ctx context.Context) error { _, err := p.Get(ctx, "s", "p"); return err },
+		"set":      func(ctx context.Context) error { _, err := p.Set(ctx, "s", "p", json.RawMessage(`2`), abi.RevAny); return err },
+		"delete":   func(ctx context.Context) error { _, err := p.Delete(ctx, "s", "p", abi.RevAny); return err },
+		"list":     func(ctx context.Context) error { _, err := p.List(ctx, "s"); return err },
+		"extended": func(ctx context.Context) error { return p.SetExtended(ctx, "s", "x", "v") },
+		"kv get":   func(ctx context.Context) error { _, err := kv.Get(ctx, "fn", "k"); return err },
+		"kv put":   func(ctx context.Context) error { _, err := kv.Put(ctx, "fn", "k", []byte("w")); return err },
+		"kv keys":  func(ctx context.Context) error { _, err := kv.Keys(ctx, "fn", ""); return err },
+	}
+	for name, call := range calls {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		start := time.Now()
+		err := call(cctx)
+		cancel()
+		assert.ErrorIs(t, err, store.ErrUnavailable, name)
+		assert.Less(t, time.Since(start), 2*time.Second+100*time.Millisecond, "%s returns within its deadline", name)
+	}
+
+	srv2, err := natsserver.Start(natsserver.Config{DataDir: dir, Listen: listen})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv2.Shutdown(context.Background()) })
+	require.Eventually(t, func() bool {
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		_, err := p.Set(cctx, "s", "p", json.RawMessage(`3`), abi.RevAny)
+		return err == nil
+	}, 10*time.Second, 20*time.Millisecond, "the same store works after the server is back")
+	got, err := p.Get(ctx, "s", "p")
+	require.NoError(t, err)
+	assert.JSONEq(t, `3`, string(got.Value))
+	e, err := kv.Get(ctx, "fn", "k")
+	require.NoError(t, err)
+	assert.Equal(t, "v", string(e.Value), "data written before the outage is still there")
+	require.NoError(t, s.Close())
+}
+
+// TestInvalidWritesNothing checks that rejected input never reaches the
+// server: the buckets hold nothing afterwards.
+func TestInvalidWritesNothing(t *testing.T) {
+	ctx := t.Context()
+	js := connect(t, startServer(t, ""))
+	s := newStore(t, js, jsstore.Config{})
+	p, kv := s.Properties(), s.KV()
+	for _, tc := range []struct {
+		name string
+		err  error
+		call func() error
+	}{
+		{"oversized key", store.ErrTooLarge, func() error {
+			_, err := kv.Put(ctx, "fn", string(make([]byte, abi.MaxKeyLen+1)), []byte("v"))
+			return err
+		}},
+		{"oversized value", store.ErrTooLarge, func() error {
+			_, err := kv.Put(ctx, "fn", "k", make([]byte, abi.MaxValueLen+1))
+			return err
+		}},
+		{"oversized property", store.ErrTooLarge, func() error {
+			_, err := p.Set(ctx, "s", "p", json.RawMessage(`"`+string(make([]byte, abi.MaxPropertyLen))+`"`), abi.RevAny)
+			return err
+		}},
+		{"empty subject", store.ErrInvalid, func() error {
+			_, err := p.Set(ctx, "", "p", json.RawMessage(`1`), abi.RevAny)
+			return err
+		}},
+		{"invalid UTF-8 subject", store.ErrInvalid, func() error {
+			_, err := p.Set(ctx, "a\xffb", "p", json.RawMessage(`1`), abi.RevAny)
+			return err
+		}},
+		{"invalid UTF-8 extended subject", store.ErrInvalid, func() error {
+			return p.SetExtended(ctx, "a\xffb", "x", "v")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.ErrorIs(t, tc.call(), tc.err)
+		})
+	}
+	for _, b := range []string{"wasmfaas_kv", "wasmfaas_props", "wasmfaas_ext"} {
+		st, err := js.Stream(ctx, "KV_"+b)
+		require.NoError(t, err)
+		info, err := st.Info(ctx)
+		require.NoError(t, err)
+		assert.Zero(t, info.State.Msgs, "bucket %s is empty", b)
+	}
+}
