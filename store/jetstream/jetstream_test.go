@@ -264,8 +264,11 @@ func TestUnavailable(t *testing.T) {
 
 	require.NoError(t, srv.Shutdown(ctx))
 	calls := map[string]func(context.Context) error{
-		"get":      func(ctx context.Context) error { _, err := p.Get(ctx, "s", "p"); return err },
-		"set":      func(ctx context.Context) error { _, err := p.Set(ctx, "s", "p", json.RawMessage(`2`), abi.RevAny); return err },
+		"get": func(ctx context.Context) error { _, err := p.Get(ctx, "s", "p"); return err },
+		"set": func(ctx context.Context) error {
+			_, err := p.Set(ctx, "s", "p", json.RawMessage(`2`), abi.RevAny)
+			return err
+		},
 		"delete":   func(ctx context.Context) error { _, err := p.Delete(ctx, "s", "p", abi.RevAny); return err },
 		"list":     func(ctx context.Context) error { _, err := p.List(ctx, "s"); return err },
 		"extended": func(ctx context.Context) error { return p.SetExtended(ctx, "s", "x", "v") },
