@@ -105,7 +105,7 @@ func flagName(key string) string {
 
 // addConfigFlags registers one flag per key and --config.
 func addConfigFlags(flags *pflag.FlagSet) {
-	flags.String("config", "", "config file (default: ./wasmfaas.yaml when it exists)")
+	flags.String("config-file", "", "config file (default: ./wasmfaas.yaml when it exists)")
 	for _, k := range configKeys {
 		flags.String(flagName(k.key), "", fmt.Sprintf("%s (default %q; env %s)", k.help, k.def, envName(k.key)))
 	}
@@ -126,7 +126,7 @@ func loadConfig(flags *pflag.FlagSet, environ []string) (*Config, *koanf.Koanf, 
 		return nil, nil, err
 	}
 
-	path, _ := flags.GetString("config")
+	path, _ := flags.GetString("config-file")
 	explicit := path != ""
 	if !explicit {
 		path = "wasmfaas.yaml"

@@ -69,7 +69,7 @@ func TestConfigRefusesBadInput(t *testing.T) {
 		{"bad level", "", nil, []string{"--log-level", "loud"}, "config key log.level"},
 		{"bad address", "", nil, []string{"--http-addr", "nowhere"}, "config key http.addr"},
 		{"negative size", "modules:\n  max_size: -1\n", nil, nil, "config key modules.max_size"},
-		{"missing explicit file", "", nil, []string{"--config", filepath.Join(dir, "nope.yaml")}, "config file"},
+		{"missing explicit file", "", nil, []string{"--config-file", filepath.Join(dir, "nope.yaml")}, "config file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,17 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newTestCmd(), newConfigCmd())
+	root.AddCommand(newTestCmd(), newConfigCmd(), newServeCmd(), newDeployCmd(), newInvokeCmd(), newCallsCmd(), newPropsCmd(),
+		newResourceCmd("functions", func(it map[string]any) []string {
+			spec, _ := it["spec"].(map[string]any)
+			return []string{str(it["name"]), str(it["revision"]), str(spec["module"]), str(it["updated"])}
+		}, []string{"NAME", "REVISION", "MODULE", "UPDATED"}),
+		newResourceCmd("modules", func(it map[string]any) []string {
+			return []string{str(it["digest"]), str(it["mode"]), str(it["size"]), str(it["capabilities"])}
+		}, []string{"DIGEST", "MODE", "SIZE", "CAPABILITIES"}),
+		newResourceCmd("triggers", func(it map[string]any) []string {
+			return []string{str(it["name"]), str(it["function"]), str(it["filters"])}
+		}, []string{"NAME", "FUNCTION", "FILTERS"}),
+	)
 	return root
 }

@@ -1,0 +1,459 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wasmfaas/wasmfaas/internal/server"
+	"github.com/wasmfaas/wasmfaas/router"
+)
+
+// client talks to a running `wasmfaas serve` over its HTTP API.
+type client struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+func newClient(cmd *cobra.Command) (*client, error) {
+	cfg, _, err := loadConfig(cmd.Flags(), os.Environ())
+	if err != nil {
+		return nil, err
+	}
+	return &client{base: strings.TrimRight(cfg.Server, "/"), token: cfg.Token, http: &http.Client{Timeout: 5 * time.Minute}}, nil
+}
+
+// apiError is the server's error, printed as its message.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%s (%d %s)", e.Message, e.Status, e.Code) }
+
+// do sends a request and returns the response; non-2xx answers become
+// *apiError carrying the server's message.
+func (c *client) do(method, path, ctype string, body []byte, hdr http.Header) (*http.Response, []byte, error) {
+	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, err
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: %w", method, c.base+path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, err
+	}
+	return resp, b, nil
+}
+
+func (c *client) call(method, path, ctype string, body []byte) ([]byte, error) {
+	resp, b, err := c.do(method, path, ctype, body, nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		return nil, toAPIError(resp.StatusCode, b)
+	}
+	return b, nil
+}
+
+func toAPIError(status int, b []byte) error {
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
+		return &apiError{Status: status, Code: e.Error.Code, Message: e.Error.Message}
+	}
+	return &apiError{Status: status, Code: http.StatusText(status), Message: strings.TrimSpace(string(b))}
+}
+
+func jsonBody(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func printJSON(w io.Writer, b []byte) error {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		_, err = w.Write(b)
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func table(w io.Writer, header []string, rows [][]string) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	_ = tw.Flush()
+}
+
+func clientFlags(cmd *cobra.Command) {
+	addConfigFlags(cmd.Flags())
+}
+
+func newDeployCmd() *cobra.Command {
+	var grants, config, triggers []string
+	var isolation, timeout string
+	cmd := &cobra.Command{
+		Use:   "deploy NAME MODULE.wasm",
+		Short: "Upload a module, bind a function to it and, with --trigger, add a trigger, in one step",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := newClient(cmd)
+			if err != nil {
+				return err
+			}
+			name, path := args[0], args[1]
+			wasm, err := os.ReadFile(path)
+			if err != nil {
+				return fmt.Errorf("read module: %w", err)
+			}
+			b, err := c.call("POST", "/v1/modules", "application/wasm", wasm)
+			if err != nil {
+				return fmt.Errorf("upload %s: %w", path, err)
+			}
+			var mf struct {
+				Digest string
+				Size   int64
+			}
+			_ = json.Unmarshal(b, &mf)
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "uploaded %s (%d bytes) as %s\n", path, mf.Size, mf.Digest)
+			spec := server.FunctionSpec{Module: mf.Digest, Grants: splitList(grants), Isolation: isolation, Config: map[string]string{}}
+			for _, kv := range config {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return fmt.Errorf("--config %q: want key=value", kv)
+				}
+				spec.Config[k] = v
+			}
+			if timeout != "" {
+				d, err := time.ParseDuration(timeout)
+				if err != nil {
+					return fmt.Errorf("--timeout: %w", err)
+				}
+				spec.Limits.Timeout = router.Duration(d)
+			}
+			b, err = c.call("PUT", "/v1/functions/"+url.PathEscape(name), "application/json", jsonBody(spec))
+			if err != nil {
+				return fmt.Errorf("deploy function %s: %w", name, err)
+			}
+			var info server.FunctionInfo
+			_ = json.Unmarshal(b, &info)
+			fmt.Fprintf(out, "function %s is at revision %d\n", name, info.Revision)
+			if len(triggers) > 0 {
+				exact := map[string]string{}
+				for _, kv := range splitList(triggers) {
+					k, v, ok := strings.Cut(kv, "=")
+					if !ok || k == "" {
+						return fmt.Errorf("--trigger %q: want attribute=value", kv)
+					}
+					exact[k] = v
+				}
+				body := map[string]any{"function": name, "filters": []any{map[string]any{"exact": exact}}}
+				if _, err := c.call("PUT", "/v1/triggers/"+url.PathEscape(name), "application/json", jsonBody(body)); err != nil {
+					return fmt.Errorf("trigger %s: %w", name, err)
+				}
+				fmt.Fprintf(out, "trigger %s sends events matching %v to %s\n", name, exact, name)
+			}
+			return nil
+		},
+	}
+	clientFlags(cmd)
+	cmd.Flags().StringSliceVar(&grants, "grant", nil, "capabilities to grant besides log,info,wasi (kv, props, emit, config)")
+	cmd.Flags().StringArrayVar(&config, "config", nil, "function config entry key=value (repeatable)")
+	cmd.Flags().StringSliceVar(&triggers, "trigger", nil, "exact filter attribute=value for a trigger named after the function")
+	cmd.Flags().StringVar(&isolation, "isolation", "", "pooled or fresh")
+	cmd.Flags().StringVar(&timeout, "timeout", "", "per-call timeout, e.g. 5s")
+	return cmd
+}
+
+func splitList(in []string) []string {
+	var out []string
+	for _, s := range in {
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func newInvokeCmd() *cobra.Command {
+	var data, typ, subject, output string
+	cmd := &cobra.Command{
+		Use:   "invoke NAME",
+		Short: "Invoke a function synchronously and print its result (-o json: the ExecutionInfo)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := newClient(cmd)
+			if err != nil {
+				return err
+			}
+			var body []byte
+			if strings.HasPrefix(data, "@") {
+				if body, err = os.ReadFile(data[1:]); err != nil {
+					return fmt.Errorf("--data: %w", err)
+				}
+			} else {
+				body = []byte(data)
+			}
+			q := url.Values{}
+			if typ != "" {
+				q.Set("type", typ)
+			}
+			if subject != "" {
+				q.Set("subject", subject)
+			}
+			if output == "json" {
+				q.Set("output", "info")
+			}
+			path := "/v1/functions/" + url.PathEscape(args[0]) + "/invoke"
+			if len(q) > 0 {
+				path += "?" + q.Encode()
+			}
+			ctype := ""
+			if len(body) > 0 && json.Valid(body) {
+				ctype = "application/json"
+			} else if len(body) > 0 {
+				ctype = "application/octet-stream"
+			}
+			resp, b, err := c.do("POST", path, ctype, body, nil)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			status := resp.Header.Get(server.HeaderStatus)
+			if status == "" { // the server refused the request itself
+				return toAPIError(resp.StatusCode, b)
+			}
+			if output == "json" {
+				if err := printJSON(out, b); err != nil {
+					return err
+				}
+			} else if resp.StatusCode < 300 {
+				_, _ = out.Write(b)
+				if len(b) > 0 && b[len(b)-1] != '\n' {
+					fmt.Fprintln(out)
+				}
+			} else {
+				fmt.Fprintf(cmd.ErrOrStderr(), "call %s ended %s: %v\n", resp.Header.Get(server.HeaderCallID), status, toAPIError(resp.StatusCode, b))
+			}
+			if status != "ok" {
+				return &exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	clientFlags(cmd)
+	cmd.Flags().StringVar(&data, "data", "", "event data: JSON, or @file")
+	cmd.Flags().StringVar(&typ, "type", "", "event type (default wasmfaas.invoke)")
+	cmd.Flags().StringVar(&subject, "subject", "", "event subject")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json (the ExecutionInfo)")
+	return cmd
+}
+
+// newResourceCmd makes `functions|modules|triggers ls|get|rm`.
+func newResourceCmd(plural string, columns func(item map[string]any) []string, header []string) *cobra.Command {
+	cmd := &cobra.Command{Use: plural, Short: "List, show or remove " + plural}
+	var output string
+	ls := &cobra.Command{Use: "ls", Short: "List " + plural, Args: cobra.NoArgs, RunE: func(cmd *cobra.Command, _ []string) error {
+		c, err := newClient(cmd)
+		if err != nil {
+			return err
+		}
+		b, err := c.call("GET", "/v1/"+plural, "", nil)
+		if err != nil {
+			return err
+		}
+		if output == "json" {
+			return printJSON(cmd.OutOrStdout(), b)
+		}
+		var list map[string][]map[string]any
+		if err := json.Unmarshal(b, &list); err != nil {
+			return err
+		}
+		var rows [][]string
+		for _, it := range list[plural] {
+			rows = append(rows, columns(it))
+		}
+		table(cmd.OutOrStdout(), header, rows)
+		return nil
+	}}
+	get := &cobra.Command{Use: "get NAME", Short: "Show one", Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
+		c, err := newClient(cmd)
+		if err != nil {
+			return err
+		}
+		b, err := c.call("GET", "/v1/"+plural+"/"+url.PathEscape(args[0]), "", nil)
+		if err != nil {
+			return err
+		}
+		return printJSON(cmd.OutOrStdout(), b)
+	}}
+	rm := &cobra.Command{Use: "rm NAME", Short: "Remove one", Args: cobra.ExactArgs(1), RunE: func(cmd *cobra.Command, args []string) error {
+		c, err := newClient(cmd)
+		if err != nil {
+			return err
+		}
+		if _, err := c.call("DELETE", "/v1/"+plural+"/"+url.PathEscape(args[0]), "", nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "removed %s %s\n", strings.TrimSuffix(plural, "s"), args[0])
+		return nil
+	}}
+	for _, sub := range []*cobra.Command{ls, get, rm} {
+		clientFlags(sub)
+	}
+	ls.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	cmd.AddCommand(ls, get, rm)
+	return cmd
+}
+
+func str(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		return fmt.Sprintf("%.0f", x)
+	default:
+		b, _ := json.Marshal(x)
+		return string(b)
+	}
+}
+
+func newCallsCmd() *cobra.Command {
+	var function, status, output string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "calls [ID]",
+		Short: "Show a call's ExecutionInfo, or list calls newest first",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := newClient(cmd)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if len(args) == 1 {
+				b, err := c.call("GET", "/v1/calls/"+url.PathEscape(args[0]), "", nil)
+				if err != nil {
+					return err
+				}
+				return printJSON(out, b)
+			}
+			q := url.Values{}
+			if function != "" {
+				q.Set("function", function)
+			}
+			if status != "" {
+				q.Set("status", status)
+			}
+			if limit > 0 {
+				q.Set("limit", fmt.Sprint(limit))
+			}
+			b, err := c.call("GET", "/v1/calls?"+q.Encode(), "", nil)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				return printJSON(out, b)
+			}
+			var list struct{ Calls []map[string]any }
+			if err := json.Unmarshal(b, &list); err != nil {
+				return err
+			}
+			var rows [][]string
+			for _, it := range list.Calls {
+				ev, _ := it["event"].(map[string]any)
+				rows = append(rows, []string{str(it["call_id"]), str(it["function"]), str(it["status"]), str(it["start"]), str(ev["type"])})
+			}
+			table(out, []string{"CALL", "FUNCTION", "STATUS", "START", "EVENT TYPE"}, rows)
+			return nil
+		},
+	}
+	clientFlags(cmd)
+	cmd.Flags().StringVar(&function, "function", "", "only calls of this function")
+	cmd.Flags().StringVar(&status, "status", "", "only calls with this status")
+	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many (server default 50)")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}
+
+func newPropsCmd() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "props SUBJECT",
+		Short: "Show a subject's properties and extended properties",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := newClient(cmd)
+			if err != nil {
+				return err
+			}
+			b, err := c.call("GET", "/v1/subjects/"+url.PathEscape(args[0])+"/properties", "", nil)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				return printJSON(cmd.OutOrStdout(), b)
+			}
+			var p struct {
+				Properties map[string]struct {
+					Value    json.RawMessage
+					Revision uint64
+				}
+				Extended map[string]string
+			}
+			if err := json.Unmarshal(b, &p); err != nil {
+				return err
+			}
+			var rows [][]string
+			for k, v := range p.Properties {
+				rows = append(rows, []string{k, string(v.Value), fmt.Sprint(v.Revision)})
+			}
+			for k, v := range p.Extended {
+				rows = append(rows, []string{k + " (extended)", v, ""})
+			}
+			sort.Slice(rows, func(i, j int) bool { return rows[i][0] < rows[j][0] })
+			table(cmd.OutOrStdout(), []string{"PROPERTY", "VALUE", "REVISION"}, rows)
+			return nil
+		},
+	}
+	clientFlags(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	return cmd
+}

@@ -1,0 +1,174 @@
+package jetstream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wasmfaas/wasmfaas/abi"
+	"github.com/wasmfaas/wasmfaas/store"
+)
+
+// DefinitionsBucket is the KV bucket of function and trigger definitions.
+const DefinitionsBucket = "WASMFAAS_DEFS"
+
+// definitionsHistory is how many revisions the bucket keeps per key: the
+// most JetStream KV allows, so rollback reaches far back.
+const definitionsHistory = 64
+
+// DefinitionsConfig configures NewDefinitions.
+type DefinitionsConfig struct {
+	// Bucket overrides DefinitionsBucket.
+	Bucket   string
+	Replicas int
+}
+
+// Definitions is store.Definitions on a JetStream KV bucket with history:
+// key = kind.name (names are [A-Za-z0-9_-], valid KV tokens as they are),
+// every Put a revision, Delete a purge.
+type Definitions struct {
+	kv jetstream.KeyValue
+}
+
+var _ store.Definitions = (*Definitions)(nil)
+
+// NewDefinitions opens (or creates) the bucket.
+func NewDefinitions(ctx context.Context, js jetstream.JetStream, cfg DefinitionsConfig) (*Definitions, error) {
+	if cfg.Bucket == "" {
+		cfg.Bucket = DefinitionsBucket
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: cfg.Bucket, History: definitionsHistory, Replicas: max(cfg.Replicas, 1),
+		Description: "wasmfaas function and trigger definitions",
+	})
+	if err != nil {
+		return nil, unavailable(ctx, fmt.Errorf("open definitions bucket %s: %w", cfg.Bucket, err))
+	}
+	return &Definitions{kv: kv}, nil
+}
+
+func defKey(kind, name string) string { return kind + "." + name }
+
+func docOf(kind, name string, e jetstream.KeyValueEntry) store.Doc {
+	return store.Doc{Kind: kind, Name: name, Revision: e.Revision(), Data: json.RawMessage(e.Value()), Updated: e.Created().UTC()}
+}
+
+// Put implements store.Definitions.
+func (d *Definitions) Put(ctx context.Context, kind, name string, data json.RawMessage, expect int64) (store.Doc, error) {
+	if err := store.CheckDefinition("put", kind, name); err != nil {
+		return store.Doc{}, err
+	}
+	if !json.Valid(data) {
+		return store.Doc{}, fmt.Errorf("put %s/%s: %w: data is not valid JSON", kind, name, store.ErrInvalid)
+	}
+	key := defKey(kind, name)
+	var rev uint64
+	var err error
+	switch {
+	case expect == abi.RevAny:
+		rev, err = d.kv.Put(ctx, key, data)
+	case expect == abi.RevAbsent:
+		rev, err = d.kv.Create(ctx, key, data)
+	case expect > 0:
+		rev, err = d.kv.Update(ctx, key, data, uint64(expect))
+	default:
+		return store.Doc{}, fmt.Errorf("put %s/%s: %w: expected revision %d", kind, name, store.ErrInvalid, expect)
+	}
+	switch {
+	case err != nil && isConflict(err):
+		return store.Doc{}, fmt.Errorf("put %s/%s: %w: %v", kind, name, store.ErrConflict, err)
+	case err != nil:
+		return store.Doc{}, unavailable(ctx, fmt.Errorf("put %s/%s: %w", kind, name, err))
+	}
+	e, err := d.kv.GetRevision(ctx, key, rev)
+	if err != nil {
+		return store.Doc{}, unavailable(ctx, fmt.Errorf("read back %s/%s: %w", kind, name, err))
+	}
+	return docOf(kind, name, e), nil
+}
+
+// Get implements store.Definitions.
+func (d *Definitions) Get(ctx context.Context, kind, name string) (store.Doc, error) {
+	if err := store.CheckDefinition("get", kind, name); err != nil {
+		return store.Doc{}, err
+	}
+	e, err := d.kv.Get(ctx, defKey(kind, name))
+	if isNotFound(err) {
+		return store.Doc{}, fmt.Errorf("get %s/%s: %w", kind, name, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Doc{}, unavailable(ctx, fmt.Errorf("get %s/%s: %w", kind, name, err))
+	}
+	return docOf(kind, name, e), nil
+}
+
+// History implements store.Definitions: the revisions since the last
+// delete, oldest first.
+func (d *Definitions) History(ctx context.Context, kind, name string) ([]store.Doc, error) {
+	if err := store.CheckDefinition("history", kind, name); err != nil {
+		return nil, err
+	}
+	entries, err := d.kv.History(ctx, defKey(kind, name))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, fmt.Errorf("history %s/%s: %w", kind, name, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, unavailable(ctx, fmt.Errorf("history %s/%s: %w", kind, name, err))
+	}
+	var out []store.Doc
+	for _, e := range entries {
+		if e.Operation() != jetstream.KeyValuePut {
+			out = out[:0]
+			continue
+		}
+		out = append(out, docOf(kind, name, e))
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("history %s/%s: %w", kind, name, store.ErrNotFound)
+	}
+	return out, nil
+}
+
+// List implements store.Definitions.
+func (d *Definitions) List(ctx context.Context, kind string) ([]store.Doc, error) {
+	if err := store.CheckDefinition("list", kind, "x"); err != nil {
+		return nil, err
+	}
+	lister, err := d.kv.ListKeysFiltered(ctx, kind+".*")
+	if err != nil {
+		return nil, unavailable(ctx, fmt.Errorf("list %s: %w", kind, err))
+	}
+	var names []string
+	for k := range lister.Keys() {
+		names = append(names, strings.TrimPrefix(k, kind+"."))
+	}
+	sort.Strings(names)
+	out := make([]store.Doc, 0, len(names))
+	for _, n := range names {
+		doc, err := d.Get(ctx, kind, n)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // deleted between the listing and the read
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, doc)
+	}
+	return out, nil
+}
+
+// Delete implements store.Definitions; it purges the history too.
+func (d *Definitions) Delete(ctx context.Context, kind, name string) error {
+	if _, err := d.Get(ctx, kind, name); err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	if err := d.kv.Purge(ctx, defKey(kind, name)); err != nil {
+		return unavailable(ctx, fmt.Errorf("delete %s/%s: %w", kind, name, err))
+	}
+	return nil
+}
