@@ -12,6 +12,8 @@ WASMFAAS := $(BUILD)/wasmfaas
 # each testdata/suite.json says what its function is granted.
 EXAMPLES := hello counter temperature wasi-upper
 LANGS := go c
+# STORES are the store backends test-examples runs every example's cases on.
+STORES := mem jetstream
 
 # C guests: clang 14 for wasm32-wasi with Debian's wasi-libc (`make setup`).
 # Reactors (sources that include wasmfaas.h) link guest-sdks/c and use
@@ -75,7 +77,7 @@ test-go: setup
 	cd internal/benchcmp && $(GO) vet ./... && $(GO) test -count=1 ./cmd/...
 
 test-examples: $(WASMFAAS) guests
-	@set -e; $(foreach e,$(EXAMPLES),$(foreach l,$(LANGS),echo "== examples/$(e) ($(l))"; $(WASMFAAS) test $(GUESTS)/$(e)-$(l).wasm examples/$(e)/testdata;))
+	@set -e; $(foreach e,$(EXAMPLES),$(foreach l,$(LANGS),$(foreach s,$(STORES),echo "== examples/$(e) ($(l), $(s) store)"; $(WASMFAAS) test --store $(s) $(GUESTS)/$(e)-$(l).wasm examples/$(e)/testdata;)))
 
 ## bench: the Invoke benchmarks and the floor; then, in one run, the host against the floor and Extism (internal/benchcmp), as a table
 bench:

@@ -24,11 +24,14 @@ func newTestCmd() *cobra.Command {
 		name      string
 		isolation string
 		quiet     bool
+		backend   string
 	)
 	cmd := &cobra.Command{
 		Use:   "test MODULE.wasm [CASES_DIR]",
 		Short: "Run a module on an event, or on a directory of test cases, in the in-process host",
-		Long: `Run a module in the in-process host with an in-memory store.
+		Long: `Run a module in the in-process host with an in-memory store, or with
+--store jetstream on the JetStream store of an embedded NATS server (a fresh
+one in a temporary directory for each case).
 
 With --event, print the ExecutionInfo as JSON; exit 0 only if the status is ok.
 
@@ -46,7 +49,12 @@ NAME.state.json first when present; print one line per case and a final
 			if err != nil {
 				return fmt.Errorf("read module: %w", err)
 			}
-			suite := hosttest.Suite{Wasm: wasm, Function: name}
+			switch backend {
+			case hosttest.BackendMem, hosttest.BackendJetStream:
+			default:
+				return fmt.Errorf("--store %q: want %s or %s", backend, hosttest.BackendMem, hosttest.BackendJetStream)
+			}
+			suite := hosttest.Suite{Wasm: wasm, Function: name, HostOptions: hosttest.Options{Backend: backend}}
 			extra, err := abi.ParseGrants(strings.Join(grants, ","))
 			if err != nil {
 				return err
@@ -106,6 +114,7 @@ NAME.state.json first when present; print one line per case and a final
 	f.StringVar(&statePath, "state", "", "state fixture JSON seeded before each call")
 	f.StringVar(&name, "name", "test", "function name (its KV namespace)")
 	f.StringVar(&isolation, "isolation", "", "pooled or fresh")
+	f.StringVar(&backend, "store", hosttest.BackendMem, "store backend: mem, or jetstream (an embedded NATS server per case)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only failures and the summary")
 	return cmd
 }
