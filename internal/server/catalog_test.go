@@ -1,0 +1,55 @@
+package server
+
+import (
+	"context"
+	"testing"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmfaas/wasmfaas/abi"
+	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/internal/wasmgen"
+	"github.com/wasmfaas/wasmfaas/modules"
+	"github.com/wasmfaas/wasmfaas/store/mem"
+)
+
+// TestNewRevisionWhileInFlight: a call in flight keeps its revision; the
+// next call gets the new one; the old one closes when its last call ends.
+func TestNewRevisionWhileInFlight(t *testing.T) {
+	h, err := host.New(host.Config{CacheDir: t.TempDir()})
+	require.NoError(t, err)
+	defer h.Close(context.Background())
+	blobs, err := mem.NewBlobs(mem.BlobsConfig{})
+	require.NoError(t, err)
+	reg := modules.New(modules.Config{}, blobs, h)
+	var m wasmgen.Module
+	m.Memory(1, 0)
+	m.Export(abi.VersionExport, m.Func(m.Type(nil, nil), nil))
+	m.Export(abi.HandleExport, m.Func(m.Type(nil, []byte{wasmgen.I32}), nil, wasmgen.I32Const(0)))
+	mf, err := reg.Upload(t.Context(), m.Bytes())
+	require.NoError(t, err)
+	c := newCatalog(h, reg, mem.NewDefinitions(0))
+
+	_, err = c.put(t.Context(), "f", FunctionSpec{Module: mf.Digest})
+	require.NoError(t, err)
+	inflight, err := c.get("f")
+	require.NoError(t, err)
+
+	v2, err := c.put(t.Context(), "f", FunctionSpec{Module: mf.Digest, Config: map[string]string{"v": "2"}})
+	require.NoError(t, err)
+	next, err := c.get("f")
+	require.NoError(t, err)
+	assert.Equal(t, v2.Revision, next.info.Revision, "new calls get the new revision")
+	assert.NotEqual(t, inflight.info.Revision, next.info.Revision)
+
+	ev := cloudevents.NewEvent()
+	ev.SetID("1")
+	ev.SetSource("/t")
+	ev.SetType("t")
+	assert.Equal(t, host.StatusOK, h.Invoke(t.Context(), inflight.fn, ev).Status, "the call in flight finishes on the old revision")
+	inflight.release(t.Context())
+	assert.False(t, inflight.acquire(), "the old revision is retired")
+	next.release(t.Context())
+}
