@@ -49,9 +49,9 @@ func (s *Store) committed(ctx context.Context, c store.Change, rev uint64) {
 
 // publisher publishes property-changed events asynchronously and retries
 // each until the stream acknowledges it, in order, so a write does not wait
-// for a second round trip (docs/RATIONALE.md "Why are property-changed
-// events published after the write, asynchronously?"). Events still queued
-// when the process dies are lost: see the package documentation.
+// for a second round trip. Events still queued when the process dies are
+// lost: see "Why are property-changed events published asynchronously?" in
+// the package documentation.
 type publisher struct {
 	js  jetstream.JetStream
 	log *slog.Logger

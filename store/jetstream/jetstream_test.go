@@ -263,6 +263,9 @@ func TestUnavailable(t *testing.T) {
 	require.NoError(t, err)
 
 	require.NoError(t, srv.Shutdown(ctx))
+	// Reads may be served from the mirror until the client notices the
+	// connection is gone, which it does as soon as the socket closes.
+	require.Eventually(t, func() bool { return nc.Status() != nats.CONNECTED }, 5*time.Second, time.Millisecond)
 	calls := map[string]func(context.Context) error{
 		"get": func(ctx context.Context) error { _, err := p.Get(ctx, "s", "p"); return err },
 		"set": func(ctx context.Context) error {

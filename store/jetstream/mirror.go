@@ -16,8 +16,8 @@ import (
 // mirror is a host-side copy of one KV bucket, kept current by a watch on
 // every key (initial values, then updates) and by the Store's own writes
 // (read-your-writes), so reads of hot keys cost a map lookup instead of a
-// round trip to the server (docs/RATIONALE.md "Why a host-side cache of the
-// KV buckets?").
+// round trip to the server (see "Why a host-side mirror of the buckets?"
+// in the package documentation).
 //
 // An entry only ever moves to a higher revision: a write applies its result
 // at the revision the server acknowledged, the watch applies what the
@@ -181,7 +181,7 @@ func (m *mirror) applyLocked(v *view, key string, value []byte, rev uint64, dele
 	names[n] = &centry{name: name, value: value, rev: rev, deleted: deleted}
 }
 
-// view returns the current view if it is ready, else nil; it starts a
+// ready returns the current view if it is ready, else nil; it starts a
 // rebuild when the connection has reconnected since the watch started.
 func (m *mirror) ready() *view {
 	if m == nil {
