@@ -1,0 +1,647 @@
+package router
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wasmfaas/wasmfaas/host"
+	storejs "github.com/wasmfaas/wasmfaas/store/jetstream"
+)
+
+// Delivery defaults for the zero Config.
+const (
+	// DefaultEventsStream captures every event under Config.Prefix (the
+	// ingress edges publish there too, with the same stream configuration).
+	DefaultEventsStream = "WASMFAAS_EVENTS"
+	// DefaultPrefix is the subject prefix of the events stream.
+	DefaultPrefix = "events"
+	// DefaultDeadLetterStream keeps the dead letters of every trigger.
+	DefaultDeadLetterStream = "WASMFAAS_DEADLETTER"
+	// DeadLetterPrefix is the subject prefix the dead-letter stream captures.
+	DeadLetterPrefix = "deadletter"
+	// DefaultAckWait is how long the server waits for an ack before it
+	// redelivers; long calls extend it with in-progress acks.
+	DefaultAckWait = 30 * time.Second
+	// DefaultMaxHops is how many functions an event may pass through.
+	DefaultMaxHops = 16
+	// DefaultConcurrency is how many calls one trigger runs at once per
+	// host process.
+	DefaultConcurrency = 16
+	// DuplicateWindow is how long JetStream remembers a Nats-Msg-Id.
+	DuplicateWindow = 2 * time.Minute
+
+	// HeaderTrigger names the trigger on dead letters and restricts a
+	// replayed event to the one trigger it is replayed for.
+	HeaderTrigger = "Wasmfaas-Trigger"
+	// HeaderReason is the dead-letter reason header.
+	HeaderReason = "Wasmfaas-Reason"
+
+	// EmittedSubject is the token after the prefix that emitted events are
+	// published under: <prefix>.emitted.<function>.
+	EmittedSubject = "emitted"
+)
+
+// Log attribute keys.
+const (
+	logKeyTrigger = "trigger"
+	logKeyEvent   = "event_id"
+	logKeyAttempt = "attempt"
+	logKeyError   = "error"
+)
+
+// Invoker runs a function on an event; host.Host wired by the server is
+// one. The router defines it because the router consumes it.
+//
+// Invoke returns an error only when the function cannot be called at all
+// (it does not exist, its module is missing): the router then NAKs the
+// message with the trigger's backoff, as for a failed call, because a
+// deploy may be in progress; it is dead-lettered (reason "unavailable")
+// only after the last attempt. Every call that ran, whatever its outcome,
+// is reported in the ExecutionInfo with a nil error. attempt is the
+// delivery attempt, 1 for the first, and belongs in the ExecutionInfo.
+type Invoker interface {
+	Invoke(ctx context.Context, function string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error)
+}
+
+// Config configures a Router; the zero value of each field is its default.
+type Config struct {
+	// Prefix is the events stream's subject prefix ("<Prefix>.>").
+	Prefix string
+	// EventsStream is the events stream's name.
+	EventsStream string
+	// PropsStream and PropsSubject are the store's property-changed stream
+	// and subject prefix, consumed as a second source of events.
+	PropsStream  string
+	PropsSubject string
+	// DeadLetterStream captures "deadletter.>".
+	DeadLetterStream string
+	// Replicas of the streams the router creates (1 if zero).
+	Replicas int
+	// AckWait is each trigger consumer's ack wait.
+	AckWait time.Duration
+	// MaxHops bounds chains: an event that passed through more functions
+	// is dead-lettered with reason "loop".
+	MaxHops int
+	// Concurrency is how many calls one trigger runs at once in this
+	// process; it is also the client-side prefetch, so a message never
+	// waits in a buffer while its ack wait runs out.
+	Concurrency int
+	// PublishTimeout bounds the wait for one PubAck (AckWait/2 if zero).
+	PublishTimeout time.Duration
+}
+
+func (c Config) withDefaults() (Config, error) {
+	set := func(s *string, d string) {
+		if *s == "" {
+			*s = d
+		}
+	}
+	set(&c.Prefix, DefaultPrefix)
+	set(&c.EventsStream, DefaultEventsStream)
+	set(&c.PropsStream, storejs.DefaultStream)
+	set(&c.PropsSubject, storejs.DefaultChangeSubject)
+	set(&c.DeadLetterStream, DefaultDeadLetterStream)
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	if c.AckWait == 0 {
+		c.AckWait = DefaultAckWait
+	}
+	if c.MaxHops == 0 {
+		c.MaxHops = DefaultMaxHops
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.PublishTimeout == 0 {
+		c.PublishTimeout = c.AckWait / 2
+	}
+	switch {
+	case c.AckWait < 100*time.Millisecond:
+		return c, fmt.Errorf("router config: ack wait %s: want at least 100ms", c.AckWait)
+	case c.MaxHops < 0:
+		return c, fmt.Errorf("router config: max hops %d: want a positive number", c.MaxHops)
+	case c.Concurrency < 0:
+		return c, fmt.Errorf("router config: concurrency %d: want a positive number", c.Concurrency)
+	case strings.ContainsAny(c.Prefix, "*> \t\r\n") || c.Prefix == DeadLetterPrefix:
+		return c, fmt.Errorf("router config: prefix %q is not a subject prefix of its own", c.Prefix)
+	}
+	return c, nil
+}
+
+// source is one stream the triggers consume.
+type source struct {
+	stream  string
+	subject string // filter subject
+}
+
+// Router delivers events from the events stream and the property-changed
+// stream to the functions of every matching trigger: one durable consumer
+// per trigger and source, shared by every host process, so each trigger
+// has its own retries and a failing function never blocks or re-runs
+// another.
+//
+// Lock order: Router.mu, then nothing (workers never take it).
+type Router struct {
+	cfg Config
+	js  jetstream.JetStream
+	inv Invoker
+	log *slog.Logger
+
+	mu       sync.Mutex
+	started  bool
+	stopped  bool
+	triggers map[string]Trigger
+	workers  map[string]*worker // by trigger name
+	// hard is cancelled when Stop gives up waiting: calls in flight are
+	// aborted and their messages left for redelivery.
+	hard       context.Context
+	hardCancel context.CancelFunc
+}
+
+// New returns a Router on js that calls inv. It does no I/O: Start does.
+func New(cfg Config, js jetstream.JetStream, inv Invoker, logger *slog.Logger) (*Router, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if js == nil || inv == nil {
+		return nil, errors.New("router: nil JetStream or Invoker")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	hard, cancel := context.WithCancel(context.Background())
+	return &Router{
+		cfg: cfg, js: js, inv: inv, log: logger.With("component", "router"),
+		triggers: map[string]Trigger{}, workers: map[string]*worker{},
+		hard: hard, hardCancel: cancel,
+	}, nil
+}
+
+// Streams returns the stream configurations the router ensures: events,
+// property-changed and dead letters. The events and property-changed ones
+// are the same as the ingress's and the store's, so whoever starts first
+// creates them and the others' CreateOrUpdateStream agrees.
+func (r *Router) Streams() []jetstream.StreamConfig {
+	sc := func(name, subject, desc string) jetstream.StreamConfig {
+		return jetstream.StreamConfig{
+			Name: name, Description: desc, Subjects: []string{subject},
+			Storage: jetstream.FileStorage, Replicas: r.cfg.Replicas, Duplicates: DuplicateWindow,
+		}
+	}
+	props := sc(r.cfg.PropsStream, r.cfg.PropsSubject+".>", "wasmfaas property-changed events")
+	props.MaxAge = storejs.DefaultEventsMaxAge
+	events := sc(r.cfg.EventsStream, r.cfg.Prefix+".>", "")
+	return []jetstream.StreamConfig{events, props, sc(r.cfg.DeadLetterStream, DeadLetterPrefix+".>", "wasmfaas dead letters")}
+}
+
+func (r *Router) sources() []source {
+	return []source{
+		{stream: r.cfg.EventsStream, subject: r.cfg.Prefix + ".>"},
+		{stream: r.cfg.PropsStream, subject: r.cfg.PropsSubject + ".>"},
+	}
+}
+
+// Start creates the streams that are missing and starts a consumer for
+// every trigger set so far.
+func (r *Router) Start(ctx context.Context) error {
+	for _, sc := range r.Streams() {
+		if _, err := r.js.Stream(ctx, sc.Name); err == nil {
+			continue
+		} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("router: look up stream %s: %w", sc.Name, err)
+		}
+		if _, err := r.js.CreateStream(ctx, sc); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return fmt.Errorf("router: create stream %s: %w", sc.Name, err)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return errors.New("router: start after stop")
+	}
+	r.started = true
+	return r.reconcileLocked(ctx)
+}
+
+// SetTriggers replaces the set of triggers: consumers of new triggers are
+// created and started, changed ones updated and restarted, and those of
+// removed triggers stopped and deleted. Before Start it only records them.
+func (r *Router) SetTriggers(ctx context.Context, triggers []Trigger) error {
+	next := make(map[string]Trigger, len(triggers))
+	for _, t := range triggers {
+		if err := t.Normalize(); err != nil {
+			return fmt.Errorf("trigger %q: %w", t.Name, err)
+		}
+		if t.Name == "" {
+			return fmt.Errorf("%w: a trigger needs a name", ErrInvalidTrigger)
+		}
+		if !strings.HasPrefix(t.Delivery.DeadLetter, DeadLetterPrefix+".") {
+			return fmt.Errorf("%w: trigger %q: dead_letter %q must be under %s.", ErrInvalidTrigger, t.Name, t.Delivery.DeadLetter, DeadLetterPrefix)
+		}
+		if _, dup := next[t.Name]; dup {
+			return fmt.Errorf("%w: trigger %q given twice", ErrInvalidTrigger, t.Name)
+		}
+		next[t.Name] = t
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return errors.New("router: set triggers after stop")
+	}
+	var removed []string
+	for name := range r.triggers {
+		if _, ok := next[name]; !ok {
+			removed = append(removed, name)
+		}
+	}
+	r.triggers = next
+	if !r.started {
+		return nil
+	}
+	var errs []error
+	for _, name := range removed {
+		if w := r.workers[name]; w != nil {
+			w.stop()
+			w.wait(ctx)
+			delete(r.workers, name)
+		}
+		for _, src := range r.sources() {
+			if err := r.js.DeleteConsumer(ctx, src.stream, DurableName(name)); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+				errs = append(errs, fmt.Errorf("delete consumer of trigger %q on %s: %w", name, src.stream, err))
+			}
+		}
+	}
+	return errors.Join(append(errs, r.reconcileLocked(ctx))...)
+}
+
+// Triggers returns the current triggers.
+func (r *Router) Triggers() []Trigger {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Trigger, 0, len(r.triggers))
+	for _, t := range r.triggers {
+		out = append(out, t)
+	}
+	return out
+}
+
+// reconcileLocked starts a worker for every trigger without one or whose
+// definition changed.
+func (r *Router) reconcileLocked(ctx context.Context) error {
+	var errs []error
+	for name, t := range r.triggers {
+		if w := r.workers[name]; w != nil {
+			if triggerEqual(w.t, t) {
+				continue
+			}
+			w.stop()
+			w.wait(ctx)
+			delete(r.workers, name)
+		}
+		w, err := r.startWorker(ctx, t)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r.workers[name] = w
+	}
+	return errors.Join(errs...)
+}
+
+func triggerEqual(a, b Trigger) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+// Stop stops fetching, waits for the calls in flight to finish and their
+// messages to be acked or NAKed, and returns. Messages fetched but not
+// started are left unacked, for redelivery to this or another host. If ctx
+// ends first, the calls still running are cancelled and their messages
+// left unacked too.
+func (r *Router) Stop(ctx context.Context) error {
+	r.mu.Lock()
+	r.stopped = true
+	ws := make([]*worker, 0, len(r.workers))
+	for _, w := range r.workers {
+		w.stop()
+		ws = append(ws, w)
+	}
+	r.workers = map[string]*worker{}
+	r.mu.Unlock()
+	var err error
+	for _, w := range ws {
+		if !w.wait(ctx) {
+			err = fmt.Errorf("router: stop: calls still running: %w", ctx.Err())
+		}
+	}
+	r.hardCancel()
+	if err != nil {
+		for _, w := range ws {
+			w.wait(context.Background())
+		}
+	}
+	r.log.Info("router stopped")
+	return err
+}
+
+// DurableName is the durable consumer name of a trigger (the same on every
+// source stream): the trigger name when it is a valid consumer name,
+// otherwise a sanitised form with a hash of the name, so two names never
+// share a consumer.
+func DurableName(trigger string) string {
+	var b strings.Builder
+	clean := len(trigger) <= 64
+	for _, c := range trigger {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+			b.WriteRune(c)
+		default:
+			b.WriteByte('_')
+			clean = false
+		}
+	}
+	name := b.String()
+	if clean {
+		return "trigger_" + name
+	}
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	h := sha256.Sum256([]byte(trigger))
+	return "trigger_" + name + "_" + hex.EncodeToString(h[:4])
+}
+
+// worker consumes one trigger's consumers, one loop per source.
+type worker struct {
+	r    *Router
+	t    Trigger
+	sem  chan struct{}
+	its  []jetstream.MessagesContext
+	done chan struct{} // closed when every loop and call has ended
+	once sync.Once
+	quit chan struct{}
+}
+
+func (r *Router) startWorker(ctx context.Context, t Trigger) (*worker, error) {
+	w := &worker{r: r, t: t, sem: make(chan struct{}, r.cfg.Concurrency), done: make(chan struct{}), quit: make(chan struct{})}
+	for _, src := range r.sources() {
+		cons, err := r.js.CreateOrUpdateConsumer(ctx, src.stream, jetstream.ConsumerConfig{
+			Durable:       DurableName(t.Name),
+			Description:   "wasmfaas trigger " + t.Name + " -> " + t.Function,
+			FilterSubject: src.subject,
+			DeliverPolicy: jetstream.DeliverAllPolicy,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       r.cfg.AckWait,
+			MaxDeliver:    maxDeliver(t),
+			MaxAckPending: 64 * r.cfg.Concurrency,
+		})
+		if err != nil {
+			w.stop()
+			return nil, fmt.Errorf("create consumer of trigger %q on %s: %w", t.Name, src.stream, err)
+		}
+		it, err := cons.Messages(jetstream.PullMaxMessages(r.cfg.Concurrency))
+		if err != nil {
+			w.stop()
+			return nil, fmt.Errorf("consume trigger %q on %s: %w", t.Name, src.stream, err)
+		}
+		w.its = append(w.its, it)
+	}
+	var wg sync.WaitGroup
+	for _, it := range w.its {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.loop(it, &wg)
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(w.done)
+	}()
+	r.log.Info("trigger started", logKeyTrigger, t.Name, "function", t.Function, "durable", DurableName(t.Name))
+	return w, nil
+}
+
+// maxDeliver is the consumer's MaxDeliver: the trigger's attempts plus one
+// spare delivery. The spare is only used when the last attempt's dead
+// letter could not be published (NATS unavailable, the process killed
+// between the call and the publish): without it, the server would never
+// redeliver the message and it would be lost for this trigger.
+func maxDeliver(t Trigger) int { return t.Delivery.Retries + 2 }
+
+func (w *worker) stop() {
+	w.once.Do(func() {
+		close(w.quit)
+		for _, it := range w.its {
+			it.Stop()
+		}
+	})
+}
+
+// wait waits until every loop and call has ended or ctx is done.
+func (w *worker) wait(ctx context.Context) bool {
+	select {
+	case <-w.done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (w *worker) loop(it jetstream.MessagesContext, wg *sync.WaitGroup) {
+	for {
+		select {
+		case w.sem <- struct{}{}:
+		case <-w.quit:
+			return
+		}
+		m, err := it.Next()
+		if err != nil {
+			<-w.sem
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return
+			}
+			// Missed heartbeats and reconnects are recovered by the
+			// iterator itself; pause so a persistent error does not spin.
+			w.r.log.Warn("trigger consumer", logKeyTrigger, w.t.Name, logKeyError, err)
+			select {
+			case <-w.quit:
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-w.sem; wg.Done() }()
+			w.r.handle(w.r.hard, w.t, m)
+		}()
+	}
+}
+
+// handle delivers one message to one trigger and settles it.
+func (r *Router) handle(ctx context.Context, t Trigger, m jetstream.Msg) {
+	meta, err := m.Metadata()
+	if err != nil {
+		r.log.Error("message without metadata", logKeyTrigger, t.Name, logKeyError, err)
+		_ = m.Term()
+		return
+	}
+	attempt := int(meta.NumDelivered)
+	if only := m.Headers().Get(HeaderTrigger); only != "" && only != t.Name {
+		// A replay for another trigger.
+		r.ack(ctx, t, m)
+		return
+	}
+	ev, err := DecodeMsg(&nats.Msg{Subject: m.Subject(), Header: m.Headers(), Data: m.Data()})
+	if err != nil {
+		// Ingress moves invalid messages to the rejected-events stream;
+		// no trigger can run on them.
+		r.log.Debug("not a CloudEvent", logKeyTrigger, t.Name, "seq", meta.Sequence.Stream, logKeyError, err)
+		_ = m.TermWithReason("not a CloudEvent")
+		return
+	}
+	if !MatchAll(t.Filters, &ev) {
+		r.ack(ctx, t, m)
+		return
+	}
+	d := delivered{t: t, m: m, meta: meta, ev: ev, attempt: attempt}
+	if hops := Hops(ev); hops > r.cfg.MaxHops {
+		d.reason, d.code = ReasonLoop, 508
+		d.errMsg = fmt.Sprintf("event passed through %d functions, more than the maximum of %d", hops, r.cfg.MaxHops)
+		r.deadLetter(ctx, &d)
+		return
+	}
+	stopProgress := r.keepInProgress(m)
+	defer stopProgress()
+	info, err := r.inv.Invoke(ctx, t.Function, ev, attempt)
+	if ctx.Err() != nil {
+		// Stop gave up waiting: leave the message for redelivery.
+		return
+	}
+	log := r.log.With(logKeyTrigger, t.Name, logKeyEvent, ev.ID(), logKeyAttempt, attempt)
+	last := attempt >= t.Delivery.Retries+1
+	if err != nil {
+		d.reason, d.code, d.errMsg = ReasonUnavailable, 503, err.Error()
+		if !last {
+			log.Warn("function not callable; retrying", logKeyError, err)
+			r.nak(t, m, attempt)
+			return
+		}
+		r.deadLetter(ctx, &d)
+		return
+	}
+	d.info = &info
+	switch info.Status {
+	case host.StatusOK:
+		if err := r.publishEmitted(ctx, t, ev, info.Emitted); err != nil {
+			// The call is retried; its re-emitted events carry the same
+			// ids and the duplicate window drops what was stored.
+			log.Warn("publish emitted events; retrying the call", logKeyError, err)
+			r.nak(t, m, attempt)
+			return
+		}
+		log.Debug("delivered")
+		r.ack(ctx, t, m)
+	case host.StatusRejected:
+		d.reason, d.code = ReasonRejected, 400
+		d.errMsg = errorMessage(info)
+		r.deadLetter(ctx, &d)
+	default:
+		d.reason, d.code = ReasonFailed, statusCode(info.Status)
+		d.errMsg = errorMessage(info)
+		if !last {
+			log.Debug("call failed; retrying", "status", info.Status)
+			r.nak(t, m, attempt)
+			return
+		}
+		r.deadLetter(ctx, &d)
+	}
+}
+
+// delivered is one message being handled for one trigger.
+type delivered struct {
+	t       Trigger
+	m       jetstream.Msg
+	meta    *jetstream.MsgMetadata
+	ev      cloudevents.Event
+	attempt int
+	info    *host.ExecutionInfo
+	reason  string
+	code    int
+	errMsg  string
+}
+
+func errorMessage(info host.ExecutionInfo) string {
+	if info.Error == nil {
+		return string(info.Status)
+	}
+	return info.Error.Kind + ": " + info.Error.Message
+}
+
+// statusCode maps a call status to the HTTP-style code Knative puts in
+// knativeerrorcode.
+func statusCode(s host.Status) int {
+	switch s {
+	case host.StatusTimeout:
+		return 504
+	case host.StatusRejected:
+		return 400
+	default:
+		return 500
+	}
+}
+
+// nak asks for redelivery after the trigger's backoff for this attempt.
+func (r *Router) nak(t Trigger, m jetstream.Msg, attempt int) {
+	if err := m.NakWithDelay(t.Delivery.BackoffFor(attempt)); err != nil {
+		// The server redelivers after the ack wait anyway.
+		r.log.Warn("nak", logKeyTrigger, t.Name, logKeyError, err)
+	}
+}
+
+// ack acks m and waits for the server to confirm it, so a lost ack shows
+// up here rather than as a silent duplicate.
+func (r *Router) ack(ctx context.Context, t Trigger, m jetstream.Msg) {
+	actx, cancel := context.WithTimeout(ctx, r.cfg.PublishTimeout)
+	defer cancel()
+	if err := m.DoubleAck(actx); err != nil {
+		// The message will be redelivered and handled again: at least once.
+		r.log.Warn("ack", logKeyTrigger, t.Name, logKeyError, err)
+	}
+}
+
+// keepInProgress sends in-progress acks while a call runs, every third of
+// the ack wait, so a call longer than the ack wait keeps its message and
+// is not run twice. The returned func stops it.
+func (r *Router) keepInProgress(m jetstream.Msg) func() {
+	done := make(chan struct{})
+	go func() {
+		tk := time.NewTicker(r.cfg.AckWait / 3)
+		defer tk.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tk.C:
+				_ = m.InProgress()
+			}
+		}
+	}()
+	return func() { close(done) }
+}

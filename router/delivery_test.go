@@ -1,0 +1,454 @@
+package router
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/internal/natsserver"
+)
+
+// fakeInvoker is an in-process Invoker: behave decides each call's
+// outcome; every call is recorded.
+type fakeInvoker struct {
+	mu     sync.Mutex
+	behave func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo
+	calls  map[string][]int // fn/event id -> attempts, in call order
+	oks    map[string]int   // fn/event id -> attempt that ended ok
+	okN    map[string]int   // fn/event id -> number of ok calls
+	total  int
+	active int
+	peak   int
+}
+
+func newFake(behave func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo) *fakeInvoker {
+	return &fakeInvoker{behave: behave, calls: map[string][]int{}, oks: map[string]int{}, okN: map[string]int{}}
+}
+
+func (f *fakeInvoker) Invoke(ctx context.Context, fn string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
+	f.mu.Lock()
+	f.active++
+	f.peak = max(f.peak, f.active)
+	behave := f.behave
+	f.mu.Unlock()
+	info := host.ExecutionInfo{Function: fn, Status: host.StatusOK, Attempt: attempt, Event: host.EventInfo{ID: ev.ID(), Source: ev.Source(), Type: ev.Type()}}
+	if behave != nil {
+		info = behave(fn, ev, attempt)
+		info.Function, info.Attempt = fn, attempt
+		info.Event = host.EventInfo{ID: ev.ID(), Source: ev.Source(), Type: ev.Type()}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.active--
+	k := fn + "/" + ev.ID()
+	f.calls[k] = append(f.calls[k], attempt)
+	f.total++
+	if info.Status == host.StatusOK {
+		f.oks[k] = attempt
+		f.okN[k]++
+	}
+	return info, nil
+}
+
+func (f *fakeInvoker) setBehave(b func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo) {
+	f.mu.Lock()
+	f.behave = b
+	f.mu.Unlock()
+}
+
+func (f *fakeInvoker) okCount(fn string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for k := range f.oks {
+		if len(k) > len(fn) && k[:len(fn)+1] == fn+"/" {
+			n++
+		}
+	}
+	return n
+}
+
+func (f *fakeInvoker) attempts(fn, id string) []int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]int(nil), f.calls[fn+"/"+id]...)
+}
+
+func failed(status host.Status, msg string) host.ExecutionInfo {
+	return host.ExecutionInfo{Status: status, Error: &host.ErrorInfo{Kind: string(status), Message: msg}}
+}
+
+func startNATS(t *testing.T) (*natsserver.Server, jetstream.JetStream) {
+	t.Helper()
+	srv, err := natsserver.Start(natsserver.Config{DataDir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	nc, err := srv.Conn()
+	require.NoError(t, err)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	return srv, js
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+func startRouter(t *testing.T, cfg Config, js jetstream.JetStream, inv Invoker, triggers ...Trigger) *Router {
+	t.Helper()
+	r, err := New(cfg, js, inv, testLogger(t))
+	require.NoError(t, err)
+	require.NoError(t, r.SetTriggers(t.Context(), triggers))
+	require.NoError(t, r.Start(t.Context()))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = r.Stop(ctx)
+	})
+	return r
+}
+
+func reading(i int) cloudevents.Event {
+	ev := cloudevents.NewEvent()
+	ev.SetID(fmt.Sprintf("r-%05d", i))
+	ev.SetSource(fmt.Sprintf("/sensors/%d", i%10))
+	ev.SetType("com.example.reading")
+	ev.SetSubject(fmt.Sprintf("device|%d", i%10))
+	if i%2 == 0 {
+		ev.SetExtension("fleet", "north")
+	}
+	_ = ev.SetData(cloudevents.ApplicationJSON, map[string]int{"tempc": i % 40})
+	return ev
+}
+
+// publish stores events in the events stream and waits for every PubAck.
+func publish(t *testing.T, js jetstream.JetStream, evs ...cloudevents.Event) {
+	t.Helper()
+	futures := make([]jetstream.PubAckFuture, 0, len(evs))
+	for _, ev := range evs {
+		msg, err := EncodeMsg("events.test", ev)
+		require.NoError(t, err)
+		f, err := js.PublishMsgAsync(msg)
+		require.NoError(t, err)
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			require.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("no PubAck")
+		}
+	}
+}
+
+func eventually(t *testing.T, timeout time.Duration, cond func() bool, msg string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out: "+msg, args...)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+var fastDelivery = Delivery{Retries: 3, Backoff: Duration(10 * time.Millisecond), BackoffPolicy: "linear"}
+
+func filter(t *testing.T, s string) Filter {
+	var f Filter
+	require.NoError(t, f.UnmarshalJSON([]byte(s)))
+	return f
+}
+
+// readStream returns every message under subject in stream.
+func readStream(t *testing.T, js jetstream.JetStream, stream, subject string) []jetstream.Msg {
+	t.Helper()
+	ctx := t.Context()
+	st, err := js.Stream(ctx, stream)
+	require.NoError(t, err)
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(subject))
+	require.NoError(t, err)
+	var total uint64
+	for _, n := range info.State.Subjects {
+		total += n
+	}
+	if total == 0 {
+		return nil
+	}
+	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+	require.NoError(t, err)
+	var out []jetstream.Msg
+	for uint64(len(out)) < total {
+		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+		require.NoError(t, err)
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestFanOutAndRetries: 3 triggers on overlapping filters, 1,000 events,
+// one function failing each event's first 2 attempts.
+func TestFanOutAndRetries(t *testing.T) {
+	const n = 1000
+	_, js := startNATS(t)
+	inv := newFake(func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo {
+		switch fn {
+		case "fb":
+			if attempt <= 2 {
+				return failed(host.StatusTrap, "unreachable")
+			}
+		case "fa":
+			out := cloudevents.NewEvent()
+			out.SetID(host.EmittedID(ev.ID(), fn, 0))
+			out.SetSource("wasmfaas/functions/" + fn)
+			out.SetType("com.example.derived")
+			return host.ExecutionInfo{Status: host.StatusOK, Emitted: []cloudevents.Event{out}}
+		}
+		return host.ExecutionInfo{Status: host.StatusOK}
+	})
+	triggers := []Trigger{
+		{Name: "all-readings", Function: "fa", Filters: []Filter{filter(t, `{"exact": {"type": "com.example.reading"}}`)}, Delivery: fastDelivery},
+		{Name: "north", Function: "fb", Filters: []Filter{filter(t, `{"exact": {"fleet": "north"}}`)}, Delivery: fastDelivery},
+		{Name: "sensors", Function: "fc", Filters: []Filter{filter(t, `{"prefix": {"source": "/sensors/"}}`)}, Delivery: fastDelivery},
+	}
+	startRouter(t, Config{AckWait: 5 * time.Second}, js, inv, triggers...)
+	evs := make([]cloudevents.Event, n)
+	for i := range evs {
+		evs[i] = reading(i)
+	}
+	start := time.Now()
+	publish(t, js, evs...)
+	eventually(t, 40*time.Second, func() bool {
+		return inv.okCount("fa") == n && inv.okCount("fb") == n/2 && inv.okCount("fc") == n
+	}, "fa %d fb %d fc %d", inv.okCount("fa"), inv.okCount("fb"), inv.okCount("fc"))
+	t.Logf("%d events, %d calls in %s", n, inv.total, time.Since(start))
+
+	for i, ev := range evs {
+		assert.Len(t, inv.attempts("fa", ev.ID()), 1, "fa %s", ev.ID())
+		assert.Len(t, inv.attempts("fc", ev.ID()), 1, "fc %s", ev.ID())
+		if i%2 == 0 {
+			assert.Equal(t, []int{1, 2, 3}, inv.attempts("fb", ev.ID()), "fb %s", ev.ID())
+		} else {
+			assert.Empty(t, inv.attempts("fb", ev.ID()))
+		}
+	}
+	// The emitted events: one per reading, none twice.
+	var msgs []jetstream.Msg
+	eventually(t, 10*time.Second, func() bool {
+		msgs = readStream(t, js, DefaultEventsStream, "events.emitted.>")
+		return len(msgs) >= n
+	}, "emitted events")
+	ids, msgIDs := map[string]bool{}, map[string]bool{}
+	for _, m := range msgs {
+		ev, err := DecodeMsg(&nats.Msg{Subject: m.Subject(), Header: m.Headers(), Data: m.Data()})
+		require.NoError(t, err)
+		assert.False(t, ids[ev.ID()], "emitted id %s twice", ev.ID())
+		ids[ev.ID()] = true
+		msgIDs[m.Headers().Get(nats.MsgIdHdr)] = true
+		assert.Equal(t, 1, Hops(ev))
+	}
+	assert.Len(t, ids, n)
+	assert.Len(t, msgIDs, n)
+	assert.Empty(t, readStream(t, js, DefaultDeadLetterStream, "deadletter.>"))
+}
+
+// TestPropertyChangedEvents: events of the store's property-changed stream
+// reach triggers like any other.
+func TestPropertyChangedEvents(t *testing.T) {
+	_, js := startNATS(t)
+	inv := newFake(nil)
+	startRouter(t, Config{AckWait: 5 * time.Second}, js, inv, Trigger{
+		Name: "on-tempc", Function: "temperature", Delivery: fastDelivery,
+		Filters: []Filter{filter(t, `{"exact": {"type": "wasmfaas.property.changed", "propertyname": "tempc"}}`)},
+	})
+	for i, prop := range []string{"tempc", "temp_status", "tempc"} {
+		ev := cloudevents.NewEvent()
+		ev.SetID(fmt.Sprintf("p-%d", i))
+		ev.SetSource("wasmfaas/store")
+		ev.SetType("wasmfaas.property.changed")
+		ev.SetSubject("device|1")
+		ev.SetExtension("propertyname", prop)
+		msg, err := EncodeMsg("wasmfaas.props.changed.ZGV2aWNlfDE", ev)
+		require.NoError(t, err)
+		_, err = js.PublishMsg(t.Context(), msg)
+		require.NoError(t, err)
+	}
+	eventually(t, 10*time.Second, func() bool { return inv.okCount("temperature") == 2 }, "2 tempc changes")
+	time.Sleep(200 * time.Millisecond)
+	assert.Equal(t, 2, inv.okCount("temperature"))
+	assert.Empty(t, inv.attempts("temperature", "p-1"))
+}
+
+// TestPoisonAndReplay: an always-trapping event ends in the dead-letter
+// stream after max attempts with its ExecutionInfo; replayed after the fix
+// it succeeds, and only for that trigger.
+func TestPoisonAndReplay(t *testing.T) {
+	_, js := startNATS(t)
+	long := "trap: wasm error: unreachable\n" + string(make([]byte, 3000))
+	fixed := false
+	var mu sync.Mutex
+	inv := newFake(func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo {
+		mu.Lock()
+		defer mu.Unlock()
+		if fn == "poison" && !fixed {
+			return failed(host.StatusTrap, long)
+		}
+		return host.ExecutionInfo{Status: host.StatusOK}
+	})
+	r := startRouter(t, Config{AckWait: 5 * time.Second}, js, inv,
+		Trigger{Name: "poison", Function: "poison", Delivery: Delivery{Retries: 2, Backoff: Duration(10 * time.Millisecond), BackoffPolicy: "exponential"}},
+		Trigger{Name: "other", Function: "other", Delivery: fastDelivery},
+	)
+	ev := reading(1)
+	publish(t, js, ev)
+	var dls []DeadLetter
+	eventually(t, 10*time.Second, func() bool {
+		var err error
+		dls, err = r.ListDeadLetters(t.Context(), "poison", 10)
+		require.NoError(t, err)
+		return len(dls) == 1
+	}, "dead letter")
+	dl := dls[0]
+	assert.Equal(t, []int{1, 2, 3}, inv.attempts("poison", ev.ID()))
+	assert.Equal(t, ReasonFailed, dl.Reason)
+	assert.Equal(t, "poison", dl.Trigger)
+	assert.Equal(t, 3, dl.Attempts)
+	require.NotNil(t, dl.Execution)
+	assert.Equal(t, host.StatusTrap, dl.Execution.Status)
+	assert.Equal(t, 3, dl.Execution.Attempt)
+	assert.Equal(t, ev.ID(), dl.Event.ID())
+	assert.Equal(t, "500", dl.Event.Extensions()[ExtErrorCode])
+	assert.Equal(t, "wasmfaas:functions/poison", dl.Event.Extensions()[ExtErrorDest])
+	data, err := base64.StdEncoding.DecodeString(dl.Event.Extensions()[ExtErrorData].(string))
+	require.NoError(t, err)
+	assert.Equal(t, "trap: "+long, string(data), "the whole error message")
+	assert.JSONEq(t, string(ev.Data()), string(dl.OriginalEvent().Data()))
+	assert.NotContains(t, dl.OriginalEvent().Extensions(), ExtErrorCode)
+
+	got, err := r.GetDeadLetter(t.Context(), dl.Seq)
+	require.NoError(t, err)
+	assert.Equal(t, dl.Error, got.Error)
+	all, err := r.ListDeadLetters(t.Context(), "", 10)
+	require.NoError(t, err)
+	assert.Len(t, all, 1)
+
+	mu.Lock()
+	fixed = true
+	mu.Unlock()
+	_, err = r.ReplayDeadLetter(t.Context(), dl.Seq)
+	require.NoError(t, err)
+	eventually(t, 10*time.Second, func() bool { return inv.okCount("poison") == 1 }, "replayed call")
+	assert.Equal(t, []int{1, 2, 3, 1}, inv.attempts("poison", ev.ID()))
+	time.Sleep(200 * time.Millisecond)
+	assert.Equal(t, []int{1}, inv.attempts("other", ev.ID()), "the replay is for the dead letter's trigger only")
+	left, err := r.ListDeadLetters(t.Context(), "poison", 10)
+	require.NoError(t, err)
+	assert.Empty(t, left)
+	_, err = r.GetDeadLetter(t.Context(), dl.Seq)
+	assert.ErrorIs(t, err, ErrNotDeadLetter)
+}
+
+// TestRejectedNotRetried: invalid input is dead-lettered at once.
+func TestRejectedNotRetried(t *testing.T) {
+	_, js := startNATS(t)
+	inv := newFake(func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo {
+		return failed(host.StatusRejected, "tempc must be a number")
+	})
+	r := startRouter(t, Config{AckWait: 5 * time.Second}, js, inv, Trigger{Name: "strict", Function: "strict", Delivery: fastDelivery})
+	ev := reading(7)
+	publish(t, js, ev)
+	var dls []DeadLetter
+	eventually(t, 10*time.Second, func() bool {
+		dls, _ = r.ListDeadLetters(t.Context(), "strict", 10)
+		return len(dls) == 1
+	}, "dead letter")
+	time.Sleep(300 * time.Millisecond)
+	assert.Equal(t, []int{1}, inv.attempts("strict", ev.ID()))
+	assert.Equal(t, ReasonRejected, dls[0].Reason)
+	assert.Equal(t, "400", dls[0].Event.Extensions()[ExtErrorCode])
+	require.NotNil(t, dls[0].Execution)
+	assert.Equal(t, host.StatusRejected, dls[0].Execution.Status)
+}
+
+// TestUnavailableFunction: an Invoker error is retried, then dead-lettered.
+func TestUnavailableFunction(t *testing.T) {
+	_, js := startNATS(t)
+	var mu sync.Mutex
+	var attempts []int
+	inv := invokerFunc(func(ctx context.Context, fn string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
+		mu.Lock()
+		attempts = append(attempts, attempt)
+		mu.Unlock()
+		return host.ExecutionInfo{}, fmt.Errorf("function %q not found", fn)
+	})
+	r := startRouter(t, Config{AckWait: 5 * time.Second}, js, inv, Trigger{Name: "ghost", Function: "ghost", Delivery: Delivery{Retries: 1, Backoff: Duration(10 * time.Millisecond), BackoffPolicy: "linear"}})
+	publish(t, js, reading(1))
+	var dls []DeadLetter
+	eventually(t, 10*time.Second, func() bool {
+		dls, _ = r.ListDeadLetters(t.Context(), "ghost", 10)
+		return len(dls) == 1
+	}, "dead letter")
+	mu.Lock()
+	assert.Equal(t, []int{1, 2}, attempts)
+	mu.Unlock()
+	assert.Equal(t, ReasonUnavailable, dls[0].Reason)
+	assert.Contains(t, dls[0].Error, "not found")
+	assert.Nil(t, dls[0].Execution)
+}
+
+type invokerFunc func(ctx context.Context, fn string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error)
+
+func (f invokerFunc) Invoke(ctx context.Context, fn string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
+	return f(ctx, fn, ev, attempt)
+}
+
+// TestLongCallKeepsMessage: a call three times the ack wait runs once.
+func TestLongCallKeepsMessage(t *testing.T) {
+	_, js := startNATS(t)
+	inv := newFake(func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo {
+		time.Sleep(1500 * time.Millisecond)
+		return host.ExecutionInfo{Status: host.StatusOK}
+	})
+	startRouter(t, Config{AckWait: 500 * time.Millisecond}, js, inv, Trigger{Name: "slow", Function: "slow", Delivery: fastDelivery})
+	ev := reading(3)
+	publish(t, js, ev)
+	eventually(t, 10*time.Second, func() bool { return inv.okCount("slow") == 1 }, "slow call")
+	time.Sleep(time.Second)
+	assert.Equal(t, []int{1}, inv.attempts("slow", ev.ID()), "no duplicate run")
+}
+
+// TestSetTriggersReconciles: consumers follow the trigger set at runtime.
+func TestSetTriggersReconciles(t *testing.T) {
+	_, js := startNATS(t)
+	inv := newFake(nil)
+	r := startRouter(t, Config{AckWait: 5 * time.Second}, js, inv, Trigger{Name: "a", Function: "fa", Delivery: fastDelivery})
+	_, err := js.Consumer(t.Context(), DefaultEventsStream, DurableName("a"))
+	require.NoError(t, err)
+	require.NoError(t, r.SetTriggers(t.Context(), []Trigger{{Name: "b.c/d", Function: "fb", Delivery: fastDelivery}}))
+	_, err = js.Consumer(t.Context(), DefaultEventsStream, DurableName("a"))
+	assert.ErrorIs(t, err, jetstream.ErrConsumerNotFound)
+	_, err = js.Consumer(t.Context(), DefaultEventsStream, DurableName("b.c/d"))
+	require.NoError(t, err)
+	publish(t, js, reading(1))
+	eventually(t, 10*time.Second, func() bool { return inv.okCount("fb") == 1 }, "new trigger")
+	assert.Zero(t, inv.okCount("fa"))
+	assert.NotEqual(t, DurableName("b.c/d"), DurableName("b_c_d"))
+	assert.Error(t, r.SetTriggers(t.Context(), []Trigger{{Name: "x", Function: "f", Delivery: Delivery{Retries: 1, DeadLetter: "elsewhere.x"}}}))
+}
