@@ -16,13 +16,14 @@ import (
 	"github.com/wasmfaas/wasmfaas/store"
 )
 
-// committed publishes the property-changed event of c, whose write got
+// committed queues the property-changed event of c, whose write got
 // revision rev in the properties bucket, and calls the Notifier.
 //
-// The event carries the subject's extended properties as they are now. Its
-// Nats-Msg-Id is "<bucket>:<rev>", unique per committed change, so a
-// re-publish (the publisher retries until acknowledged) is dropped by the
-// stream's duplicate window.
+// The event carries the subject's extended properties as they are now; it
+// is built and published by the publisher's goroutine, off the writer's
+// path. Its Nats-Msg-Id is "<bucket>:<rev>", unique per committed change,
+// so a re-publish (the publisher retries until acknowledged) is dropped by
+// the stream's duplicate window.
 func (s *Store) committed(ctx context.Context, c store.Change, rev uint64) {
 	ext, err := s.extended(ctx, c.Subject)
 	if err != nil {
@@ -31,20 +32,33 @@ func (s *Store) committed(ctx context.Context, c store.Change, rev uint64) {
 		s.log.Warn("read extended properties for event", "subject", c.Subject, "error", err)
 		ext = nil
 	}
-	ev := c.Event(s.cfg.Source, ext)
+	// The stored values are never modified, so the event may share them.
+	s.events.publish(change{c: c, ext: ext, id: s.propB.kv.Bucket() + ":" + strconv.FormatUint(rev, 10)})
+	if s.cfg.Notifier != nil {
+		s.cfg.Notifier(ctx, cloneChange(c))
+	}
+}
+
+// change is a committed change waiting for its event to be published.
+type change struct {
+	c   store.Change
+	ext map[string]string
+	id  string // Nats-Msg-Id
+}
+
+// message returns the NATS message of ch's property-changed event.
+func (p *publisher) message(ch change) *nats.Msg {
+	ev := ch.c.Event(p.source, ch.ext)
 	data, err := json.Marshal(ev)
 	if err != nil {
 		// Event builds valid JSON from checked values; this is a bug.
 		panic("store/jetstream: marshal property-changed event: " + err.Error())
 	}
-	m := nats.NewMsg(s.cfg.ChangeSubject + "." + encode(c.Subject))
+	m := nats.NewMsg(p.subject + "." + encode(ch.c.Subject))
 	m.Header.Set("Content-Type", "application/cloudevents+json")
-	m.Header.Set(jetstream.MsgIDHeader, s.propB.kv.Bucket()+":"+strconv.FormatUint(rev, 10))
+	m.Header.Set(jetstream.MsgIDHeader, ch.id)
 	m.Data = data
-	s.events.publish(m)
-	if s.cfg.Notifier != nil {
-		s.cfg.Notifier(ctx, cloneChange(c))
-	}
+	return m
 }
 
 // publisher publishes property-changed events asynchronously and retries
@@ -53,10 +67,12 @@ func (s *Store) committed(ctx context.Context, c store.Change, rev uint64) {
 // lost: see "Why are property-changed events published asynchronously?" in
 // the package documentation.
 type publisher struct {
-	js  jetstream.JetStream
-	log *slog.Logger
+	js      jetstream.JetStream
+	log     *slog.Logger
+	source  string // CloudEvents source
+	subject string // subject prefix
 
-	queue chan *nats.Msg
+	queue chan change
 	done  chan struct{}
 
 	// mu orders publish against close: publish holds it for reading while
@@ -68,8 +84,8 @@ type publisher struct {
 // maxQueued bounds the events waiting for an ack; a writer blocks beyond it.
 const maxQueued = 4096
 
-func newPublisher(js jetstream.JetStream, log *slog.Logger) *publisher {
-	p := &publisher{js: js, log: log, queue: make(chan *nats.Msg, maxQueued), done: make(chan struct{})}
+func newPublisher(js jetstream.JetStream, log *slog.Logger, source, subject string) *publisher {
+	p := &publisher{js: js, log: log, source: source, subject: subject, queue: make(chan change, maxQueued), done: make(chan struct{})}
 	go p.run()
 	return p
 }
@@ -79,14 +95,14 @@ type inflight struct {
 	f jetstream.PubAckFuture
 }
 
-func (p *publisher) publish(m *nats.Msg) {
+func (p *publisher) publish(ch change) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closed.Load() {
-		p.log.Warn("drop property-changed event after close", "subject", m.Subject)
+		p.log.Warn("drop property-changed event after close", "subject", ch.c.Subject, "msg_id", ch.id)
 		return
 	}
-	p.queue <- m
+	p.queue <- ch
 }
 
 // run sends queued messages and waits for their acks in order, re-sending
@@ -102,7 +118,8 @@ func (p *publisher) run() {
 			p.await(in)
 		}
 	}()
-	for m := range p.queue {
+	for ch := range p.queue {
+		m := p.message(ch)
 		f, err := p.js.PublishMsgAsync(m)
 		pending <- inflight{m: m, f: f}
 		if err != nil {

@@ -160,7 +160,7 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, error
 			return nil, fmt.Errorf("watch bucket %s: %w", b.kv.Bucket(), unavailable(ctx, err))
 		}
 	}
-	s.events = newPublisher(js, log)
+	s.events = newPublisher(js, log, cfg.Source, cfg.ChangeSubject)
 	return s, nil
 }
 
