@@ -1,0 +1,365 @@
+package ingress
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wasmfaas/wasmfaas/router"
+)
+
+// Media types of the HTTP binding's structured and batch content modes.
+const (
+	mediaStructured = "application/cloudevents+json"
+	mediaBatch      = "application/cloudevents-batch+json"
+	mediaFormats    = "application/cloudevents"
+)
+
+// HTTP is the http.Handler of POST /v1/events.
+type HTTP struct {
+	cfg Config
+	js  jetstream.JetStream
+	log *slog.Logger
+}
+
+var _ http.Handler = (*HTTP)(nil)
+
+// NewHTTP returns the HTTP ingress storing events with js; log may be nil.
+func NewHTTP(cfg Config, js jetstream.JetStream, log *slog.Logger) (*HTTP, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if js == nil {
+		return nil, errors.New("new http ingress: nil jetstream")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &HTTP{cfg: cfg, js: js, log: log.With("component", "ingress")}, nil
+}
+
+// Accepted is one stored event in the 202 answer.
+type Accepted struct {
+	ID        string `json:"id"`
+	Source    string `json:"source"`
+	Stream    string `json:"stream"`
+	Seq       uint64 `json:"seq"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+}
+
+// ServeHTTP decodes and validates every event of the request, then stores
+// each one and answers 202 with their stream sequences. A request with any
+// invalid event stores nothing. When storing fails part way through a batch
+// the answer is 503; the client retries the whole request and the events
+// already stored are dropped as duplicates (Nats-Msg-Id is router.MsgID,
+// remembered for DuplicateWindow).
+func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	events, ierr := h.decode(w, r)
+	if ierr != nil {
+		h.log.Debug("event refused", "method", r.Method, "status", ierr.Status(), "reason", ierr.Error())
+		writeError(w, ierr)
+		return
+	}
+	accepted := make([]Accepted, 0, len(events))
+	for _, ev := range events {
+		ack, err := h.store(r.Context(), ev)
+		if err != nil {
+			ierr := storeError(err)
+			if ierr.Kind == KindUnavailable {
+				h.log.Warn("store event", "id", ev.ID(), "source", ev.Source(), "error", err)
+			}
+			writeError(w, ierr)
+			return
+		}
+		h.log.Debug("event stored", "id", ev.ID(), "source", ev.Source(), "type", ev.Type(), "seq", ack.Sequence, "duplicate", ack.Duplicate)
+		accepted = append(accepted, Accepted{ID: ev.ID(), Source: ev.Source(), Stream: ack.Stream, Seq: ack.Sequence, Duplicate: ack.Duplicate})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusAccepted)
+	_ = json.NewEncoder(w).Encode(struct {
+		Accepted []Accepted `json:"accepted"`
+	}{accepted})
+}
+
+func (h *HTTP) store(ctx context.Context, ev cloudevents.Event) (*jetstream.PubAck, error) {
+	msg, err := router.EncodeMsg(h.cfg.httpSubject(), ev)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.PublishTimeout)
+	defer cancel()
+	ack, err := h.js.PublishMsg(ctx, msg)
+	if err != nil {
+		return nil, fmt.Errorf("publish event %s: %w", ev.ID(), err)
+	}
+	return ack, nil
+}
+
+// storeError maps a JetStream publish failure: too large for the server
+// is the client's fault (413), anything else means the event is not stored
+// and a retry may succeed (503).
+func storeError(err error) *Error {
+	if errors.Is(err, nats.ErrMaxPayload) {
+		return &Error{Kind: KindTooLarge, Message: "event larger than the NATS server's max payload", Err: err}
+	}
+	return &Error{Kind: KindUnavailable, Message: "the event store is unavailable; retry later", Err: err, RetryAfter: 1}
+}
+
+// decode turns the request into validated events, or the reason not.
+func (h *HTTP) decode(w http.ResponseWriter, r *http.Request) ([]cloudevents.Event, *Error) {
+	if r.Method != http.MethodPost {
+		return nil, errorf(KindMethod, "method %s not allowed; POST CloudEvents", r.Method)
+	}
+	mode, ierr := contentMode(r.Header)
+	if ierr != nil {
+		return nil, ierr
+	}
+	if r.ContentLength > h.cfg.MaxBodyBytes {
+		return nil, errorf(KindTooLarge, "body of %d bytes exceeds the limit of %d", r.ContentLength, h.cfg.MaxBodyBytes)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errorf(KindTooLarge, "body exceeds the limit of %d bytes", h.cfg.MaxBodyBytes)
+		}
+		return nil, &Error{Kind: KindMalformed, Message: "read body: " + err.Error(), Err: err}
+	}
+	return Decode(mode, r.Header, body)
+}
+
+// Mode is an HTTP binding content mode.
+type Mode int
+
+// The content modes.
+const (
+	ModeBinary Mode = iota + 1
+	ModeStructured
+	ModeBatch
+)
+
+// contentMode picks the content mode from the headers: a Content-Type in
+// the application/cloudevents family is an event format (structured or
+// batch; any other format is 415), else a ce-specversion header means
+// binary mode, else the request is no CloudEvent (415).
+func contentMode(hdr http.Header) (Mode, *Error) {
+	ct := hdr.Get("Content-Type")
+	mt, _, perr := mime.ParseMediaType(ct)
+	if perr == nil && strings.HasPrefix(mt, mediaFormats) {
+		switch mt {
+		case mediaStructured:
+			return ModeStructured, nil
+		case mediaBatch:
+			return ModeBatch, nil
+		}
+		return 0, errorf(KindMediaType, "unknown event format %q; want %s or %s", mt, mediaStructured, mediaBatch)
+	}
+	if _, ok := ceHeader(hdr, "specversion"); ok {
+		return ModeBinary, nil
+	}
+	return 0, errorf(KindMediaType, "not a CloudEvent: no ce-specversion header (binary mode) and Content-Type %q is not %s or %s", ct, mediaStructured, mediaBatch)
+}
+
+// ceHeader finds a ce- header whatever the spelling of its name.
+func ceHeader(hdr http.Header, attr string) ([]string, bool) {
+	for name, vals := range hdr {
+		if strings.EqualFold(name, "ce-"+attr) {
+			return vals, true
+		}
+	}
+	return nil, false
+}
+
+// Decode turns a request's headers and body in the given content mode into
+// validated events. It is exported for the fuzz test and for callers that
+// read the body themselves.
+func Decode(mode Mode, hdr http.Header, body []byte) ([]cloudevents.Event, *Error) {
+	switch mode {
+	case ModeBinary:
+		ev, err := decodeBinary(hdr, body)
+		if err != nil {
+			return nil, err
+		}
+		return []cloudevents.Event{ev}, nil
+	case ModeStructured:
+		ev, err := decodeStructured(body)
+		if err != nil {
+			return nil, err
+		}
+		return []cloudevents.Event{ev}, nil
+	case ModeBatch:
+		return decodeBatch(body)
+	}
+	return nil, errorf(KindMediaType, "unknown content mode %d", mode)
+}
+
+// decodeBinary checks what sdk-go lets through — header names, repeated
+// headers, percent-encoding and UTF-8, ce-datacontenttype, the
+// specversion — then lets sdk-go build the event and validates it.
+func decodeBinary(hdr http.Header, body []byte) (cloudevents.Event, *Error) {
+	clean := make(http.Header, len(hdr))
+	for name, vals := range hdr {
+		lower := strings.ToLower(name)
+		if !strings.HasPrefix(lower, "ce-") {
+			clean[name] = vals
+			continue
+		}
+		attr := lower[len("ce-"):]
+		if !validAttrName(attr) {
+			return cloudevents.Event{}, errorf(KindMalformed, "header %s: attribute name %q must be 1 to 20 of a-z and 0-9", name, attr)
+		}
+		if attr == "datacontenttype" {
+			if hdr.Get("Content-Type") != "" {
+				return cloudevents.Event{}, errorf(KindMalformed, "both Content-Type and ce-datacontenttype: binary mode carries datacontenttype in Content-Type only")
+			}
+			return cloudevents.Event{}, errorf(KindMalformed, "ce-datacontenttype is not allowed in binary mode; send the data's media type as Content-Type")
+		}
+		if len(vals) != 1 {
+			return cloudevents.Event{}, errorf(KindMalformed, "header %s: given %d times, want once", name, len(vals))
+		}
+		v, err := decodeHeaderValue(vals[0])
+		if err != nil {
+			return cloudevents.Event{}, errorf(KindMalformed, "header %s: %v", name, err)
+		}
+		// sdk-go reads attributes by canonical header name.
+		clean[http.CanonicalHeaderKey(name)] = []string{v}
+	}
+	sv := clean.Get("Ce-Specversion")
+	if sv != event.CloudEventsVersionV1 && sv != event.CloudEventsVersionV03 {
+		return cloudevents.Event{}, errorf(KindMalformed, "unknown specversion %q; want %s", sv, event.CloudEventsVersionV1)
+	}
+	if ct := clean.Get("Content-Type"); ct != "" {
+		if _, _, err := mime.ParseMediaType(ct); err != nil {
+			return cloudevents.Event{}, errorf(KindMalformed, "Content-Type %q: %v", ct, err)
+		}
+	}
+	msg := cehttp.NewMessage(clean, io.NopCloser(bytes.NewReader(body)))
+	ev, err := binding.ToEvent(context.Background(), msg)
+	if err != nil {
+		return cloudevents.Event{}, &Error{Kind: KindMalformed, Message: "binary mode: " + err.Error(), Err: err}
+	}
+	if err := ev.Validate(); err != nil {
+		return cloudevents.Event{}, &Error{Kind: KindMalformed, Message: "invalid event: " + err.Error(), Err: err}
+	}
+	return *ev, nil
+}
+
+// decodeHeaderValue checks a ce- header value for UTF-8, then undoes the
+// binding's percent-encoding and checks the result is UTF-8 too.
+func decodeHeaderValue(v string) (string, error) {
+	if !utf8.ValidString(v) {
+		return "", errors.New("value is not valid UTF-8")
+	}
+	if !strings.Contains(v, "%") {
+		return v, nil
+	}
+	d, err := url.PathUnescape(v)
+	if err != nil {
+		return "", fmt.Errorf("invalid percent-encoding in %q", v)
+	}
+	if !utf8.ValidString(d) {
+		return "", fmt.Errorf("percent-decoded value of %q is not valid UTF-8", v)
+	}
+	return d, nil
+}
+
+// validAttrName is the CloudEvents attribute name rule, with the spec's
+// recommended limit of 20 characters made a requirement.
+func validAttrName(s string) bool {
+	if len(s) == 0 || len(s) > 20 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeStructured checks what sdk-go's JSON format lets through — invalid
+// UTF-8, trailing bytes, member names (it accepts upper case and any length
+// and lower-cases silently), data together with data_base64 — then lets
+// sdk-go build the event and validates it.
+func decodeStructured(body []byte) (cloudevents.Event, *Error) {
+	var ev cloudevents.Event
+	if !utf8.Valid(body) {
+		return ev, errorf(KindMalformed, "structured body is not valid UTF-8")
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(body, &members); err != nil {
+		return ev, &Error{Kind: KindMalformed, Message: "structured body: want one JSON object: " + err.Error(), Err: err}
+	}
+	if ierr := checkMembers(members); ierr != nil {
+		return ev, ierr
+	}
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return ev, &Error{Kind: KindMalformed, Message: "structured body: " + err.Error(), Err: err}
+	}
+	if err := ev.Validate(); err != nil {
+		return ev, &Error{Kind: KindMalformed, Message: "invalid event: " + err.Error(), Err: err}
+	}
+	return ev, nil
+}
+
+func checkMembers(members map[string]json.RawMessage) *Error {
+	sv, ok := members["specversion"]
+	if !ok {
+		return errorf(KindMalformed, "invalid event: specversion: REQUIRED but MISSING")
+	}
+	var s string
+	if err := json.Unmarshal(sv, &s); err != nil || (s != event.CloudEventsVersionV1 && s != event.CloudEventsVersionV03) {
+		return errorf(KindMalformed, "unknown specversion %s; want %q", sv, event.CloudEventsVersionV1)
+	}
+	_, data := members["data"]
+	_, data64 := members["data_base64"]
+	if data && data64 {
+		return errorf(KindMalformed, "structured body: both data and data_base64")
+	}
+	for name := range members {
+		if name != "data_base64" && !validAttrName(name) {
+			return errorf(KindMalformed, "structured body: attribute name %q must be 1 to 20 of a-z and 0-9", name)
+		}
+	}
+	return nil
+}
+
+// decodeBatch decodes a JSON array of structured events; sdk-go's batch
+// decoder neither validates the events nor refuses trailing bytes.
+func decodeBatch(body []byte) ([]cloudevents.Event, *Error) {
+	if !utf8.Valid(body) {
+		return nil, errorf(KindMalformed, "batch body is not valid UTF-8")
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(body, &raws); err != nil {
+		return nil, &Error{Kind: KindMalformed, Message: "batch body: want a JSON array of events: " + err.Error(), Err: err}
+	}
+	events := make([]cloudevents.Event, 0, len(raws))
+	for i, raw := range raws {
+		ev, ierr := decodeStructured(raw)
+		if ierr != nil {
+			ierr.Message = fmt.Sprintf("batch event %d: %s", i, ierr.Message)
+			return nil, ierr
+		}
+		events = append(events, ev)
+	}
+	return events, nil
+}

@@ -1,0 +1,120 @@
+package ingress_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmfaas/wasmfaas/router/ingress"
+)
+
+// runRejecter runs a Rejecter until the test ends.
+func runRejecter(t *testing.T, e *env) {
+	t.Helper()
+	r, err := ingress.NewRejecter(ingress.Config{}, e.js, nil)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		assert.NoError(t, r.Run(ctx))
+	}()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+// TestNATSIngress publishes as an outside client would: plain nats.go over
+// TCP, no wasmfaas code, structured and binary; the stream captures both and
+// the rejecter moves the garbage, with its reason, and nothing else.
+func TestNATSIngress(t *testing.T) {
+	e := newEnv(t)
+	runRejecter(t, e)
+
+	nc, err := nats.Connect(e.srv.ClientURL())
+	require.NoError(t, err)
+	defer nc.Close()
+
+	// Structured mode, core NATS publish (fire and forget).
+	require.NoError(t, nc.Publish("events.sensors.kitchen",
+		[]byte(`{"specversion":"1.0","id":"n1","source":"/kitchen","type":"com.example.reading","data":{"tempc":20}}`)))
+	// Binary mode with ce- headers, as a JetStream-aware request.
+	bin := nats.NewMsg("events.anything")
+	bin.Header.Set("ce-specversion", "1.0")
+	bin.Header.Set("ce-id", "n2")
+	bin.Header.Set("ce-source", "/kitchen")
+	bin.Header.Set("ce-type", "com.example.reading")
+	bin.Header.Set("Content-Type", "application/json")
+	bin.Data = []byte(`{"tempc":21}`)
+	reply, err := nc.RequestMsg(bin, 5*time.Second)
+	require.NoError(t, err)
+	assert.Contains(t, string(reply.Data), ingress.EventsStream)
+	// Garbage: not JSON, a JSON object missing type, binary with a bad
+	// extension name.
+	require.NoError(t, nc.Publish("events.junk", []byte("hello, not an event")))
+	require.NoError(t, nc.Publish("events.junk", []byte(`{"specversion":"1.0","id":"n3","source":"/s"}`)))
+	badBin := nats.NewMsg("events.junk")
+	badBin.Header.Set("ce-specversion", "1.0")
+	badBin.Header.Set("ce-id", "n4")
+	badBin.Header.Set("ce-source", "/s")
+	badBin.Header.Set("ce-type", "t")
+	badBin.Header.Set("ce-Bad_Name", "v")
+	require.NoError(t, nc.PublishMsg(badBin))
+	require.NoError(t, nc.Flush())
+
+	require.Eventually(t, func() bool {
+		return len(e.msgs(t, ingress.RejectedStream)) == 3
+	}, 10*time.Second, 20*time.Millisecond)
+	// Every message of the events stream is still there (routing reads it).
+	events := e.msgs(t, ingress.EventsStream)
+	require.Len(t, events, 5)
+	assert.Equal(t, "n1", decodeRaw(t, events[0]).ID())
+	assert.Equal(t, "n2", decodeRaw(t, events[1]).ID())
+
+	rejected := e.msgs(t, ingress.RejectedStream)
+	reasons := []string{"structured JSON", "type", "extension name"}
+	for i, m := range rejected {
+		assert.Equal(t, "rejected.events", m.Subject)
+		assert.Equal(t, "events.junk", m.Header.Get(ingress.HeaderOriginalSubject))
+		assert.Contains(t, m.Header.Get(ingress.HeaderRejectReason), reasons[i])
+		seq := events[2+i].Sequence
+		assert.Equal(t, ingress.RejectedMsgID(seq), m.Header.Get(nats.MsgIdHdr))
+		assert.Equal(t, events[2+i].Data, m.Data, "the original bytes are kept")
+	}
+	assert.Equal(t, "v", rejected[2].Header.Get("ce-Bad_Name"), "original headers are kept")
+
+	// Everything was acked: nothing pending or waiting for redelivery.
+	cons, err := e.js.Consumer(t.Context(), ingress.EventsStream, ingress.RejecterConsumer)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		info, err := cons.Info(t.Context())
+		return err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.NumRedelivered == 0
+	}, 5*time.Second, 20*time.Millisecond)
+}
+
+// TestRejecterTwoHosts runs two rejecters on the one durable consumer and a
+// restart; each invalid message is rejected exactly once.
+func TestRejecterTwoHosts(t *testing.T) {
+	e := newEnv(t)
+	runRejecter(t, e)
+	runRejecter(t, e)
+	const n = 200
+	for i := range n {
+		if i%2 == 0 {
+			require.NoError(t, e.nc.Publish("events.junk", []byte("garbage")))
+			continue
+		}
+		require.NoError(t, e.nc.Publish("events.ok",
+			[]byte(`{"specversion":"1.0","id":"`+string(rune('a'+i%26))+`","source":"/s","type":"t"}`)))
+	}
+	require.NoError(t, e.nc.Flush())
+	require.Eventually(t, func() bool {
+		return len(e.msgs(t, ingress.RejectedStream)) == n/2
+	}, 10*time.Second, 20*time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
+	assert.Len(t, e.msgs(t, ingress.RejectedStream), n/2)
+}
