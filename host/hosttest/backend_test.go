@@ -1,14 +1,24 @@
 package hosttest_test
 
 import (
+	"context"
+	"net"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wasmfaas/wasmfaas/abi"
+	"github.com/wasmfaas/wasmfaas/host"
 	"github.com/wasmfaas/wasmfaas/host/hosttest"
+	"github.com/wasmfaas/wasmfaas/internal/natsserver"
 	"github.com/wasmfaas/wasmfaas/store"
+	jsstore "github.com/wasmfaas/wasmfaas/store/jetstream"
 )
 
 // TestJetStreamBackend runs the Go examples' cases on the JetStream backend
@@ -50,4 +60,61 @@ func TestBackendOption(t *testing.T) {
 
 	_, err = hosttest.New(hosttest.Options{Backend: "redis"})
 	assert.ErrorContains(t, err, `"redis"`)
+}
+
+// TestJetStreamOutage stops NATS under a host whose store is on JetStream
+// (over TCP, so the connection can reconnect): a call that touches state
+// ends with error kind unavailable, promptly, and once a server is back on
+// the same directory and port the next calls succeed without restarting
+// the host.
+func TestJetStreamOutage(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	listen := l.Addr().String()
+	require.NoError(t, l.Close())
+
+	srv, err := natsserver.Start(natsserver.Config{DataDir: dir, Listen: listen})
+	require.NoError(t, err)
+	nc, err := natsserver.Connect(srv.ClientURL(), nats.ReconnectWait(50*time.Millisecond))
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	st, err := jsstore.New(ctx, js, jsstore.Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+
+	h, err := hosttest.New(hosttest.Options{Store: st})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = h.Close() })
+	fn, err := h.Deploy(ctx, "counter", build(t, "examples/counter/go"), hosttest.Grant(abi.CapProps))
+	require.NoError(t, err)
+	count := func() host.ExecutionInfo {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		return h.Send(cctx, fn, hosttest.NewEvent("com.example.count", "door|1", nil))
+	}
+	info := count()
+	require.Equal(t, host.StatusOK, info.Status, "%+v", info.Error)
+
+	require.NoError(t, srv.Shutdown(ctx))
+	require.Eventually(t, func() bool { return nc.Status() != nats.CONNECTED }, 5*time.Second, time.Millisecond)
+	start := time.Now()
+	info = count()
+	assert.Less(t, time.Since(start), 2*time.Second, "no hang past the call's deadline")
+	assert.Equal(t, host.StatusError, info.Status)
+	if assert.NotNil(t, info.Error) {
+		assert.Equal(t, abi.KindUnavailable, info.Error.Kind, info.Error.Message)
+	}
+
+	srv2, err := natsserver.Start(natsserver.Config{DataDir: dir, Listen: listen})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv2.Shutdown(context.Background()) })
+	require.Eventually(t, func() bool { return count().Status == host.StatusOK }, 10*time.Second, 20*time.Millisecond,
+		"the same host works once NATS is back")
+	v, err := h.Property(ctx, "door|1", "count")
+	require.NoError(t, err)
+	assert.JSONEq(t, "2", string(v), "the increment before the outage survived, the failed one wrote nothing")
 }
