@@ -95,8 +95,8 @@ type Config struct {
 	// is dead-lettered with reason "loop".
 	MaxHops int
 	// Concurrency is how many calls one trigger runs at once in this
-	// process; it is also the client-side prefetch, so a message never
-	// waits in a buffer while its ack wait runs out.
+	// process, per source stream; the router pulls only into free slots,
+	// so a message never waits in a buffer while its ack wait runs out.
 	Concurrency int
 	// PublishTimeout bounds the wait for one PubAck (AckWait/2 if zero).
 	PublishTimeout time.Duration
@@ -153,7 +153,7 @@ type source struct {
 // has its own retries and a failing function never blocks or re-runs
 // another.
 //
-// Lock order: Router.mu, then nothing (workers never take it).
+// Lock order: Router.mu only; workers and handlers never take it.
 type Router struct {
 	cfg Config
 	js  jetstream.JetStream
@@ -386,19 +386,26 @@ func DurableName(trigger string) string {
 	return "trigger_" + name + "_" + hex.EncodeToString(h[:4])
 }
 
-// worker consumes one trigger's consumers, one loop per source.
+// worker consumes one trigger's consumers, one loop per source, each with
+// its own Concurrency slots (the property-changed source is quiet; sharing
+// slots would let an idle fetch hold them).
 type worker struct {
-	r    *Router
-	t    Trigger
-	sem  chan struct{}
-	its  []jetstream.MessagesContext
-	done chan struct{} // closed when every loop and call has ended
-	once sync.Once
-	quit chan struct{}
+	r       *Router
+	t       Trigger
+	cons    []jetstream.Consumer
+	done    chan struct{} // closed when every loop and call has ended
+	once    sync.Once
+	quit    chan struct{}
+	fetchCx context.Context
+	cancel  context.CancelFunc
 }
 
+// fetchWait bounds one pull request; an idle trigger re-pulls this often.
+const fetchWait = 5 * time.Second
+
 func (r *Router) startWorker(ctx context.Context, t Trigger) (*worker, error) {
-	w := &worker{r: r, t: t, sem: make(chan struct{}, r.cfg.Concurrency), done: make(chan struct{}), quit: make(chan struct{})}
+	fctx, cancel := context.WithCancel(context.Background())
+	w := &worker{r: r, t: t, done: make(chan struct{}), quit: make(chan struct{}), fetchCx: fctx, cancel: cancel}
 	for _, src := range r.sources() {
 		cons, err := r.js.CreateOrUpdateConsumer(ctx, src.stream, jetstream.ConsumerConfig{
 			Durable:       DurableName(t.Name),
@@ -411,22 +418,17 @@ func (r *Router) startWorker(ctx context.Context, t Trigger) (*worker, error) {
 			MaxAckPending: 64 * r.cfg.Concurrency,
 		})
 		if err != nil {
-			w.stop()
+			cancel()
 			return nil, fmt.Errorf("create consumer of trigger %q on %s: %w", t.Name, src.stream, err)
 		}
-		it, err := cons.Messages(jetstream.PullMaxMessages(r.cfg.Concurrency))
-		if err != nil {
-			w.stop()
-			return nil, fmt.Errorf("consume trigger %q on %s: %w", t.Name, src.stream, err)
-		}
-		w.its = append(w.its, it)
+		w.cons = append(w.cons, cons)
 	}
 	var wg sync.WaitGroup
-	for _, it := range w.its {
+	for _, c := range w.cons {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.loop(it, &wg)
+			w.loop(c, &wg)
 		}()
 	}
 	go func() {
@@ -447,9 +449,7 @@ func maxDeliver(t Trigger) int { return t.Delivery.Retries + 2 }
 func (w *worker) stop() {
 	w.once.Do(func() {
 		close(w.quit)
-		for _, it := range w.its {
-			it.Stop()
-		}
+		w.cancel()
 	})
 }
 
@@ -463,34 +463,60 @@ func (w *worker) wait(ctx context.Context) bool {
 	}
 }
 
-func (w *worker) loop(it jetstream.MessagesContext, wg *sync.WaitGroup) {
+// loop pulls only as many messages as it has free slots, so no message
+// waits in a client buffer while its ack wait runs out (which would run it
+// twice): every message fetched is handled at once.
+func (w *worker) loop(c jetstream.Consumer, wg *sync.WaitGroup) {
+	sem := make(chan struct{}, w.r.cfg.Concurrency)
 	for {
 		select {
-		case w.sem <- struct{}{}:
+		case sem <- struct{}{}:
 		case <-w.quit:
 			return
 		}
-		m, err := it.Next()
-		if err != nil {
-			<-w.sem
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return
+		k := 1
+	more:
+		for k < cap(sem) {
+			select {
+			case sem <- struct{}{}:
+				k++
+			default:
+				break more
 			}
-			// Missed heartbeats and reconnects are recovered by the
-			// iterator itself; pause so a persistent error does not spin.
+		}
+		fctx, cancel := context.WithTimeout(w.fetchCx, fetchWait)
+		batch, err := c.Fetch(k, jetstream.FetchHeartbeat(time.Second), jetstream.FetchContext(fctx))
+		got := 0
+		if err == nil {
+			for m := range batch.Messages() {
+				got++
+				wg.Add(1)
+				go func() {
+					defer func() { <-sem; wg.Done() }()
+					w.r.handle(w.r.hard, w.t, m)
+				}()
+			}
+			err = batch.Error()
+		}
+		cancel()
+		for range k - got {
+			<-sem
+		}
+		select {
+		case <-w.quit:
+			return
+		default:
+		}
+		if err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+			// Missed heartbeats, a reconnect, the server restarting:
+			// pause so a persistent error does not spin, then pull again.
 			w.r.log.Warn("trigger consumer", logKeyTrigger, w.t.Name, logKeyError, err)
 			select {
 			case <-w.quit:
 				return
 			case <-time.After(250 * time.Millisecond):
 			}
-			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-w.sem; wg.Done() }()
-			w.r.handle(w.r.hard, w.t, m)
-		}()
 	}
 }
 
