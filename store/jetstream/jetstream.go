@@ -106,6 +106,12 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, error
 	}
 	log = log.With("component", "store/jetstream")
 	s := &Store{cfg: cfg, js: js, nc: js.Conn(), log: log}
+	if mp := s.nc.MaxPayload(); mp > 0 && mp < abi.MaxValueLen+valueSlack {
+		// A server with NATS's default max_payload (1 MiB) refuses the
+		// largest values abi allows; they fail with store.ErrTooLarge.
+		log.Warn("nats max_payload is below the largest KV value plus headers; raise max_payload on the server",
+			"max_payload", mp, "want", abi.MaxValueLen+valueSlack)
+	}
 
 	open := func(name, desc string, maxValue int) (*bucket, error) {
 		full := cfg.Prefix + "_" + name
@@ -214,8 +220,12 @@ func (s *Store) check(ctx context.Context) error {
 }
 
 // unavailable wraps an error from NATS in store.ErrUnavailable (keeping the
-// context's error visible to errors.Is when it caused it).
+// context's error visible to errors.Is when it caused it), except a message
+// over the server's max_payload, which is store.ErrTooLarge.
 func unavailable(ctx context.Context, err error) error {
+	if errors.Is(err, nats.ErrMaxPayload) {
+		return fmt.Errorf("%w: %w", store.ErrTooLarge, err)
+	}
 	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 		return fmt.Errorf("%w: %w: %w", store.ErrUnavailable, ctxErr, err)
 	}

@@ -1,6 +1,7 @@
 package jetstream_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
@@ -353,4 +355,28 @@ func TestInvalidWritesNothing(t *testing.T) {
 		require.NoError(t, err)
 		assert.Zero(t, info.State.Msgs, "bucket %s is empty", b)
 	}
+}
+
+// TestSmallMaxPayload runs against a server with NATS's default
+// max_payload (1 MiB), as an external server may have: the largest values
+// that need headers (a compare-and-set of a 1 MiB property) fail with
+// store.ErrTooLarge, not as an outage.
+func TestSmallMaxPayload(t *testing.T) {
+	opts := &server.Options{JetStream: true, StoreDir: t.TempDir(), DontListen: true, NoSigs: true}
+	srv, err := server.NewServer(opts)
+	require.NoError(t, err)
+	srv.Start()
+	t.Cleanup(srv.Shutdown)
+	require.True(t, srv.ReadyForConnections(10*time.Second))
+	nc, err := nats.Connect("", nats.InProcessServer(srv))
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	s := newStore(t, js, jsstore.Config{})
+	big := append(append([]byte(`"`), bytes.Repeat([]byte("a"), abi.MaxPropertyLen-2)...), '"')
+	_, err = s.Properties().Set(t.Context(), "s", "big", big, abi.RevAny)
+	assert.ErrorIs(t, err, store.ErrTooLarge)
+	_, err = s.Properties().Set(t.Context(), "s", "small", json.RawMessage(`1`), abi.RevAny)
+	assert.NoError(t, err)
 }
