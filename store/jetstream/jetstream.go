@@ -233,9 +233,17 @@ func unavailable(ctx context.Context, err error) error {
 }
 
 // isConflict reports whether err is JetStream's wrong-last-sequence answer
-// to a compare-and-set.
+// to a compare-and-set: error code 10071, or 10164 from replicated streams
+// (KeyValue.Update maps both; a raw publish, as bucket.remove makes, does
+// not).
 func isConflict(err error) bool {
-	return errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists)
+	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) {
+		return true
+	}
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) &&
+		(apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
 }
 
 // isNotFound reports whether err says the key is absent or deleted.
