@@ -82,6 +82,23 @@ func TestEndToEnd(t *testing.T) {
 	assert.Contains(t, out, "temp_status")
 	assert.Contains(t, out, `"COLD"`)
 
+	// An event posted over HTTP is stored, routed by the trigger and
+	// handled: the property changes without any invoke.
+	req, err := http.NewRequest("POST", "http://"+addr+"/v1/events", bytes.NewReader([]byte(`{"tempc": 50}`)))
+	require.NoError(t, err)
+	for k, v := range map[string]string{"Content-Type": "application/json", "Ce-Specversion": "1.0", "Ce-Id": "reading-2",
+		"Ce-Source": "/sensors", "Ce-Type": "com.example.temperature.reading", "Ce-Subject": "device|00000A"} {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	require.Eventually(t, func() bool {
+		out, err := run("props", "device|00000A", "-o", "json")
+		return err == nil && bytes.Contains([]byte(out), []byte(`"CRITICAL"`))
+	}, 30*time.Second, 100*time.Millisecond, "the routed call sets temp_status")
+
 	out, err = runOut(run("functions", "ls"))
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "temperature")

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
@@ -22,6 +23,8 @@ import (
 	"github.com/wasmfaas/wasmfaas/internal/natsserver"
 	"github.com/wasmfaas/wasmfaas/internal/server"
 	"github.com/wasmfaas/wasmfaas/modules"
+	"github.com/wasmfaas/wasmfaas/router"
+	"github.com/wasmfaas/wasmfaas/router/ingress"
 	"github.com/wasmfaas/wasmfaas/store"
 	wjs "github.com/wasmfaas/wasmfaas/store/jetstream"
 )
@@ -66,6 +69,13 @@ func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// invokerFunc adapts a function to router.Invoker.
+type invokerFunc func(ctx context.Context, fn string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error)
+
+func (f invokerFunc) Invoke(ctx context.Context, fn string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
+	return f(ctx, fn, ev, attempt)
 }
 
 // isLoopback reports whether addr's host is a loopback address.
@@ -160,11 +170,43 @@ func serve(ctx context.Context, cfg *Config, logw io.Writer) error {
 	}
 	defer h.Close(context.Background())
 	reg := modules.New(modules.Config{MaxSize: cfg.Modules.MaxSize}, blobs, h)
-	api := server.New(server.Config{Token: cfg.HTTP.Token, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: log},
-		server.Deps{Host: h, Modules: reg, Defs: defs, Calls: calls, Properties: state.Properties()})
+
+	// Events: the streams, the HTTP ingress, the rejecter of undecodable
+	// NATS messages, and the router delivering to triggers.
+	icfg := ingress.Config{}
+	if err := ingress.EnsureStreams(octx, js, icfg); err != nil {
+		return fmt.Errorf("event streams: %w", err)
+	}
+	events, err := ingress.NewHTTP(icfg, js, log)
+	if err != nil {
+		return err
+	}
+	rejecter, err := ingress.NewRejecter(icfg, js, log)
+	if err != nil {
+		return err
+	}
+	var api *server.Server
+	rt, err := router.New(router.Config{}, js, invokerFunc(func(ctx context.Context, fn string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
+		return api.Invoke(ctx, fn, ev, attempt)
+	}), log)
+	if err != nil {
+		return fmt.Errorf("router: %w", err)
+	}
+	api = server.New(server.Config{Token: cfg.HTTP.Token, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: log},
+		server.Deps{Host: h, Modules: reg, Defs: defs, Calls: calls, Properties: state.Properties(), Events: events, Routing: rt})
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRun()
+	if err := rt.Start(runCtx); err != nil {
+		return fmt.Errorf("start router: %w", err)
+	}
 	if err := api.Load(octx); err != nil {
 		return err
 	}
+	go func() {
+		if err := rejecter.Run(runCtx); err != nil && runCtx.Err() == nil {
+			log.Error("ingress rejecter stopped", "err", err)
+		}
+	}()
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
@@ -204,6 +246,12 @@ func serve(ctx context.Context, cfg *Config, logw io.Writer) error {
 	if err := hs.Shutdown(dctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("http shutdown", "err", err)
 	}
+	// The router stops fetching and lets its calls finish; what it has not
+	// acked is redelivered after a restart.
+	if err := rt.Stop(dctx); err != nil {
+		log.Warn("router stop", "err", err)
+	}
+	stopRun()
 	if err := api.Drain(dctx); err != nil {
 		log.Warn("drain", "err", err)
 	}

@@ -85,7 +85,7 @@ func classify(err error) *Error {
 		return &Error{Kind: KindTooLarge, Message: err.Error(), Err: err}
 	case errors.Is(err, modules.ErrInUse), errors.Is(err, store.ErrConflict):
 		return &Error{Kind: KindConflict, Message: err.Error(), Err: err}
-	case errors.Is(err, modules.ErrNotFound), errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, modules.ErrNotFound), errors.Is(err, store.ErrNotFound), errors.Is(err, router.ErrNotDeadLetter):
 		return &Error{Kind: KindNotFound, Message: err.Error(), Err: err}
 	case errors.Is(err, modules.ErrInvalid), errors.As(err, &me),
 		errors.Is(err, router.ErrInvalidTrigger), errors.Is(err, router.ErrInvalidFilter):

@@ -44,6 +44,19 @@ type Deps struct {
 	Defs       store.Definitions
 	Calls      store.CallLog
 	Properties store.Properties
+	// Events, if set, serves POST /v1/events (router/ingress).
+	Events http.Handler
+	// Routing, if set, delivers events to triggers: the server hands it
+	// every trigger definition and serves its dead letters.
+	Routing Routing
+}
+
+// Routing is what the server needs of the router.
+type Routing interface {
+	SetTriggers(ctx context.Context, triggers []router.Trigger) error
+	ListDeadLetters(ctx context.Context, trigger string, limit int) ([]router.DeadLetter, error)
+	GetDeadLetter(ctx context.Context, seq uint64) (router.DeadLetter, error)
+	ReplayDeadLetter(ctx context.Context, seq uint64) (uint64, error)
 }
 
 // Server is the HTTP API. Create it with New, Load the stored functions,
@@ -87,8 +100,48 @@ func (s *Server) Load(ctx context.Context) error {
 		s.log.Warn("function not loaded", "function", name, "err", ferr)
 	}
 	s.log.Info("functions loaded", "count", n, "failed", len(failed))
+	if err := s.syncTriggers(ctx); err != nil {
+		return err
+	}
 	s.ready.Store(true)
 	return nil
+}
+
+// syncTriggers hands every stored trigger to the router.
+func (s *Server) syncTriggers(ctx context.Context) error {
+	if s.deps.Routing == nil {
+		return nil
+	}
+	docs, err := s.deps.Defs.List(ctx, kindTrigger)
+	if err != nil {
+		return fmt.Errorf("list triggers: %w", err)
+	}
+	triggers := make([]router.Trigger, 0, len(docs))
+	for _, d := range docs {
+		var t router.Trigger
+		if err := json.Unmarshal(d.Data, &t); err != nil {
+			s.log.Warn("trigger not loaded", "trigger", d.Name, "err", err)
+			continue
+		}
+		triggers = append(triggers, t)
+	}
+	if err := s.deps.Routing.SetTriggers(ctx, triggers); err != nil {
+		return fmt.Errorf("set triggers: %w", err)
+	}
+	return nil
+}
+
+// Invoke runs function on ev for the router (router.Invoker): the same
+// path as a synchronous invoke, recorded the same way.
+func (s *Server) Invoke(ctx context.Context, function string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
+	d, err := s.catalog.get(function)
+	if err != nil {
+		return host.ExecutionInfo{}, err
+	}
+	defer d.release(context.WithoutCancel(ctx))
+	info := s.deps.Host.Invoke(ctx, d.fn, ev, host.WithAttempt(attempt))
+	s.record(ctx, info)
+	return info, nil
 }
 
 // Drain refuses new invocations and waits for calls in flight until ctx
@@ -161,6 +214,16 @@ func (s *Server) routes() {
 	s.route("/v1/calls", true, map[string]handler{"GET": s.listCalls})
 	s.route("/v1/calls/{id}", true, map[string]handler{"GET": s.getCall})
 	s.route("/v1/subjects/{subject}/properties", true, map[string]handler{"GET": s.subjectProperties})
+	if s.deps.Events != nil {
+		events := s.deps.Events
+		s.route("/v1/events", true, map[string]handler{"POST": func(w http.ResponseWriter, r *http.Request) error {
+			events.ServeHTTP(w, r)
+			return nil
+		}})
+	}
+	s.route("/v1/deadletters", true, map[string]handler{"GET": s.listDeadLetters})
+	s.route("/v1/deadletters/{seq}", true, map[string]handler{"GET": s.getDeadLetter})
+	s.route("/v1/deadletters/{seq}/replay", true, map[string]handler{"POST": s.replayDeadLetter})
 	s.route("/healthz", false, map[string]handler{"GET": func(w http.ResponseWriter, _ *http.Request) error {
 		return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}})
@@ -365,6 +428,9 @@ func (s *Server) putTrigger(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.syncTriggers(r.Context()); err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusOK, map[string]any{"trigger": t, "revision": doc.Revision, "updated": doc.Updated})
 }
 
@@ -398,6 +464,9 @@ func (s *Server) deleteTrigger(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := s.deps.Defs.Delete(r.Context(), kindTrigger, name); err != nil {
+		return err
+	}
+	if err := s.syncTriggers(r.Context()); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -666,4 +735,74 @@ func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descBusy, prometheus.GaugeValue, float64(st.Busy), f.Name)
 		ch <- prometheus.MustNewConstMetric(descWaits, prometheus.CounterValue, float64(st.Waits), f.Name)
 	}
+}
+
+// --- dead letters
+
+func (s *Server) routing() (Routing, error) {
+	if s.deps.Routing == nil {
+		return nil, errorf(KindNotFound, "event routing is not running")
+	}
+	return s.deps.Routing, nil
+}
+
+func seqParam(r *http.Request) (uint64, error) {
+	seq, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)
+	if err != nil || seq == 0 {
+		return 0, errorf(KindMalformed, "dead letter %q: want a positive sequence number", r.PathValue("seq"))
+	}
+	return seq, nil
+}
+
+func (s *Server) listDeadLetters(w http.ResponseWriter, r *http.Request) error {
+	rt, err := s.routing()
+	if err != nil {
+		return err
+	}
+	limit := 100
+	if l := r.URL.Query().Get("limit"); l != "" {
+		if limit, err = strconv.Atoi(l); err != nil || limit < 1 {
+			return errorf(KindMalformed, "limit %q: want a positive integer", l)
+		}
+	}
+	dls, err := rt.ListDeadLetters(r.Context(), r.URL.Query().Get("trigger"), limit)
+	if err != nil {
+		return err
+	}
+	if dls == nil {
+		dls = []router.DeadLetter{}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"deadletters": dls})
+}
+
+func (s *Server) getDeadLetter(w http.ResponseWriter, r *http.Request) error {
+	rt, err := s.routing()
+	if err != nil {
+		return err
+	}
+	seq, err := seqParam(r)
+	if err != nil {
+		return err
+	}
+	dl, err := rt.GetDeadLetter(r.Context(), seq)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, dl)
+}
+
+func (s *Server) replayDeadLetter(w http.ResponseWriter, r *http.Request) error {
+	rt, err := s.routing()
+	if err != nil {
+		return err
+	}
+	seq, err := seqParam(r)
+	if err != nil {
+		return err
+	}
+	newSeq, err := rt.ReplayDeadLetter(r.Context(), seq)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"replayed": seq, "event_seq": newSeq})
 }
