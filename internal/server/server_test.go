@@ -180,6 +180,7 @@ func TestBadInput(t *testing.T) {
 		{"garbage module", "POST", "/v1/modules", "application/wasm", "garbage", 422, "invalid"},
 		{"empty module", "POST", "/v1/modules", "application/wasm", "", 422, "invalid"},
 		{"module as text", "POST", "/v1/modules", "text/plain", "x", 415, "unsupported_media_type"},
+		{"module over the size limit", "POST", "/v1/modules", "application/wasm", "\x00asm" + strings.Repeat("x", 9<<20), 413, "too_large"},
 		{"missing digest", "PUT", "/v1/functions/f", "application/json", `{"module": "sha256:` + strings.Repeat("0", 64) + `"}`, 422, "invalid"},
 		{"malformed digest", "PUT", "/v1/functions/f", "application/json", `{"module": "md5:x"}`, 400, "malformed"},
 		{"unknown field", "PUT", "/v1/functions/f", "application/json", `{"modul": "x"}`, 400, "malformed"},
