@@ -121,4 +121,18 @@ func TestEmitBinaryData(t *testing.T) {
 	assert.Equal(t, EmittedID("ev-1", "bin", 0), info.Emitted[0].ID())
 	_, err = json.Marshal(info)
 	require.NoError(t, err)
+
+	// With an emit scope (the router's trigger), ids derive from it: the
+	// same scope re-emits the same id, another scope a distinct one.
+	a := h.Invoke(t.Context(), fn, event(""), WithEmitScope("trig-a"))
+	retry := h.Invoke(t.Context(), fn, event(""), WithEmitScope("trig-a"), WithAttempt(2))
+	b := h.Invoke(t.Context(), fn, event(""), WithEmitScope("trig-b"))
+	for _, i := range []ExecutionInfo{a, retry, b} {
+		require.Equal(t, StatusOK, i.Status, "%+v", i.Error)
+		require.Len(t, i.Emitted, 1)
+	}
+	assert.Equal(t, EmittedID("ev-1", "trig-a", 0), a.Emitted[0].ID())
+	assert.Equal(t, a.Emitted[0].ID(), retry.Emitted[0].ID())
+	assert.Equal(t, EmittedID("ev-1", "trig-b", 0), b.Emitted[0].ID())
+	assert.NotEqual(t, a.Emitted[0].ID(), b.Emitted[0].ID())
 }

@@ -272,14 +272,16 @@ func configGet(ctx context.Context, mod api.Module, stack []uint64) {
 	stack[0] = output(mod, "config_get", u32(stack[2]), u32(stack[3]), []byte(v))
 }
 
-// EmittedID derives the id of the index-th event emitted by fn while
-// handling the event triggerID, so a retried call re-emits the same ids and a
-// duplicate window can drop the repeats.
-func EmittedID(triggerID, fn string, index int) string {
+// EmittedID derives the id of the index-th event emitted while handling the
+// event triggerID in scope: the trigger that delivered it (WithEmitScope) or,
+// for a direct invoke, the function. A retried call re-emits the same ids, so
+// a duplicate window can drop the repeats, and two triggers calling the same
+// function on the same event emit distinct ids.
+func EmittedID(triggerID, scope string, index int) string {
 	h := sha256.New()
 	h.Write([]byte(triggerID))
 	h.Write([]byte{0})
-	h.Write([]byte(fn))
+	h.Write([]byte(scope))
 	h.Write([]byte{0})
 	h.Write([]byte(strconv.Itoa(index)))
 	return hex.EncodeToString(h.Sum(nil)[:16])
@@ -316,7 +318,7 @@ func (c *call) buildEmitted(attrs, data []byte) (cloudevents.Event, error) {
 		return cloudevents.Event{}, err
 	}
 	ev := cloudevents.NewEvent()
-	ev.SetID(EmittedID(c.ev.ID(), c.fn.name, len(c.info.Emitted)))
+	ev.SetID(EmittedID(c.ev.ID(), c.scope, len(c.info.Emitted)))
 	ev.SetSource("wasmfaas/functions/" + c.fn.name)
 	ev.SetTime(time.Now().UTC())
 	seen := map[string]bool{}

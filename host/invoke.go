@@ -28,8 +28,9 @@ import (
 type CallOption func(*callOptions)
 
 type callOptions struct {
-	attempt int
-	callID  string
+	attempt   int
+	callID    string
+	emitScope string
 }
 
 // WithAttempt records the delivery attempt (1 for the first).
@@ -38,11 +39,18 @@ func WithAttempt(n int) CallOption { return func(o *callOptions) { o.attempt = n
 // WithCallID sets the call id instead of a fresh UUIDv7.
 func WithCallID(id string) CallOption { return func(o *callOptions) { o.callID = id } }
 
+// WithEmitScope derives the ids of the events the call emits from scope
+// (for the router, the trigger's name) instead of the function's name, so
+// two triggers calling the same function on the same event emit distinct
+// ids while a retry through the same trigger re-emits the same ones.
+func WithEmitScope(scope string) CallOption { return func(o *callOptions) { o.emitScope = scope } }
+
 // call is the state of one call, reachable from host functions through the
 // context wazero hands them.
 type call struct {
 	fn       *Function
 	ev       *cloudevents.Event
+	scope    string // emitted ids' scope (see EmittedID)
 	info     *ExecutionInfo
 	deadline time.Time
 	parent   context.Context // the caller's context
@@ -169,7 +177,11 @@ func (h *Host) Invoke(ctx context.Context, fn *Function, ev cloudevents.Event, o
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	c := &call{fn: fn, ev: &ev, info: &info, deadline: deadline, parent: ctx}
+	scope := o.emitScope
+	if scope == "" {
+		scope = fn.name
+	}
+	c := &call{fn: fn, ev: &ev, scope: scope, info: &info, deadline: deadline, parent: ctx}
 	defer c.done()
 
 	if fn.module.Mode == abi.ModeCommand {

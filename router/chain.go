@@ -39,10 +39,10 @@ func Hops(ev cloudevents.Event) int {
 
 // EmittedMsgID is the Nats-Msg-Id of an event a function emitted through
 // trigger. The host derives the event id from (triggering event id,
-// function, emit index), so a retried call re-emits the same ids; the
-// trigger name is added here because two triggers on the same function
-// would otherwise emit events with the same id and the second would be
-// dropped as a duplicate.
+// trigger, emit index) (see Invoker), so a retried call re-emits the same
+// ids and JetStream's duplicate window drops them; the trigger name is
+// hashed in here too, so that an Invoker scoping ids otherwise still never
+// has one trigger's events dropped as duplicates of another's.
 func EmittedMsgID(trigger string, ev cloudevents.Event) string {
 	h := sha256.New()
 	h.Write([]byte(trigger))

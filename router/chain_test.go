@@ -5,6 +5,8 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -17,7 +19,6 @@ func TestLoopDeadLettered(t *testing.T) {
 	_, js := startNATS(t)
 	inv := newFake(func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo {
 		out := cloudevents.NewEvent()
-		out.SetID(host.EmittedID(ev.ID(), fn, 0))
 		out.SetSource("wasmfaas/functions/" + fn)
 		out.SetType("com.example.ping")
 		return host.ExecutionInfo{Status: host.StatusOK, Emitted: []cloudevents.Event{out}}
@@ -70,4 +71,52 @@ func TestEmittedMsgIDPerTrigger(t *testing.T) {
 	ev.SetSource("wasmfaas/functions/f")
 	assert.NotEqual(t, EmittedMsgID("t1", ev), EmittedMsgID("t2", ev))
 	assert.Equal(t, EmittedMsgID("t1", ev), EmittedMsgID("t1", ev.Clone()))
+}
+
+// TestEmittedIDsPerTrigger: two triggers calling the same function on the
+// same event emit distinct CloudEvent ids, both published; a retried call
+// re-emits the ids of the failed attempt.
+func TestEmittedIDsPerTrigger(t *testing.T) {
+	_, js := startNATS(t)
+	inv := newFake(func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo {
+		out := cloudevents.NewEvent()
+		out.SetSource("wasmfaas/functions/" + fn)
+		out.SetType("com.example.derived")
+		info := host.ExecutionInfo{Status: host.StatusOK, Emitted: []cloudevents.Event{out}}
+		if attempt == 1 {
+			info.Status, info.Error = host.StatusError, &host.ErrorInfo{Kind: "error", Message: "first attempt fails"}
+		}
+		return info
+	})
+	readings := []Filter{filter(t, `{"exact": {"type": "com.example.reading"}}`)}
+	startRouter(t, Config{AckWait: 5 * time.Second}, js, inv,
+		Trigger{Name: "t1", Function: "f", Filters: readings, Delivery: fastDelivery},
+		Trigger{Name: "t2", Function: "f", Filters: readings, Delivery: fastDelivery},
+	)
+	ev := reading(1)
+	publish(t, js, ev)
+	var msgs []jetstream.Msg
+	eventually(t, 10*time.Second, func() bool {
+		msgs = readStream(t, js, DefaultEventsStream, "events.emitted.>")
+		return len(msgs) >= 2
+	}, "emitted events")
+	time.Sleep(100 * time.Millisecond)
+	msgs = readStream(t, js, DefaultEventsStream, "events.emitted.>")
+	require.Len(t, msgs, 2, "one emitted event per trigger")
+
+	published := map[string]bool{}
+	for _, m := range msgs {
+		out, err := DecodeMsg(&nats.Msg{Subject: m.Subject(), Header: m.Headers(), Data: m.Data()})
+		require.NoError(t, err)
+		published[out.ID()] = true
+	}
+	want := map[string]bool{host.EmittedID(ev.ID(), "t1", 0): true, host.EmittedID(ev.ID(), "t2", 0): true}
+	assert.Len(t, want, 2, "distinct ids per trigger")
+	assert.Equal(t, want, published)
+	for _, trig := range []string{"t1", "t2"} {
+		calls := inv.emittedIDs(trig, ev.ID())
+		require.Len(t, calls, 2, "%s: a failed attempt and its retry", trig)
+		assert.Equal(t, calls[0], calls[1], "%s: the retry re-emits the same ids", trig)
+		assert.Equal(t, []string{host.EmittedID(ev.ID(), trig, 0)}, calls[1])
+	}
 }

@@ -69,10 +69,14 @@ const (
 // message with the trigger's backoff, as for a failed call, because a
 // deploy may be in progress; it is dead-lettered (reason "unavailable")
 // only after the last attempt. Every call that ran, whatever its outcome,
-// is reported in the ExecutionInfo with a nil error. attempt is the
-// delivery attempt, 1 for the first, and belongs in the ExecutionInfo.
+// is reported in the ExecutionInfo with a nil error. trigger is the name of
+// the trigger delivering ev: the ids of the events the call emits derive
+// from it (host.WithEmitScope), so two triggers calling the same function
+// on the same event emit distinct ids and a retry re-emits the same ones.
+// attempt is the delivery attempt, 1 for the first, and belongs in the
+// ExecutionInfo.
 type Invoker interface {
-	Invoke(ctx context.Context, function string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error)
+	Invoke(ctx context.Context, function, trigger string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error)
 }
 
 // Config configures a Router; the zero value of each field is its default.
@@ -555,7 +559,7 @@ func (r *Router) handle(ctx context.Context, t Trigger, m jetstream.Msg) {
 	}
 	stopProgress := r.keepInProgress(m)
 	defer stopProgress()
-	info, err := r.inv.Invoke(ctx, t.Function, ev, attempt)
+	info, err := r.inv.Invoke(ctx, t.Function, t.Name, ev, attempt)
 	if ctx.Err() != nil {
 		// Stop gave up waiting: leave the message for redelivery.
 		return

@@ -20,23 +20,25 @@ import (
 )
 
 // fakeInvoker is an in-process Invoker: behave decides each call's
-// outcome; every call is recorded.
+// outcome; every call is recorded. Like the host with WithEmitScope, it
+// sets the ids of the emitted events from (event id, trigger, index).
 type fakeInvoker struct {
-	mu     sync.Mutex
-	behave func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo
-	calls  map[string][]int // fn/event id -> attempts, in call order
-	oks    map[string]int   // fn/event id -> attempt that ended ok
-	okN    map[string]int   // fn/event id -> number of ok calls
-	total  int
-	active int
-	peak   int
+	mu      sync.Mutex
+	behave  func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo
+	calls   map[string][]int      // fn/event id -> attempts, in call order
+	oks     map[string]int        // fn/event id -> attempt that ended ok
+	okN     map[string]int        // fn/event id -> number of ok calls
+	emitted map[string][][]string // trigger/event id -> emitted ids, per call
+	total   int
+	active  int
+	peak    int
 }
 
 func newFake(behave func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo) *fakeInvoker {
-	return &fakeInvoker{behave: behave, calls: map[string][]int{}, oks: map[string]int{}, okN: map[string]int{}}
+	return &fakeInvoker{behave: behave, calls: map[string][]int{}, oks: map[string]int{}, okN: map[string]int{}, emitted: map[string][][]string{}}
 }
 
-func (f *fakeInvoker) Invoke(ctx context.Context, fn string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
+func (f *fakeInvoker) Invoke(ctx context.Context, fn, trigger string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
 	f.mu.Lock()
 	f.active++
 	f.peak = max(f.peak, f.active)
@@ -48,11 +50,18 @@ func (f *fakeInvoker) Invoke(ctx context.Context, fn string, ev cloudevents.Even
 		info.Function, info.Attempt = fn, attempt
 		info.Event = host.EventInfo{ID: ev.ID(), Source: ev.Source(), Type: ev.Type()}
 	}
+	ids := make([]string, len(info.Emitted))
+	for i := range info.Emitted {
+		info.Emitted[i].SetID(host.EmittedID(ev.ID(), trigger, i))
+		ids[i] = info.Emitted[i].ID()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.active--
 	k := fn + "/" + ev.ID()
 	f.calls[k] = append(f.calls[k], attempt)
+	tk := trigger + "/" + ev.ID()
+	f.emitted[tk] = append(f.emitted[tk], ids)
 	f.total++
 	if info.Status == host.StatusOK {
 		f.oks[k] = attempt
@@ -77,6 +86,14 @@ func (f *fakeInvoker) okCount(fn string) int {
 		}
 	}
 	return n
+}
+
+// emittedIDs returns the ids emitted by each call through trigger on the
+// event id, in call order.
+func (f *fakeInvoker) emittedIDs(trigger, id string) [][]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([][]string(nil), f.emitted[trigger+"/"+id]...)
 }
 
 func (f *fakeInvoker) attempts(fn, id string) []int {
@@ -216,7 +233,6 @@ func TestFanOutAndRetries(t *testing.T) {
 			}
 		case "fa":
 			out := cloudevents.NewEvent()
-			out.SetID(host.EmittedID(ev.ID(), fn, 0))
 			out.SetSource("wasmfaas/functions/" + fn)
 			out.SetType("com.example.derived")
 			return host.ExecutionInfo{Status: host.StatusOK, Emitted: []cloudevents.Event{out}}
@@ -392,7 +408,7 @@ func TestUnavailableFunction(t *testing.T) {
 	_, js := startNATS(t)
 	var mu sync.Mutex
 	var attempts []int
-	inv := invokerFunc(func(ctx context.Context, fn string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
+	inv := invokerFunc(func(ctx context.Context, fn, trigger string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
 		mu.Lock()
 		attempts = append(attempts, attempt)
 		mu.Unlock()
@@ -413,10 +429,10 @@ func TestUnavailableFunction(t *testing.T) {
 	assert.Nil(t, dls[0].Execution)
 }
 
-type invokerFunc func(ctx context.Context, fn string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error)
+type invokerFunc func(ctx context.Context, fn, trigger string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error)
 
-func (f invokerFunc) Invoke(ctx context.Context, fn string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
-	return f(ctx, fn, ev, attempt)
+func (f invokerFunc) Invoke(ctx context.Context, fn, trigger string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
+	return f(ctx, fn, trigger, ev, attempt)
 }
 
 // TestLongCallKeepsMessage: a call three times the ack wait runs once.

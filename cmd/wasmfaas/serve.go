@@ -72,10 +72,10 @@ func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 }
 
 // invokerFunc adapts a function to router.Invoker.
-type invokerFunc func(ctx context.Context, fn string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error)
+type invokerFunc func(ctx context.Context, fn, trigger string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error)
 
-func (f invokerFunc) Invoke(ctx context.Context, fn string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
-	return f(ctx, fn, ev, attempt)
+func (f invokerFunc) Invoke(ctx context.Context, fn, trigger string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
+	return f(ctx, fn, trigger, ev, attempt)
 }
 
 // isLoopback reports whether addr's host is a loopback address.
@@ -186,8 +186,8 @@ func serve(ctx context.Context, cfg *Config, logw io.Writer) error {
 		return err
 	}
 	var api *server.Server
-	rt, err := router.New(router.Config{}, js, invokerFunc(func(ctx context.Context, fn string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
-		return api.Invoke(ctx, fn, ev, attempt)
+	rt, err := router.New(router.Config{}, js, invokerFunc(func(ctx context.Context, fn, trigger string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
+		return api.Invoke(ctx, fn, trigger, ev, attempt)
 	}), log)
 	if err != nil {
 		return fmt.Errorf("router: %w", err)

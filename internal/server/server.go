@@ -132,14 +132,15 @@ func (s *Server) syncTriggers(ctx context.Context) error {
 }
 
 // Invoke runs function on ev for the router (router.Invoker): the same
-// path as a synchronous invoke, recorded the same way.
-func (s *Server) Invoke(ctx context.Context, function string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
+// path as a synchronous invoke, recorded the same way. The ids of the
+// events it emits derive from trigger (host.WithEmitScope).
+func (s *Server) Invoke(ctx context.Context, function, trigger string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
 	d, err := s.catalog.get(function)
 	if err != nil {
 		return host.ExecutionInfo{}, err
 	}
 	defer d.release(context.WithoutCancel(ctx))
-	info := s.deps.Host.Invoke(ctx, d.fn, ev, host.WithAttempt(attempt))
+	info := s.deps.Host.Invoke(ctx, d.fn, ev, host.WithAttempt(attempt), host.WithEmitScope(trigger))
 	s.record(ctx, info)
 	return info, nil
 }
