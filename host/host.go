@@ -104,9 +104,15 @@ func (h *Host) runtimeLocked(ctx context.Context, pages uint32) (*runtimeEnv, er
 	}
 	rc := wazero.NewRuntimeConfig().
 		WithCompilationCache(h.cache).
-		WithMemoryLimitPages(pages)
-	// No WithCloseOnContextDone: instrument compiles our own interrupt
-	// checks into every module (docs/RATIONALE.md).
+		WithMemoryLimitPages(pages).
+		// Not for the deadline (the instance watchdog and the interrupt checks
+		// instrument adds do that) but for the Go scheduler: these checks exit
+		// to Go at every loop back-edge, which is a safe point. Without them a
+		// guest looping in compiled code can never be preempted, so a garbage
+		// collection's stop-the-world waits for it forever while the watchdog,
+		// stopped with the world, can never interrupt it: the whole process
+		// hangs (docs/RATIONALE.md, TestLoopDuringGC).
+		WithCloseOnContextDone(true)
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		_ = rt.Close(ctx)

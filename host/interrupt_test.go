@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -113,4 +114,30 @@ func FuzzInstrument(f *testing.F) {
 		require.NoError(t, err)
 		_ = cm.Close(ctx)
 	})
+}
+
+// TestLoopDuringGC: a guest looping while the Go runtime collects garbage
+// must still be stopped at its deadline. Without a safe point in the loop,
+// the collection's stop-the-world waits for the guest and the watchdog never
+// runs: the process hangs.
+func TestLoopDuringGC(t *testing.T) {
+	h := newTestHost(t)
+	fn := chaosFunction(t, h, Limits{Timeout: 500 * time.Millisecond}, Pooled)
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				runtime.GC()
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	defer close(stop)
+	for range 3 {
+		info := h.Invoke(t.Context(), fn, event(strings.Repeat("x", caseLoop)))
+		assert.Equal(t, StatusTimeout, info.Status)
+	}
 }
