@@ -138,7 +138,7 @@ func (c *call) storeStatus(fn string, err error) uint64 {
 func eventAttr(ctx context.Context, mod api.Module, stack []uint64) {
 	c := callFrom(ctx)
 	name := region(mod, "event_attr", u32(stack[0]), u32(stack[1]))
-	v, ok := attr(c.ev, string(name))
+	v, ok := EventAttr(c.ev, string(name))
 	if !ok {
 		region(mod, "event_attr", u32(stack[2]), u32(stack[3]))
 		stack[0] = status(abi.NotFound)

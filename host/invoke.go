@@ -348,8 +348,10 @@ func eventInfo(ev *cloudevents.Event) EventInfo {
 	return ei
 }
 
-// attr returns an event attribute as the string event_attr copies.
-func attr(ev *cloudevents.Event, name string) (string, bool) {
+// EventAttr returns an event's context attribute or extension in its
+// canonical CloudEvents string form: what event_attr copies to a guest and
+// what trigger filters compare, so the two can never disagree.
+func EventAttr(ev *cloudevents.Event, name string) (string, bool) {
 	switch name {
 	case "specversion":
 		return ev.SpecVersion(), true

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/cloudevents/sdk-go/v2/types"
+
+	"github.com/wasmfaas/wasmfaas/host"
 )
 
 // ErrInvalidFilter is wrapped by every filter validation error.
@@ -169,33 +169,6 @@ func matchAttrs(ev *cloudevents.Event, want map[string]string, ok func(v, want s
 }
 
 // Attr returns a context attribute or extension of ev in its canonical
-// string form, as filters see it.
-func Attr(ev *cloudevents.Event, name string) (string, bool) {
-	switch name {
-	case "specversion":
-		return ev.SpecVersion(), true
-	case "id":
-		return ev.ID(), true
-	case "source":
-		return ev.Source(), true
-	case "type":
-		return ev.Type(), true
-	case "subject":
-		return ev.Subject(), ev.Subject() != ""
-	case "time":
-		if ev.Time().IsZero() {
-			return "", false
-		}
-		return ev.Time().UTC().Format(time.RFC3339Nano), true
-	case "datacontenttype":
-		return ev.DataContentType(), ev.DataContentType() != ""
-	case "dataschema":
-		return ev.DataSchema(), ev.DataSchema() != ""
-	}
-	v, ok := ev.Extensions()[name]
-	if !ok {
-		return "", false
-	}
-	s, err := types.Format(v)
-	return s, err == nil
-}
+// string form, as filters see it: the same string a guest reads
+// (host.EventAttr).
+func Attr(ev *cloudevents.Event, name string) (string, bool) { return host.EventAttr(ev, name) }
