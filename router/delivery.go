@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/store"
 	storejs "github.com/wasmfaas/wasmfaas/store/jetstream"
 )
 
@@ -89,6 +90,12 @@ type Config struct {
 	// and subject prefix, consumed as a second source of events.
 	PropsStream  string
 	PropsSubject string
+	// CallsStream and CallsSubject are the call log's stream and subject
+	// prefix, whose entries are execution events (store.ExecutionType):
+	// the third source, consumed by the triggers whose filters select
+	// that type.
+	CallsStream  string
+	CallsSubject string
 	// DeadLetterStream captures "deadletter.>".
 	DeadLetterStream string
 	// Replicas of the streams the router creates (1 if zero).
@@ -116,6 +123,8 @@ func (c Config) withDefaults() (Config, error) {
 	set(&c.EventsStream, DefaultEventsStream)
 	set(&c.PropsStream, storejs.DefaultStream)
 	set(&c.PropsSubject, storejs.DefaultChangeSubject)
+	set(&c.CallsStream, storejs.DefaultCallStream)
+	set(&c.CallsSubject, storejs.DefaultCallSubject)
 	set(&c.DeadLetterStream, DefaultDeadLetterStream)
 	if c.Replicas == 0 {
 		c.Replicas = 1
@@ -149,13 +158,38 @@ func (c Config) withDefaults() (Config, error) {
 type source struct {
 	stream  string
 	subject string // filter subject
+	// typ, if set, is the one event type on the stream; a trigger consumes
+	// the stream only if its filters can match that type (select it, if
+	// selected is set too).
+	typ      string
+	selected bool
+	// optional sources may be missing (no call log): a trigger then goes
+	// without them rather than failing.
+	optional bool
 }
 
-// Router delivers events from the events stream and the property-changed
-// stream to the functions of every matching trigger: one durable consumer
-// per trigger and source, shared by every host process, so each trigger
-// has its own retries and a failing function never blocks or re-runs
-// another.
+// consumedBy reports whether t's consumer reads src.
+func (src source) consumedBy(t Trigger) bool {
+	switch {
+	case src.typ == "":
+		return true
+	case src.selected:
+		return selectsType(t.Filters, src.typ)
+	default:
+		return onType(t.Filters, src.typ) != triNo
+	}
+}
+
+// Router delivers events from the events stream, the property-changed
+// stream and the call log (execution events) to the functions of every
+// matching trigger: one durable consumer per trigger and source, shared by
+// every host process, so each trigger has its own retries and a failing
+// function never blocks or re-runs another.
+//
+// A trigger consumes the property-changed stream only if its filters can
+// match that type, and the call log only if they select the execution type
+// (name it, so a catch-all trigger is not also run on every call's
+// execution event), from the calls made after the trigger was created.
 //
 // Lock order: Router.mu only; workers and handlers never take it.
 type Router struct {
@@ -215,7 +249,8 @@ func (r *Router) Streams() []jetstream.StreamConfig {
 func (r *Router) sources() []source {
 	return []source{
 		{stream: r.cfg.EventsStream, subject: r.cfg.Prefix + ".>"},
-		{stream: r.cfg.PropsStream, subject: r.cfg.PropsSubject + ".>"},
+		{stream: r.cfg.PropsStream, subject: r.cfg.PropsSubject + ".>", typ: store.PropertyChangedType},
+		{stream: r.cfg.CallsStream, subject: r.cfg.CallsSubject + ".>", typ: store.ExecutionType, selected: true, optional: true},
 	}
 }
 
@@ -284,7 +319,8 @@ func (r *Router) SetTriggers(ctx context.Context, triggers []Trigger) error {
 			delete(r.workers, name)
 		}
 		for _, src := range r.sources() {
-			if err := r.js.DeleteConsumer(ctx, src.stream, DurableName(name)); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			err := r.js.DeleteConsumer(ctx, src.stream, DurableName(name))
+			if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
 				errs = append(errs, fmt.Errorf("delete consumer of trigger %q on %s: %w", name, src.stream, err))
 			}
 		}
@@ -411,16 +447,36 @@ func (r *Router) startWorker(ctx context.Context, t Trigger) (*worker, error) {
 	fctx, cancel := context.WithCancel(context.Background())
 	w := &worker{r: r, t: t, done: make(chan struct{}), quit: make(chan struct{}), fetchCx: fctx, cancel: cancel}
 	for _, src := range r.sources() {
+		if !src.consumedBy(t) {
+			// The trigger may have read this stream before its filters
+			// changed; its consumer would hold messages for nobody.
+			err := r.js.DeleteConsumer(ctx, src.stream, DurableName(t.Name))
+			if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
+				cancel()
+				return nil, fmt.Errorf("delete consumer of trigger %q on %s: %w", t.Name, src.stream, err)
+			}
+			continue
+		}
+		policy := jetstream.DeliverAllPolicy
+		if src.selected {
+			// A trigger on execution events starts with the calls made
+			// after it, not the whole call log.
+			policy = jetstream.DeliverNewPolicy
+		}
 		cons, err := r.js.CreateOrUpdateConsumer(ctx, src.stream, jetstream.ConsumerConfig{
 			Durable:       DurableName(t.Name),
 			Description:   "wasmfaas trigger " + t.Name + " -> " + t.Function,
 			FilterSubject: src.subject,
-			DeliverPolicy: jetstream.DeliverAllPolicy,
+			DeliverPolicy: policy,
 			AckPolicy:     jetstream.AckExplicitPolicy,
 			AckWait:       r.cfg.AckWait,
 			MaxDeliver:    maxDeliver(t),
 			MaxAckPending: 64 * r.cfg.Concurrency,
 		})
+		if src.optional && errors.Is(err, jetstream.ErrStreamNotFound) {
+			r.log.Warn("trigger selects events of a stream that does not exist; it gets none", logKeyTrigger, t.Name, "stream", src.stream, "type", src.typ)
+			continue
+		}
 		if err != nil {
 			cancel()
 			return nil, fmt.Errorf("create consumer of trigger %q on %s: %w", t.Name, src.stream, err)
@@ -546,8 +602,10 @@ func (r *Router) handle(ctx context.Context, t Trigger, m jetstream.Msg) {
 		_ = m.TermWithReason("not a CloudEvent")
 		return
 	}
-	if !MatchAll(t.Filters, &ev) {
-		r.ack(ctx, t, m)
+	if !MatchAll(t.Filters, &ev) || ownExecution(t, &ev) {
+		// A lost ack only redelivers a message that is filtered out
+		// again, so this one does not wait for the server.
+		_ = m.Ack()
 		return
 	}
 	d := delivered{t: t, m: m, meta: meta, ev: ev, attempt: attempt}
@@ -602,6 +660,18 @@ func (r *Router) handle(ctx context.Context, t Trigger, m jetstream.Msg) {
 		}
 		r.deadLetter(ctx, &d)
 	}
+}
+
+// ownExecution reports whether ev is the execution event of a call of t's
+// own function. A function never runs on its own executions: each run
+// would make another, a loop by construction (MaxHops would stop it, after
+// MaxHops useless calls and a dead letter).
+func ownExecution(t Trigger, ev *cloudevents.Event) bool {
+	if ev.Type() != store.ExecutionType {
+		return false
+	}
+	fn, ok := Attr(ev, store.ExtFunction)
+	return ok && fn == t.Function
 }
 
 // delivered is one message being handled for one trigger.

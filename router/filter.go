@@ -172,3 +172,68 @@ func matchAttrs(ev *cloudevents.Event, want map[string]string, ok func(v, want s
 // string form, as filters see it: the same string a guest reads
 // (host.EventAttr).
 func Attr(ev *cloudevents.Event, name string) (string, bool) { return host.EventAttr(ev, name) }
+
+// tri is a three-valued truth: what a filter can say about events of which
+// only the type is known.
+type tri int8
+
+const (
+	triNo tri = iota
+	triMaybe
+	triYes
+)
+
+// onType evaluates fs (ANDed, as a trigger's filters) against the events
+// of type typ, every other attribute unknown: triNo if no such event can
+// match, triYes if every one does, triMaybe otherwise. The router uses it
+// to decide which streams a trigger consumes before it reads any event.
+func onType(fs []Filter, typ string) tri {
+	out := triYes
+	for i := range fs {
+		out = min(out, fs[i].onType(typ))
+	}
+	return out
+}
+
+func (f *Filter) onType(typ string) tri {
+	switch {
+	case f.Exact != nil:
+		return attrsOnType(f.Exact, typ, func(v, want string) bool { return v == want })
+	case f.Prefix != nil:
+		return attrsOnType(f.Prefix, typ, strings.HasPrefix)
+	case f.Suffix != nil:
+		return attrsOnType(f.Suffix, typ, strings.HasSuffix)
+	case f.All != nil:
+		return onType(f.All, typ)
+	case f.Any != nil:
+		out := triNo
+		for i := range f.Any {
+			out = max(out, f.Any[i].onType(typ))
+		}
+		return out
+	case f.Not != nil:
+		return triYes - f.Not.onType(typ)
+	}
+	return triNo
+}
+
+func attrsOnType(want map[string]string, typ string, ok func(v, want string) bool) tri {
+	out := triYes
+	for name, w := range want {
+		switch {
+		case name != "type":
+			out = min(out, triMaybe)
+		case !ok(typ, w):
+			return triNo
+		}
+	}
+	return out
+}
+
+// selectsType reports whether fs admit events of type typ but no event of
+// an arbitrary other type: the filters name typ. Execution events reach
+// only such triggers, so a trigger that matches everything does not also
+// run on every call's execution event (each of which would make another).
+func selectsType(fs []Filter, typ string) bool {
+	return onType(fs, typ) != triNo && onType(fs, "\x00unlikely type") == triNo
+}

@@ -89,6 +89,44 @@ func FuzzFilter(f *testing.F) {
 			return
 		}
 		require.NoError(t, fl.Validate())
-		fl.Match(ev())
+		e := ev()
+		m := fl.Match(e)
+		// What the router decides from the type alone never contradicts
+		// the match on the whole event.
+		switch fl.onType(e.Type()) {
+		case triNo:
+			require.False(t, m, "onType says no event of type %q matches, but this one does", e.Type())
+		case triYes:
+			require.True(t, m, "onType says every event of type %q matches, but this one does not", e.Type())
+		}
 	})
+}
+
+func TestFilterOnType(t *testing.T) {
+	for _, tc := range []struct {
+		filters string
+		typ     string
+		want    tri
+		selects bool
+	}{
+		{`[]`, "a", triYes, false},
+		{`[{"exact":{"type":"a"}}]`, "a", triYes, true},
+		{`[{"exact":{"type":"a"}}]`, "b", triNo, false},
+		{`[{"exact":{"type":"a","status":"error"}}]`, "a", triMaybe, true},
+		{`[{"exact":{"status":"error"}}]`, "a", triMaybe, false},
+		{`[{"prefix":{"type":"wasmfaas."}}]`, "wasmfaas.execution", triYes, true},
+		{`[{"suffix":{"type":".execution"}}]`, "wasmfaas.execution", triYes, true},
+		{`[{"not":{"exact":{"type":"a"}}}]`, "a", triNo, false},
+		{`[{"not":{"exact":{"type":"a"}}}]`, "b", triYes, false},
+		{`[{"not":{"exact":{"status":"ok"}}}]`, "a", triMaybe, false},
+		{`[{"any":[{"exact":{"type":"a"}},{"exact":{"type":"b"}}]}]`, "b", triYes, true},
+		{`[{"any":[{"exact":{"type":"a"}},{"exact":{"subject":"s"}}]}]`, "a", triYes, false},
+		{`[{"all":[{"exact":{"type":"a"}},{"exact":{"subject":"s"}}]}]`, "a", triMaybe, true},
+		{`[{"exact":{"type":"a"}},{"not":{"exact":{"status":"ok"}}}]`, "a", triMaybe, true},
+	} {
+		var fs []Filter
+		require.NoError(t, json.Unmarshal([]byte(tc.filters), &fs), tc.filters)
+		assert.Equal(t, tc.want, onType(fs, tc.typ), "%s on type %s", tc.filters, tc.typ)
+		assert.Equal(t, tc.selects, selectsType(fs, tc.typ), "%s selects %s", tc.filters, tc.typ)
+	}
 }

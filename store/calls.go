@@ -15,12 +15,27 @@ import (
 // out of it. The record is opaque here because package host, which owns
 // ExecutionInfo, imports store; the host fills ID, Function, Status and
 // Start from the ExecutionInfo it marshals into Record.
+//
+// Every call is also an event (seed 002: "everything is an event"): Event
+// returns the call's execution event, which the JetStream backend stores as
+// the log entry itself, so recording a call and publishing its event are
+// one write.
 type Call struct {
 	ID       string          // the call id; unique, the key of Get
 	Function string          // the function called
 	Status   string          // the call's outcome (ok, error, timeout, trap, rejected)
 	Start    time.Time       // when the call started; List orders on it
 	Record   json.RawMessage // the ExecutionInfo JSON, stored and returned verbatim
+
+	// Subject is the subject of the event the call handled, and so of its
+	// execution event: a failure is about the subject that failed, which
+	// is what a rule reacting to failures needs. Empty for none.
+	Subject string
+	// Extensions are CloudEvent extensions of the execution event beyond
+	// the ExtFunction and ExtStatus it always carries: the attempt, the
+	// trigger, the hop count. Names follow CloudEvents ([a-z0-9]{1,20}),
+	// values are UTF-8 without control characters.
+	Extensions map[string]string
 }
 
 // CallFilter selects calls for CallLog.List. Empty Function or Status
@@ -43,6 +58,9 @@ const (
 	MaxCallIDLen     = 256
 	MaxCallNameLen   = 256 // function and status names
 	MaxCallRecordLen = 1<<20 - 8<<10
+	MaxCallSubject   = 1024 // bytes of Call.Subject
+	MaxCallExtLen    = 1024 // bytes of one Call.Extensions value
+	MaxCallExts      = 32   // entries in Call.Extensions
 )
 
 // CallLog records one Call per call, the history behind `wasmfaas calls` and
@@ -99,6 +117,14 @@ func CheckCall(c Call) error {
 		err = fmt.Errorf("%w: record is %d bytes, limit %d", ErrTooLarge, len(c.Record), MaxCallRecordLen)
 	case !utf8.Valid(c.Record) || !json.Valid(c.Record):
 		err = fmt.Errorf("%w: record is not valid JSON", ErrInvalid)
+	case len(c.Subject) > MaxCallSubject:
+		err = fmt.Errorf("%w: subject is %d bytes, limit %d", ErrTooLarge, len(c.Subject), MaxCallSubject)
+	case !attrValue(c.Subject):
+		err = fmt.Errorf("%w: subject %s must be UTF-8 without control characters", ErrInvalid, quote(c.Subject))
+	case len(c.Extensions) > MaxCallExts:
+		err = fmt.Errorf("%w: %d extensions, limit %d", ErrTooLarge, len(c.Extensions), MaxCallExts)
+	default:
+		err = checkCallExts(c.Extensions)
 	}
 	if err != nil {
 		return WrapCall("append", c.ID, err)
@@ -158,6 +184,50 @@ func CompareCalls(a, b Call) int {
 // WrapCall adds the operation and call ID to err: `get call "x": not found`.
 func WrapCall(op, id string, err error) error {
 	return fmt.Errorf("%s call %s: %w", op, quote(id), err)
+}
+
+func checkCallExts(ext map[string]string) error {
+	for name, v := range ext {
+		switch {
+		case !extName(name):
+			return fmt.Errorf("%w: extension name %s must be [a-z0-9]{1,20}", ErrInvalid, quote(name))
+		case reservedCallExt(name):
+			return fmt.Errorf("%w: extension %s is set by the call log itself", ErrInvalid, quote(name))
+		case len(v) > MaxCallExtLen:
+			return fmt.Errorf("%w: extension %s is %d bytes, limit %d", ErrTooLarge, name, len(v), MaxCallExtLen)
+		case !attrValue(v):
+			return fmt.Errorf("%w: extension %s value must be UTF-8 without control characters", ErrInvalid, name)
+		}
+	}
+	return nil
+}
+
+// attrValue reports whether s may be a CloudEvents string attribute: UTF-8
+// without control characters (CloudEvents 1.0, "Type System"). That also
+// makes it safe as a NATS header value.
+func attrValue(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r >= 0x7f && r <= 0x9f {
+			return false
+		}
+	}
+	return true
+}
+
+// extName reports whether s is a CloudEvents attribute name.
+func extName(s string) bool {
+	if s == "" || len(s) > 20 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func checkCallName(s string) error {

@@ -140,7 +140,7 @@ func (r *e2eRig) calls(function string) ([]callRecord, error) {
 func TestCascade(t *testing.T) {
 	rig := newE2ERig(t)
 	wasm := map[string]string{}
-	for _, name := range []string{"ingest", "status", "notify"} {
+	for _, name := range []string{"ingest", "status", "notify", "failures"} {
 		w, err := hosttest.BuildGo(t.Context(), "../../examples/temperature-rules/"+name+"/go")
 		require.NoError(t, err, name)
 		wasm[name] = w
@@ -149,7 +149,7 @@ func TestCascade(t *testing.T) {
 	stop := startServe(t, rig.bin, rig.dir, rig.env, rig.addr)
 	defer stop()
 
-	for name, grant := range map[string]string{"ingest": "props", "status": "props", "notify": "emit"} {
+	for name, grant := range map[string]string{"ingest": "props", "status": "props", "notify": "emit", "failures": "props"} {
 		out, err := rig.run("deploy", name, wasm[name], "--grant", grant)
 		require.NoError(t, err, out)
 		assert.Contains(t, out, "function "+name+" is at revision")
@@ -158,6 +158,9 @@ func TestCascade(t *testing.T) {
 	rig.putTrigger(t, "ingest", `{"function": "ingest", "filters": [{"exact": {"type": "com.example.temperature.reading"}}], `+delivery+`}`)
 	rig.putTrigger(t, "status", `{"function": "status", "filters": [{"exact": {"type": "wasmfaas.property.changed", "propertyname": "tempc"}}], `+delivery+`}`)
 	rig.putTrigger(t, "notify", `{"function": "notify", "filters": [{"exact": {"type": "wasmfaas.property.changed", "propertyname": "temp_status"}}], `+delivery+`}`)
+	// Error propagation (seed 002): every call's execution event that did
+	// not end ok.
+	rig.putTrigger(t, "failures", `{"function": "failures", "filters": [{"exact": {"type": "wasmfaas.execution"}}, {"not": {"exact": {"status": "ok"}}}], `+delivery+`}`)
 
 	const subject = "device|00000A"
 	code, err := rig.postEvent("reading-1", "com.example.temperature.reading", subject, `{"tempc": 50}`)
@@ -210,4 +213,28 @@ func TestCascade(t *testing.T) {
 			assert.Equal(t, "ok", c.Status, "%s call %s", name, c.CallID)
 		}
 	}
+
+	// A reading the ingest rule rejects: its execution event (status
+	// rejected, about the same subject) runs the failures rule, which
+	// records the failure on the subject.
+	const bad = "device|00000B"
+	code, err = rig.postEvent("reading-bad", "com.example.temperature.reading", bad, `{"tempc": "hot"}`)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusAccepted, code)
+	require.Eventually(t, func() bool {
+		props, err = rig.props(bad)
+		return err == nil && props["last_failure"] != nil
+	}, 60*time.Second, 200*time.Millisecond, "last_failure is set on %s; last props %v, err %v", bad, props, err)
+	var lf struct{ Function, Status, Kind, Message string }
+	require.NoError(t, json.Unmarshal(props["last_failure"], &lf))
+	assert.Equal(t, "ingest", lf.Function)
+	assert.Equal(t, "rejected", lf.Status)
+	assert.Contains(t, lf.Message, "tempc")
+	assert.NotContains(t, props, "tempc", "the rejected reading changed nothing")
+
+	// failures ran once: not on the ok executions, not on its own.
+	fc, err := rig.calls("failures")
+	require.NoError(t, err)
+	require.Len(t, fc, 1, "%+v", fc)
+	assert.Equal(t, "ok", fc[0].Status)
 }

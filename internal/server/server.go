@@ -141,7 +141,7 @@ func (s *Server) Invoke(ctx context.Context, function, trigger string, ev cloude
 	}
 	defer d.release(context.WithoutCancel(ctx))
 	info := s.deps.Host.Invoke(ctx, d.fn, ev, host.WithAttempt(attempt), host.WithEmitScope(trigger))
-	s.record(ctx, info)
+	s.record(ctx, info, ev, trigger)
 	return info, nil
 }
 
@@ -508,7 +508,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	info := s.deps.Host.Invoke(r.Context(), d.fn, *ev)
-	s.record(r.Context(), info)
+	s.record(r.Context(), info, *ev, "")
 
 	w.Header().Set(HeaderCallID, info.CallID)
 	w.Header().Set(HeaderStatus, string(info.Status))
@@ -607,8 +607,11 @@ func (s *Server) eventFromRequest(r *http.Request) (*cloudevents.Event, error) {
 }
 
 // record writes the call to the call log and the log: the ExecutionInfo is
-// the wide event of the call (seed 000).
-func (s *Server) record(ctx context.Context, info host.ExecutionInfo) {
+// the wide event of the call (seed 000). The call log entry is also the
+// call's execution event (store.Call.Event), about the subject of ev, the
+// event that caused the call, one hop further than ev so that functions
+// reacting to each other's executions stop at router.MaxHops.
+func (s *Server) record(ctx context.Context, info host.ExecutionInfo, ev cloudevents.Event, trigger string) {
 	s.metrics.observe(info)
 	s.log.Info("call", "call", info)
 	if s.deps.Calls == nil {
@@ -619,11 +622,38 @@ func (s *Server) record(ctx context.Context, info host.ExecutionInfo) {
 		s.log.Error("encode call", "call_id", info.CallID, "err", err)
 		return
 	}
-	c := store.Call{ID: info.CallID, Function: info.Function, Status: string(info.Status), Start: info.Start, Record: rec}
+	c := store.Call{
+		ID: info.CallID, Function: info.Function, Status: string(info.Status), Start: info.Start, Record: rec,
+		Subject: ev.Subject(),
+		Extensions: map[string]string{
+			extAttempt:     strconv.Itoa(max(info.Attempt, 1)),
+			router.ExtHops: strconv.Itoa(router.Hops(ev) + 1),
+		},
+	}
+	if trigger != "" {
+		c.Extensions[extTrigger] = trigger
+	}
+	if info.Error != nil && info.Error.Kind != "" {
+		c.Extensions[extErrorKind] = info.Error.Kind
+	}
+	if store.CheckCall(c) != nil {
+		// A subject no CloudEvents attribute can carry (a control
+		// character, over store.MaxCallSubject) must not cost the call
+		// its record; the ExecutionInfo keeps the subject in full.
+		c.Subject = ""
+	}
 	if err := s.deps.Calls.Append(context.WithoutCancel(ctx), c); err != nil {
 		s.log.Warn("call not recorded in the call log", "call_id", info.CallID, "err", err)
 	}
 }
+
+// Extensions of an execution event beyond store's function and status, so a
+// trigger can select, say, the last attempts of one trigger's failures.
+const (
+	extAttempt   = "attempt"
+	extTrigger   = "trigger"
+	extErrorKind = "errorkind"
+)
 
 // --- read APIs
 

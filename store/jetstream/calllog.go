@@ -3,7 +3,6 @@ package jetstream
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -180,10 +179,11 @@ func (l *CallLog) Append(ctx context.Context, c store.Call) error {
 	}
 
 	msg := nats.NewMsg(l.subject(c.Function, c.Status))
-	msg.Header.Set(hdrCallID, callToken(c.ID))
+	msg.Header.Set(hdrCallID, encode(c.ID))
 	msg.Header.Set(hdrCallStart, c.Start.UTC().Format(time.RFC3339Nano))
+	setEventHeaders(msg.Header, c)
 	msg.Data = c.Record
-	ack, err := l.js.PublishMsg(ctx, msg, jetstream.WithMsgID(callToken(c.ID)), jetstream.WithExpectStream(l.cfg.Stream))
+	ack, err := l.js.PublishMsg(ctx, msg, jetstream.WithMsgID(encode(c.ID)), jetstream.WithExpectStream(l.cfg.Stream))
 	if err != nil {
 		return store.WrapCall("append", c.ID, natsUnavailable(ctx, err))
 	}
@@ -251,10 +251,10 @@ func (l *CallLog) List(ctx context.Context, f store.CallFilter) ([]store.Call, e
 	}
 	fn, status := "*", "*"
 	if f.Function != "" {
-		fn = callToken(f.Function)
+		fn = encode(f.Function)
 	}
 	if f.Status != "" {
-		status = callToken(f.Status)
+		status = encode(f.Status)
 	}
 	filter := l.cfg.Subject + "." + fn + "." + status
 
@@ -365,36 +365,79 @@ func (l *CallLog) decodeCall(subject string, h nats.Header, data []byte) (store.
 	if !ok {
 		return store.Call{}, false
 	}
-	fn, err1 := parseCallToken(fnTok)
-	status, err2 := parseCallToken(statusTok)
-	id, err3 := parseCallToken(h.Get(hdrCallID))
+	fn, err1 := decode(fnTok)
+	status, err2 := decode(statusTok)
+	id, err3 := decode(h.Get(hdrCallID))
 	start, err4 := time.Parse(time.RFC3339Nano, h.Get(hdrCallStart))
 	if err := errors.Join(err1, err2, err3, err4); err != nil || id == "" {
 		return store.Call{}, false
 	}
-	return store.Call{ID: id, Function: fn, Status: status, Start: start.UTC(), Record: data}, true
+	c := store.Call{ID: id, Function: fn, Status: status, Start: start.UTC(), Record: data, Subject: h.Get(ceSubject)}
+	for name, vals := range h {
+		attr, ok := strings.CutPrefix(strings.ToLower(name), cePrefix)
+		if !ok || len(vals) == 0 || ceDerived[attr] {
+			continue
+		}
+		if c.Extensions == nil {
+			c.Extensions = map[string]string{}
+		}
+		c.Extensions[attr] = vals[0]
+	}
+	return c, true
+}
+
+// The call log entry is the call's execution event in the CloudEvents NATS
+// binding's binary mode: attributes in ce- headers, the ExecutionInfo as
+// the payload, so the entry is stored once, read back verbatim by Get, and
+// decoded as an event by any consumer of the stream (the router).
+const (
+	cePrefix  = "ce-"
+	ceSubject = cePrefix + "subject"
+)
+
+// ceDerived are the ce- headers derived from the call rather than copied
+// from Call.Extensions.
+var ceDerived = map[string]bool{
+	"specversion": true, "id": true, "type": true, "source": true, "time": true,
+	"subject": true, store.ExtFunction: true, store.ExtStatus: true,
+}
+
+// setEventHeaders writes c's execution event (store.Call.Event) as ce-
+// headers. CheckCall has checked Subject and Extensions as header-safe; an
+// ID, function or status that is not (store allows control characters in
+// them) appears in its encoded token form, since a header cannot hold it.
+func setEventHeaders(h nats.Header, c store.Call) {
+	ev := c.Event()
+	h.Set(cePrefix+"specversion", ev.SpecVersion())
+	h.Set(cePrefix+"id", headerSafe(ev.ID()))
+	h.Set(cePrefix+"type", ev.Type())
+	h.Set(cePrefix+"source", ev.Source())
+	h.Set(cePrefix+"time", ev.Time().Format(time.RFC3339Nano))
+	if c.Subject != "" {
+		h.Set(ceSubject, c.Subject)
+	}
+	for name, v := range ev.Extensions() {
+		s, _ := v.(string)
+		h.Set(cePrefix+name, headerSafe(s))
+	}
+	h.Set("Content-Type", ev.DataContentType())
+}
+
+func headerSafe(s string) string {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return encode(s)
+		}
+	}
+	return s
 }
 
 func (l *CallLog) subject(fn, status string) string {
-	return l.cfg.Subject + "." + callToken(fn) + "." + callToken(status)
+	return l.cfg.Subject + "." + encode(fn) + "." + encode(status)
 }
 
 func (l *CallLog) idSubject(id string) string {
-	return l.cfg.IDSubject + "." + callToken(id)
-}
-
-// callToken encodes a function, status or call ID as one subject token (or
-// header value): unpadded base64url, the encoding keys.go uses for KV keys,
-// whose alphabet holds no ".", "*", ">", whitespace or CR/LF.
-//
-// It duplicates keys.go's encode so the call log compiles on its own; fold
-// the two together once both are committed.
-func callToken(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
-
-// parseCallToken reverses callToken.
-func parseCallToken(tok string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	return string(b), err
+	return l.cfg.IDSubject + "." + encode(id)
 }
 
 // natsUnavailable wraps an error from NATS in store.ErrUnavailable, keeping

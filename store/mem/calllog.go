@@ -3,6 +3,7 @@ package mem
 import (
 	"bytes"
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -61,8 +62,11 @@ func (l *CallLog) Append(ctx context.Context, c store.Call) error {
 	if err := ctx.Err(); err != nil {
 		return store.WrapCall("append", c.ID, err)
 	}
+	c = cloneCall(c)
 	c.Start = c.Start.UTC()
-	c.Record = bytes.Clone(c.Record)
+	if len(c.Extensions) == 0 {
+		c.Extensions = nil
+	}
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -150,5 +154,6 @@ func (l *CallLog) drop(n int) {
 
 func cloneCall(c store.Call) store.Call {
 	c.Record = bytes.Clone(c.Record)
+	c.Extensions = maps.Clone(c.Extensions)
 	return c
 }

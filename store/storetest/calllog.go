@@ -91,6 +91,12 @@ func assertCall(t *testing.T, want, got store.Call, msgAndArgs ...any) {
 	assert.Equal(t, want.Status, got.Status, msgAndArgs...)
 	assert.Equal(t, want.Start.UTC(), got.Start, msgAndArgs...)
 	assert.Equal(t, string(want.Record), string(got.Record), msgAndArgs...)
+	assert.Equal(t, want.Subject, got.Subject, msgAndArgs...)
+	if len(want.Extensions) == 0 {
+		assert.Empty(t, got.Extensions, msgAndArgs...)
+	} else {
+		assert.Equal(t, want.Extensions, got.Extensions, msgAndArgs...)
+	}
 }
 
 func testCallAppendGet(t *testing.T, l store.CallLog) {
@@ -102,6 +108,9 @@ func testCallAppendGet(t *testing.T, l store.CallLog) {
 		callAt("c2", "hello", "error", local),
 	}
 	calls[1].Record = json.RawMessage(" {\"pretty\": [1, 2],\n \"unicode\": \"é\"} ")
+	// The execution event's subject and extensions come back as appended.
+	calls[1].Subject = "sensors/é 1/\"x\""
+	calls[1].Extensions = map[string]string{"attempt": "2", "trigger": "on-reading", "wasmfaashops": "3", "empty": ""}
 	appendAll(t, l, calls...)
 	for _, want := range calls {
 		got, err := l.Get(ctx, want.ID)
@@ -332,6 +341,15 @@ func testCallInvalid(t *testing.T, l store.CallLog) {
 		{"nil record", with(func(c *store.Call) { c.Record = nil }), store.ErrInvalid},
 		{"bad JSON", with(func(c *store.Call) { c.Record = json.RawMessage(`{"a":`) }), store.ErrInvalid},
 		{"invalid UTF-8 record", with(func(c *store.Call) { c.Record = json.RawMessage("\"\xff\"") }), store.ErrInvalid},
+		{"subject with newline", with(func(c *store.Call) { c.Subject = "a\nb" }), store.ErrInvalid},
+		{"subject with C1 control", with(func(c *store.Call) { c.Subject = "a\u0085b" }), store.ErrInvalid},
+		{"long subject", with(func(c *store.Call) { c.Subject = strings.Repeat("s", store.MaxCallSubject+1) }), store.ErrTooLarge},
+		{"extension name with capitals", with(func(c *store.Call) { c.Extensions = map[string]string{"Attempt": "1"} }), store.ErrInvalid},
+		{"extension name too long", with(func(c *store.Call) { c.Extensions = map[string]string{strings.Repeat("e", 21): "1"} }), store.ErrInvalid},
+		{"extension overriding the status", with(func(c *store.Call) { c.Extensions = map[string]string{store.ExtStatus: "ok"} }), store.ErrInvalid},
+		{"extension overriding the id", with(func(c *store.Call) { c.Extensions = map[string]string{"id": "x"} }), store.ErrInvalid},
+		{"extension value with CR", with(func(c *store.Call) { c.Extensions = map[string]string{"x": "a\rb"} }), store.ErrInvalid},
+		{"long extension value", with(func(c *store.Call) { c.Extensions = map[string]string{"x": strings.Repeat("v", store.MaxCallExtLen+1)} }), store.ErrTooLarge},
 		{"huge record", with(func(c *store.Call) {
 			c.Record = json.RawMessage(`"` + strings.Repeat("r", store.MaxCallRecordLen) + `"`)
 		}), store.ErrTooLarge},

@@ -1,0 +1,55 @@
+package store
+
+import (
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+)
+
+const (
+	// ExecutionType is the CloudEvents type of a call's execution event:
+	// its data is the call's ExecutionInfo.
+	ExecutionType = "wasmfaas.execution"
+	// ExecutionSource is the source of every execution event; the event id
+	// is the call id, unique on its own.
+	ExecutionSource = "wasmfaas/calls"
+	// ExtFunction and ExtStatus are the extensions of an execution event
+	// naming the function called and the call's status, so a trigger can
+	// select the failures of one function without reading the data.
+	ExtFunction = "function"
+	ExtStatus   = "status"
+)
+
+// Event returns c's execution event: id c.ID, type ExecutionType, source
+// ExecutionSource, subject c.Subject, time c.Start, the ExecutionInfo as
+// JSON data, extensions ExtFunction and ExtStatus, and c.Extensions. The
+// event shares c.Record; do not modify one while the other is in use.
+func (c Call) Event() cloudevents.Event {
+	e := cloudevents.NewEvent(cloudevents.VersionV1)
+	e.SetID(c.ID)
+	e.SetType(ExecutionType)
+	e.SetSource(ExecutionSource)
+	if c.Subject != "" {
+		e.SetSubject(c.Subject)
+	}
+	e.SetTime(c.Start.UTC())
+	for name, v := range c.Extensions {
+		if !reservedCallExt(name) {
+			e.SetExtension(name, v)
+		}
+	}
+	e.SetExtension(ExtFunction, c.Function)
+	e.SetExtension(ExtStatus, c.Status)
+	e.SetDataContentType(cloudevents.ApplicationJSON)
+	e.DataEncoded = c.Record
+	return e
+}
+
+// reservedCallExt reports whether name may not be one of Call.Extensions:
+// a context attribute, or an extension Event sets from the call.
+func reservedCallExt(name string) bool {
+	switch name {
+	case "specversion", "id", "source", "type", "subject", "time",
+		"datacontenttype", "dataschema", "data", "data_base64", ExtFunction, ExtStatus:
+		return true
+	}
+	return false
+}
