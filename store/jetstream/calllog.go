@@ -158,10 +158,15 @@ func NewCallLog(ctx context.Context, js jetstream.JetStream, cfg CallLogConfig) 
 	return &CallLog{cfg: cfg, js: js, nc: js.Conn(), calls: calls, id: id}, nil
 }
 
-// Append implements store.CallLog. It publishes the call, then indexes its
-// ID; if indexing fails the call is in the log but Get cannot find it, and
-// Append returns the error so the caller retries: the retry's publish is a
-// duplicate (the server answers with the first sequence) and indexes it.
+// Append implements store.CallLog in two writes: the call, then its ID's
+// index entry, published with an expected last sequence of 0 on the ID's
+// subject so that only the first append of an ID is indexed. The call's
+// Nats-Msg-Id (its ID) drops a re-append within the duplicate window, when
+// the server answers with the first sequence. A re-append after the window
+// stores a second message, which the refused index entry finds and
+// Append deletes, so the first record stays the only one. If indexing fails
+// the call is in the log but Get cannot find it, and Append returns the
+// error so the caller retries.
 func (l *CallLog) Append(ctx context.Context, c store.Call) error {
 	if err := store.CheckCall(c); err != nil {
 		return err
@@ -169,15 +174,6 @@ func (l *CallLog) Append(ctx context.Context, c store.Call) error {
 	if err := l.check(ctx); err != nil {
 		return store.WrapCall("append", c.ID, err)
 	}
-	idSubject := l.idSubject(c.ID)
-	_, err := l.id.GetLastMsgForSubject(ctx, idSubject)
-	switch {
-	case err == nil:
-		return nil // appended before, possibly long before
-	case !errors.Is(err, jetstream.ErrMsgNotFound):
-		return store.WrapCall("append", c.ID, natsUnavailable(ctx, err))
-	}
-
 	msg := nats.NewMsg(l.subject(c.Function, c.Status))
 	msg.Header.Set(hdrCallID, encode(c.ID))
 	msg.Header.Set(hdrCallStart, c.Start.UTC().Format(time.RFC3339Nano))
@@ -187,8 +183,33 @@ func (l *CallLog) Append(ctx context.Context, c store.Call) error {
 	if err != nil {
 		return store.WrapCall("append", c.ID, natsUnavailable(ctx, err))
 	}
-	if _, err := l.js.Publish(ctx, idSubject, strconv.AppendUint(nil, ack.Sequence, 10), jetstream.WithExpectStream(l.cfg.IDStream)); err != nil {
+	_, err = l.js.Publish(ctx, l.idSubject(c.ID), strconv.AppendUint(nil, ack.Sequence, 10),
+		jetstream.WithExpectStream(l.cfg.IDStream), jetstream.WithExpectLastSequencePerSubject(0))
+	switch {
+	case err == nil:
+		return nil
+	case isConflict(err):
+		// Indexed before: by this append's earlier try (same sequence),
+		// or by an append of this ID outside the duplicate window, whose
+		// record is the one kept.
+		return l.dropDuplicate(ctx, c.ID, ack.Sequence)
+	default:
 		return store.WrapCall("append", c.ID, fmt.Errorf("index call: %w", natsUnavailable(ctx, err)))
+	}
+}
+
+// dropDuplicate deletes the call message at seq unless the index of id
+// points at it: it is a later record of a call already in the log.
+func (l *CallLog) dropDuplicate(ctx context.Context, id string, seq uint64) error {
+	m, err := l.id.GetLastMsgForSubject(ctx, l.idSubject(id))
+	if err != nil {
+		return store.WrapCall("append", id, fmt.Errorf("read index: %w", natsUnavailable(ctx, err)))
+	}
+	if string(m.Data) == strconv.FormatUint(seq, 10) {
+		return nil
+	}
+	if err := l.calls.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return store.WrapCall("append", id, fmt.Errorf("drop duplicate record: %w", natsUnavailable(ctx, err)))
 	}
 	return nil
 }

@@ -1,0 +1,340 @@
+package benchcmp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/internal/natsserver"
+	"github.com/wasmfaas/wasmfaas/internal/server"
+	"github.com/wasmfaas/wasmfaas/modules"
+	"github.com/wasmfaas/wasmfaas/router"
+	"github.com/wasmfaas/wasmfaas/router/ingress"
+	"github.com/wasmfaas/wasmfaas/store"
+	wjs "github.com/wasmfaas/wasmfaas/store/jetstream"
+)
+
+// TestRouteLoad is issue 6's routing benchmark: end-to-end events/s from
+// NATS publish to ack, through the router into the Go no-op guest with
+// serve's wiring (embedded NATS with JetStream, the JetStream store, call
+// log and definitions, internal/server as the Invoker, a JSON log line per
+// call to io.Discard), next to the same stream consumed and acked by a
+// no-op Go JetStream consumer with no Wasm. It runs only when asked for by
+// name (`make bench` does):
+//
+//	go test -run '^TestRouteLoad$' -count=1 -v .
+//
+// Each measurement starts a fresh embedded server in a temporary
+// directory, starts the consumer (idle), then publishes N CloudEvents
+// (structured JSON, 256 bytes of data, async with a bounded window of
+// PubAcks outstanding) while the consumer runs; the time is from the first
+// publish to the moment the consumer's ack floor reaches the last event.
+// The targets interleave over rounds; the table reports medians.
+//
+// -routeload.cpuprofile=PREFIX writes a CPU profile of each measurement.
+func TestRouteLoad(t *testing.T) {
+	if f := flag.Lookup("test.run"); f == nil || !strings.Contains(f.Value.String(), "RouteLoad") {
+		t.Skip("run with -run RouteLoad")
+	}
+	wasm, err := readGo(hostGuests + "noop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := []routeTarget{
+		{name: "no-Wasm JetStream consumer (Consume, Ack)", durable: routeConsumer, run: plainConsumer},
+		{name: "wasmfaas router -> no-op Go guest", durable: router.DurableName(routeConsumer), run: func(t *testing.T, js jetstream.JetStream) func() { return wasmfaasRouter(t, js, wasm, true) }},
+	}
+	if *routeVariants {
+		targets = append(targets, routeTarget{name: "wasmfaas router, no call log", durable: router.DurableName(routeConsumer), run: func(t *testing.T, js jetstream.JetStream) func() {
+			return wasmfaasRouter(t, js, wasm, false)
+		}})
+	}
+	results := map[string][]float64{}
+	for round := range *routeRounds {
+		for _, tg := range targets {
+			var prof string
+			if *routeProfile != "" {
+				prof = fmt.Sprintf("%s-%s-r%d.pprof", *routeProfile, strings.Fields(tg.name)[0], round+1)
+			}
+			rate := measureRoute(t, tg, *routeEvents, prof)
+			t.Logf("round %d: %-45s %8.0f events/s", round+1, tg.name, rate)
+			results[tg.name] = append(results[tg.name], rate)
+		}
+	}
+	base := median(results[targets[0].name])
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "\nrouting: %d events per run, publish to ack, medians of %d rounds\n", *routeEvents, *routeRounds)
+	fmt.Fprintln(tw, "target\tevents/s\tratio")
+	for _, tg := range targets {
+		m := median(results[tg.name])
+		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\n", tg.name, m, m/base)
+	}
+	_ = tw.Flush()
+}
+
+var (
+	routeEvents   = flag.Int("routeload.events", 20000, "TestRouteLoad: events per measurement")
+	routeRounds   = flag.Int("routeload.rounds", 3, "TestRouteLoad: rounds (targets interleaved); the table shows medians")
+	routeVariants = flag.Bool("routeload.variants", false, "TestRouteLoad: also measure the router without a call log")
+	routeProfile  = flag.String("routeload.cpuprofile", "", "TestRouteLoad: write a CPU profile per measurement to PREFIX-<target>-r<round>.pprof")
+)
+
+// routeTarget consumes the events stream; run starts it and returns its
+// stop function.
+type routeTarget struct {
+	name    string
+	durable string // the consumer whose ack floor is watched
+	run     func(t *testing.T, js jetstream.JetStream) (stop func())
+}
+
+const (
+	routeType     = "com.example.bench"
+	routeConsumer = "bench"
+)
+
+// measureRoute runs one measurement of tg on a fresh embedded server and
+// returns its events/s.
+func measureRoute(t *testing.T, tg routeTarget, n int, profile string) float64 {
+	t.Helper()
+	ctx := context.Background()
+	srv, err := natsserver.Start(natsserver.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.Shutdown(context.Background()) }()
+	js := jsConn(t, srv)
+	if err := ingress.EnsureStreams(ctx, js, ingress.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	stop := tg.run(t, js)
+	defer stop()
+
+	// The consumer whose ack floor says when every event was handled: the
+	// plain consumer's own, the router's trigger's durable.
+	consName := tg.durable
+	var cons jetstream.Consumer
+	deadline := time.Now().Add(30 * time.Second)
+	for cons == nil {
+		if cons, err = js.Consumer(ctx, router.DefaultEventsStream, consName); err != nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: consumer %s: %v", tg.name, consName, err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+
+	msgs := make([]*nats.Msg, n)
+	for i := range msgs {
+		ev := benchEvent()
+		ev.SetID(fmt.Sprintf("bench-%07d", i))
+		m, err := router.EncodeMsg("events.bench", ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs[i] = m
+	}
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	start := time.Now()
+	pubErr := make(chan error, 1)
+	var lastSeq atomic.Uint64
+	go func() { pubErr <- publishAll(js, msgs, &lastSeq) }()
+
+	for {
+		select {
+		case err := <-pubErr:
+			if err != nil {
+				t.Fatalf("%s: publish: %v", tg.name, err)
+			}
+			pubErr = nil
+		default:
+		}
+		if pubErr == nil {
+			info, err := cons.Info(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.AckFloor.Stream >= lastSeq.Load() && info.NumAckPending == 0 {
+				break
+			}
+		}
+		if time.Since(start) > 5*time.Minute {
+			t.Fatalf("%s: not every event acked after 5 minutes", tg.name)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return float64(n) / time.Since(start).Seconds()
+}
+
+// publishAll publishes msgs with at most 4096 PubAcks outstanding and
+// records the last sequence.
+func publishAll(js jetstream.JetStream, msgs []*nats.Msg, last *atomic.Uint64) error {
+	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
+	for _, m := range msgs {
+		f, err := js.PublishMsgAsync(m)
+		if err != nil {
+			return err
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case ack := <-f.Ok():
+			last.Store(max(last.Load(), ack.Sequence))
+		case err := <-f.Err():
+			return err
+		case <-time.After(30 * time.Second):
+			return fmt.Errorf("no PubAck after 30s")
+		}
+	}
+	return nil
+}
+
+// jsConn is a JetStream context on a new in-process connection, with the
+// async publish window the benchmark's publisher uses.
+func jsConn(t *testing.T, srv *natsserver.Server) jetstream.JetStream {
+	t.Helper()
+	nc, err := srv.Conn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// plainConsumer is the baseline: a durable pull consumer on the same
+// stream and filter as a trigger's, consumed with Consume, every message
+// acked (Ack, not waiting for the server), nothing else.
+func plainConsumer(t *testing.T, js jetstream.JetStream) func() {
+	t.Helper()
+	cons, err := js.CreateOrUpdateConsumer(context.Background(), router.DefaultEventsStream, jetstream.ConsumerConfig{
+		Durable: routeConsumer, FilterSubject: router.DefaultPrefix + ".>",
+		AckPolicy: jetstream.AckExplicitPolicy, AckWait: router.DefaultAckWait,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) { _ = m.Ack() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cc.Stop
+}
+
+// wasmfaasRouter wires what `wasmfaas serve` wires on js, deploys the no-op
+// guest as "noop" with a trigger named routeConsumer on routeType, and
+// starts the router.
+func wasmfaasRouter(t *testing.T, js jetstream.JetStream, wasm []byte, calls bool) func() {
+	t.Helper()
+	ctx := context.Background()
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	state, err := wjs.New(ctx, js, wjs.Config{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var callLog store.CallLog
+	if calls {
+		if callLog, err = wjs.NewCallLog(ctx, js, wjs.CallLogConfig{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	blobs, err := wjs.NewBlobs(ctx, js, wjs.BlobsConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs, err := wjs.NewDefinitions(ctx, js, wjs.DefinitionsConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := host.New(host.Config{CacheDir: filepath.Join(t.TempDir(), "cache"), Logger: log, KV: state.KV(), Properties: state.Properties()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var api *server.Server
+	rt, err := router.New(router.Config{}, js, invoker(func(ctx context.Context, fn, trigger string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
+		return api.Invoke(ctx, fn, trigger, ev, attempt)
+	}), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api = server.New(server.Config{MaxBodyBytes: 1 << 20, Logger: log}, server.Deps{
+		Host: h, Modules: modules.New(modules.Config{MaxSize: 8 << 20}, blobs, h),
+		Defs: defs, Calls: callLog, Properties: state.Properties(), Routing: rt,
+	})
+	if err := rt.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := api.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	do := func(method, path, ctype string, body []byte) []byte {
+		req, _ := http.NewRequest(method, path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", ctype)
+		rec := &recorder{header: http.Header{}}
+		api.Handler().ServeHTTP(rec, req)
+		if rec.status/100 != 2 {
+			t.Fatalf("%s %s: %d %s", method, path, rec.status, rec.body.String())
+		}
+		return rec.body.Bytes()
+	}
+	var mf modules.Manifest
+	if err := json.Unmarshal(do("POST", "/v1/modules", "application/wasm", wasm), &mf); err != nil {
+		t.Fatal(err)
+	}
+	do("PUT", "/v1/functions/noop", "application/json", []byte(`{"module": "`+mf.Digest+`"}`))
+	do("PUT", "/v1/triggers/"+routeConsumer, "application/json",
+		[]byte(`{"function": "noop", "filters": [{"exact": {"type": "`+routeType+`"}}]}`))
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = rt.Stop(sctx)
+		_ = api.Drain(sctx)
+		_ = h.Close(sctx)
+		state.Close()
+	}
+}
+
+type invoker func(ctx context.Context, fn, trigger string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error)
+
+func (f invoker) Invoke(ctx context.Context, fn, trigger string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
+	return f(ctx, fn, trigger, ev, attempt)
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
