@@ -40,6 +40,9 @@ const (
 	// DefaultConcurrency is how many calls one trigger runs at once per
 	// host process.
 	DefaultConcurrency = 16
+	// DefaultRecentWindow is Config.RecentWindow's default: well over the
+	// embedded server's 100 ms between persisted acks.
+	DefaultRecentWindow = 5 * time.Second
 	// DuplicateWindow is how long JetStream remembers a Nats-Msg-Id.
 	DuplicateWindow = 2 * time.Minute
 
@@ -111,6 +114,10 @@ type Config struct {
 	Concurrency int
 	// PublishTimeout bounds the wait for one PubAck (AckWait/2 if zero).
 	PublishTimeout time.Duration
+	// RecentWindow is how much of the end of the call log Start reads to
+	// recognise events handled before a crash (see recent.go);
+	// DefaultRecentWindow if zero, none if negative.
+	RecentWindow time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -140,6 +147,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.PublishTimeout == 0 {
 		c.PublishTimeout = c.AckWait / 2
+	}
+	if c.RecentWindow == 0 {
+		c.RecentWindow = DefaultRecentWindow
 	}
 	switch {
 	case c.AckWait < 100*time.Millisecond:
@@ -207,6 +217,8 @@ type Router struct {
 	// aborted and their messages left for redelivery.
 	hard       context.Context
 	hardCancel context.CancelFunc
+	// recent is set once by Start, before any worker reads it.
+	recent *recentCalls
 }
 
 // New returns a Router on js that calls inv. It does no I/O: Start does.
@@ -267,11 +279,22 @@ func (r *Router) Start(ctx context.Context) error {
 			return fmt.Errorf("router: create stream %s: %w", sc.Name, err)
 		}
 	}
+	recent, err := r.loadRecent(ctx)
+	if err != nil {
+		// Without it a crash costs duplicates, as without the scan.
+		r.log.Warn("read the end of the call log", logKeyError, err)
+	} else if recent != nil && len(recent.seq) > 0 {
+		r.log.Info("calls handled just before the last stop", "calls", len(recent.seq))
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stopped {
 		return errors.New("router: start after stop")
 	}
+	if r.started {
+		return errors.New("router: started twice")
+	}
+	r.recent = recent
 	r.started = true
 	return r.reconcileLocked(ctx)
 }
@@ -613,6 +636,9 @@ func (r *Router) handle(ctx context.Context, t Trigger, m jetstream.Msg) {
 		d.reason, d.code = ReasonLoop, 508
 		d.errMsg = fmt.Sprintf("event passed through %d functions, more than the maximum of %d", hops, r.cfg.MaxHops)
 		r.deadLetter(ctx, &d)
+		return
+	}
+	if seq, ok := r.recent.lookup(t, &ev); ok && r.handledBefore(ctx, t, m, ev, seq) {
 		return
 	}
 	stopProgress := r.keepInProgress(m)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -116,4 +117,65 @@ func TestExecutionEvents(t *testing.T) {
 	// The catch-all trigger has no consumer on the call log at all.
 	_, err = js.Consumer(t.Context(), storejs.DefaultCallStream, DurableName("catch-all"))
 	assert.Error(t, err)
+}
+
+// TestHandledBeforeRestart: a call that ended ok is in the call log but
+// its event was not acked (the embedded server lost the ack in a crash).
+// A router started on that log acks the redelivered event without calling
+// the function again and publishes the call's emitted events (once); an
+// event with no such call, or handled by another trigger, runs as usual.
+func TestHandledBeforeRestart(t *testing.T) {
+	_, js := startNATS(t)
+	ctx := t.Context()
+	log, err := storejs.NewCallLog(ctx, js, storejs.CallLogConfig{})
+	require.NoError(t, err)
+
+	done, fresh := reading(1), reading(2)
+	out := cloudevents.NewEvent()
+	out.SetID(host.EmittedID(done.ID(), "readings", 0))
+	out.SetSource("wasmfaas/functions/readings")
+	out.SetType("com.example.derived")
+	rec, err := json.Marshal(host.ExecutionInfo{CallID: "before", Function: "readings", Status: host.StatusOK, Emitted: []cloudevents.Event{out}})
+	require.NoError(t, err)
+	ext := func(trigger string) map[string]string {
+		return map[string]string{store.ExtTrigger: trigger, store.ExtCauseID: done.ID(), store.ExtCauseSource: done.Source()}
+	}
+	require.NoError(t, log.Append(ctx, store.Call{ID: "before", Function: "readings", Status: "ok", Start: time.Now(), Record: rec, Extensions: ext("readings")}))
+	// A failed call of the same event does not count as handled.
+	require.NoError(t, log.Append(ctx, store.Call{ID: "failed", Function: "other", Status: "error", Start: time.Now(), Record: json.RawMessage(`{}`), Extensions: ext("other")}))
+	r, err := New(Config{}, js, newFake(nil), testLogger(t))
+	require.NoError(t, err)
+	for _, sc := range r.Streams() {
+		_, err := js.CreateStream(ctx, sc)
+		require.NoError(t, err)
+	}
+	publish(t, js, done, fresh)
+
+	inv := newFake(nil)
+	startRouter(t, Config{AckWait: 5 * time.Second}, js, inv,
+		Trigger{Name: "readings", Function: "readings", Delivery: fastDelivery, Filters: []Filter{filter(t, `{"exact": {"type": "com.example.reading"}}`)}},
+		Trigger{Name: "other", Function: "other", Delivery: fastDelivery, Filters: []Filter{filter(t, `{"exact": {"type": "com.example.reading"}}`)}},
+	)
+	eventually(t, 10*time.Second, func() bool {
+		return len(inv.attempts("readings", fresh.ID())) == 1 && len(inv.attempts("other", done.ID())) == 1 && len(inv.attempts("other", fresh.ID())) == 1
+	}, "the calls not made before run")
+	var emitted []cloudevents.Event
+	eventually(t, 10*time.Second, func() bool {
+		emitted = nil
+		for _, m := range readStream(t, js, DefaultEventsStream, "events.emitted.>") {
+			ev, err := DecodeMsg(&nats.Msg{Subject: m.Subject(), Header: m.Headers(), Data: m.Data()})
+			require.NoError(t, err)
+			emitted = append(emitted, ev)
+		}
+		return len(emitted) == 1
+	}, "the recorded call's emitted event is published")
+	assert.Equal(t, out.ID(), emitted[0].ID())
+	time.Sleep(300 * time.Millisecond)
+	assert.Empty(t, inv.attempts("readings", done.ID()), "the call made before the restart is not made again")
+	cons, err := js.Consumer(ctx, DefaultEventsStream, DurableName("readings"))
+	require.NoError(t, err)
+	info, err := cons.Info(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, info.NumAckPending)
+	assert.Zero(t, info.NumPending)
 }

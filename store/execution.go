@@ -16,6 +16,16 @@ const (
 	// select the failures of one function without reading the data.
 	ExtFunction = "function"
 	ExtStatus   = "status"
+
+	// Extensions the caller of Append sets through Call.Extensions for a
+	// call made by a trigger: its attempt, the trigger, the error's kind,
+	// and the id and source of the event that caused the call, by which a
+	// restarted router recognises an event it had already handled.
+	ExtAttempt     = "attempt"
+	ExtTrigger     = "trigger"
+	ExtErrorKind   = "errorkind"
+	ExtCauseID     = "causeid"
+	ExtCauseSource = "causesource"
 )
 
 // Event returns c's execution event: id c.ID, type ExecutionType, source

@@ -626,34 +626,30 @@ func (s *Server) record(ctx context.Context, info host.ExecutionInfo, ev cloudev
 		ID: info.CallID, Function: info.Function, Status: string(info.Status), Start: info.Start, Record: rec,
 		Subject: ev.Subject(),
 		Extensions: map[string]string{
-			extAttempt:     strconv.Itoa(max(info.Attempt, 1)),
-			router.ExtHops: strconv.Itoa(router.Hops(ev) + 1),
+			store.ExtAttempt:     strconv.Itoa(max(info.Attempt, 1)),
+			router.ExtHops:       strconv.Itoa(router.Hops(ev) + 1),
+			store.ExtCauseID:     ev.ID(),
+			store.ExtCauseSource: ev.Source(),
 		},
 	}
 	if trigger != "" {
-		c.Extensions[extTrigger] = trigger
+		c.Extensions[store.ExtTrigger] = trigger
 	}
 	if info.Error != nil && info.Error.Kind != "" {
-		c.Extensions[extErrorKind] = info.Error.Kind
+		c.Extensions[store.ExtErrorKind] = info.Error.Kind
 	}
 	if store.CheckCall(c) != nil {
-		// A subject no CloudEvents attribute can carry (a control
-		// character, over store.MaxCallSubject) must not cost the call
-		// its record; the ExecutionInfo keeps the subject in full.
+		// A subject or event id no CloudEvents attribute can carry (a
+		// control character, over store's limits) must not cost the call
+		// its record; the ExecutionInfo keeps them in full.
 		c.Subject = ""
+		delete(c.Extensions, store.ExtCauseID)
+		delete(c.Extensions, store.ExtCauseSource)
 	}
 	if err := s.deps.Calls.Append(context.WithoutCancel(ctx), c); err != nil {
 		s.log.Warn("call not recorded in the call log", "call_id", info.CallID, "err", err)
 	}
 }
-
-// Extensions of an execution event beyond store's function and status, so a
-// trigger can select, say, the last attempts of one trigger's failures.
-const (
-	extAttempt   = "attempt"
-	extTrigger   = "trigger"
-	extErrorKind = "errorkind"
-)
 
 // --- read APIs
 
