@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/internal/apierr"
 	"github.com/wasmfaas/wasmfaas/modules"
 	"github.com/wasmfaas/wasmfaas/router"
 	"github.com/wasmfaas/wasmfaas/store"
@@ -520,7 +521,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) error {
 		return writeJSON(w, status, info)
 	}
 	if info.Status != host.StatusOK {
-		var body errorBody
+		var body apierr.Body
 		body.Error.Code, body.Error.Message = Kind("function_"+string(info.Status)), info.Error.Kind+": "+info.Error.Message
 		return writeJSON(w, status, body)
 	}
