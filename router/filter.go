@@ -10,6 +10,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/store"
 )
 
 // ErrInvalidFilter is wrapped by every filter validation error.
@@ -111,17 +112,7 @@ func (f *Filter) Validate() error {
 	return nil
 }
 
-func validAttrName(s string) bool {
-	if s == "" || len(s) > 20 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
+func validAttrName(s string) bool { return store.IsAttributeName(s) }
 
 // Match reports whether ev passes f.
 func (f *Filter) Match(ev *cloudevents.Event) bool {

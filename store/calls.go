@@ -189,7 +189,7 @@ func WrapCall(op, id string, err error) error {
 func checkCallExts(ext map[string]string) error {
 	for name, v := range ext {
 		switch {
-		case !extName(name):
+		case !IsAttributeName(name):
 			return fmt.Errorf("%w: extension name %s must be [a-z0-9]{1,20}", ErrInvalid, quote(name))
 		case reservedCallExt(name):
 			return fmt.Errorf("%w: extension %s is set by the call log itself", ErrInvalid, quote(name))
@@ -217,8 +217,9 @@ func attrValue(s string) bool {
 	return true
 }
 
-// extName reports whether s is a CloudEvents attribute name.
-func extName(s string) bool {
+// IsAttributeName reports whether s is a CloudEvents attribute or extension
+// name: 1 to 20 lowercase ASCII letters or digits.
+func IsAttributeName(s string) bool {
 	if s == "" || len(s) > 20 {
 		return false
 	}

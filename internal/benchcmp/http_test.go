@@ -176,6 +176,14 @@ func newAPI(t *testing.T, wasm []byte, log *slog.Logger, calls bool) http.Handle
 	t.Cleanup(func() { _ = s.Drain(context.Background()) })
 	api := s.Handler()
 
+	deployNoop(t, api, wasm)
+	return api
+}
+
+// deployNoop uploads wasm through api and PUTs it as the function "noop";
+// more, if given, are further PUTs (path, JSON body) made after it.
+func deployNoop(t *testing.T, api http.Handler, wasm []byte, more ...[2]string) {
+	t.Helper()
 	do := func(method, path, ctype string, body []byte) []byte {
 		req, _ := http.NewRequest(method, path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", ctype)
@@ -191,7 +199,9 @@ func newAPI(t *testing.T, wasm []byte, log *slog.Logger, calls bool) http.Handle
 		t.Fatal(err)
 	}
 	do("PUT", "/v1/functions/noop", "application/json", []byte(`{"module": "`+mf.Digest+`"}`))
-	return api
+	for _, put := range more {
+		do("PUT", put[0], "application/json", []byte(put[1]))
+	}
 }
 
 // recorder is a minimal http.ResponseWriter for setting up the API

@@ -1,14 +1,11 @@
 package benchcmp
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -297,23 +294,8 @@ func wasmfaasRouter(t *testing.T, js jetstream.JetStream, wasm []byte, calls boo
 	if err := api.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	do := func(method, path, ctype string, body []byte) []byte {
-		req, _ := http.NewRequest(method, path, bytes.NewReader(body))
-		req.Header.Set("Content-Type", ctype)
-		rec := &recorder{header: http.Header{}}
-		api.Handler().ServeHTTP(rec, req)
-		if rec.status/100 != 2 {
-			t.Fatalf("%s %s: %d %s", method, path, rec.status, rec.body.String())
-		}
-		return rec.body.Bytes()
-	}
-	var mf modules.Manifest
-	if err := json.Unmarshal(do("POST", "/v1/modules", "application/wasm", wasm), &mf); err != nil {
-		t.Fatal(err)
-	}
-	do("PUT", "/v1/functions/noop", "application/json", []byte(`{"module": "`+mf.Digest+`"}`))
-	do("PUT", "/v1/triggers/"+routeConsumer, "application/json",
-		[]byte(`{"function": "noop", "filters": [{"exact": {"type": "`+routeType+`"}}]}`))
+	deployNoop(t, api.Handler(), wasm, [2]string{"/v1/triggers/" + routeConsumer,
+		`{"function": "noop", "filters": [{"exact": {"type": "` + routeType + `"}}]}`})
 	return func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
