@@ -639,15 +639,20 @@ func (s *Server) record(ctx context.Context, info host.ExecutionInfo, ev cloudev
 	if info.Error != nil && info.Error.Kind != "" {
 		c.Extensions[store.ExtErrorKind] = info.Error.Kind
 	}
-	if store.CheckCall(c) != nil {
+	actx := context.WithoutCancel(ctx)
+	err = s.deps.Calls.Append(actx, c)
+	if errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrTooLarge) {
 		// A subject or event id no CloudEvents attribute can carry (a
 		// control character, over store's limits) must not cost the call
-		// its record; the ExecutionInfo keeps them in full.
+		// its record; the ExecutionInfo keeps them in full. Retrying on
+		// the error, rather than checking first, keeps the check to one
+		// pass over the record on the hot path.
 		c.Subject = ""
 		delete(c.Extensions, store.ExtCauseID)
 		delete(c.Extensions, store.ExtCauseSource)
+		err = s.deps.Calls.Append(actx, c)
 	}
-	if err := s.deps.Calls.Append(context.WithoutCancel(ctx), c); err != nil {
+	if err != nil {
 		s.log.Warn("call not recorded in the call log", "call_id", info.CallID, "err", err)
 	}
 }

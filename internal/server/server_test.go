@@ -235,3 +235,24 @@ func TestAuth(t *testing.T) {
 	resp, _ = e.do("GET", "/healthz", "", nil)
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "health needs no token")
 }
+
+// TestCallRecordedDespiteSubject: an event whose subject no execution
+// event can carry (a control character) still has its call recorded, the
+// subject kept in full in the ExecutionInfo.
+func TestCallRecordedDespiteSubject(t *testing.T) {
+	e := newEnv(t, "")
+	resp, b := e.do("POST", "/v1/modules", "application/wasm", temperature(t))
+	require.Equal(t, http.StatusCreated, resp.StatusCode, string(b))
+	var mf modules.Manifest
+	require.NoError(t, json.Unmarshal(b, &mf))
+	resp, b = e.do("PUT", "/v1/functions/temperature", "application/json", []byte(`{"module": "`+mf.Digest+`", "grants": ["props", "emit"]}`))
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+
+	resp, b = e.do("POST", "/v1/functions/temperature/invoke?subject="+url.QueryEscape("device\n1"), "application/json", []byte(`{"tempc": 31}`))
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	resp, b = e.do("GET", "/v1/calls/"+resp.Header.Get(server.HeaderCallID), "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	var info host.ExecutionInfo
+	require.NoError(t, json.Unmarshal(b, &info))
+	assert.Equal(t, "device\n1", info.Event.Subject)
+}
