@@ -76,13 +76,13 @@ func TestCommandModeGetsNoCapabilities(t *testing.T) {
 	m.Memory(1, 0)
 	m.Export(abi.StartExport, m.Func(m.Type(nil, nil), nil))
 	_, err := h.Load(t.Context(), m.Bytes())
-	require.ErrorIs(t, err, ErrUnknownImport)
+	require.ErrorIs(t, err, abi.ErrUnknownImport)
 	assert.Contains(t, err.Error(), "WASI command module gets no wasmfaas capabilities")
 
 	mod, err := h.Load(t.Context(), commandModule(1, "x", 0))
 	require.NoError(t, err)
 	_, err = h.NewFunction(t.Context(), mod, FunctionConfig{Name: "strict", Grants: abi.NewGrants(abi.CapLog)})
-	require.ErrorIs(t, err, ErrNotGranted)
+	require.ErrorIs(t, err, abi.ErrNotGranted)
 }
 
 // TestStoreUnavailableIsSticky: a kv call on a host without a store gets

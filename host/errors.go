@@ -5,36 +5,19 @@ import (
 	"fmt"
 )
 
-// Sentinels for module and function validation; ModuleError wraps one of them.
-var (
-	// ErrInvalidModule: the bytes are not a usable wasm module.
-	ErrInvalidModule = errors.New("invalid module")
-	// ErrABIVersion: the module speaks an ABI version this host does not.
-	ErrABIVersion = errors.New("unsupported ABI version")
-	// ErrUnknownImport: the module imports something the host does not provide.
-	ErrUnknownImport = errors.New("unknown import")
-	// ErrNotGranted: the module imports a capability its function was not granted.
-	ErrNotGranted = errors.New("capability not granted")
-	// ErrInvalidFunction: the function's own settings are wrong (name, limits).
-	ErrInvalidFunction = errors.New("invalid function")
-)
+// ErrInvalidFunction: the function's own settings are wrong (name, limits,
+// isolation); FunctionError wraps it. A module that breaks the ABI is an
+// *abi.ModuleError instead.
+var ErrInvalidFunction = errors.New("invalid function")
 
-// ModuleError says why a module or function was refused; Import names the
-// offending import when there is one.
-type ModuleError struct {
-	Err    error  // one of the sentinels above
-	Import string // "module.name", when an import is at fault
+// FunctionError says why a function's settings were refused.
+type FunctionError struct {
 	Reason string
 }
 
-func (e *ModuleError) Error() string {
-	if e.Import != "" {
-		return fmt.Sprintf("%s: import %s: %s", e.Err, e.Import, e.Reason)
-	}
-	return fmt.Sprintf("%s: %s", e.Err, e.Reason)
-}
+func (e *FunctionError) Error() string { return fmt.Sprintf("%s: %s", ErrInvalidFunction, e.Reason) }
 
-func (e *ModuleError) Unwrap() error { return e.Err }
+func (e *FunctionError) Unwrap() error { return ErrInvalidFunction }
 
 // trapError ends a call from inside a host function: wazero recovers the
 // panic that carries it and returns it from the guest call, so the host

@@ -116,21 +116,21 @@ type Function struct {
 // the limit) and returns a Function ready to Invoke.
 func (h *Host) NewFunction(ctx context.Context, m *Module, cfg FunctionConfig) (*Function, error) {
 	if cfg.Name == "" {
-		return nil, &ModuleError{Err: ErrInvalidFunction, Reason: "function name is empty"}
+		return nil, &FunctionError{Reason: "function name is empty"}
 	}
 	limits := cfg.Limits.withDefaults()
 	if err := limits.validate(); err != nil {
-		return nil, &ModuleError{Err: ErrInvalidFunction, Reason: err.Error()}
+		return nil, &FunctionError{Reason: err.Error()}
 	}
 	grants := cfg.Grants
 	if grants == nil {
 		grants = abi.NewGrants(abi.DefaultGrants...)
 	}
-	if err := m.checkGrants(grants); err != nil {
+	if err := m.info.CheckGrants(grants); err != nil {
 		return nil, err
 	}
 	if m.MinMemoryPages > limits.MemoryPages {
-		return nil, &ModuleError{Err: ErrInvalidFunction, Reason: fmt.Sprintf("module needs %d memory pages at start; the function's limit is %d", m.MinMemoryPages, limits.MemoryPages)}
+		return nil, &FunctionError{Reason: fmt.Sprintf("module needs %d memory pages at start; the function's limit is %d", m.MinMemoryPages, limits.MemoryPages)}
 	}
 	iso := cfg.Isolation
 	switch iso {
@@ -138,7 +138,7 @@ func (h *Host) NewFunction(ctx context.Context, m *Module, cfg FunctionConfig) (
 		iso = Pooled
 	case Pooled, Fresh:
 	default:
-		return nil, &ModuleError{Err: ErrInvalidFunction, Reason: fmt.Sprintf("unknown isolation %q (want pooled or fresh)", iso)}
+		return nil, &FunctionError{Reason: fmt.Sprintf("unknown isolation %q (want pooled or fresh)", iso)}
 	}
 	if m.Mode == abi.ModeCommand {
 		iso = Fresh // a command's _start runs once per instance
@@ -416,7 +416,7 @@ func (f *Function) newInstance(ctx context.Context, deadline time.Time) (*instan
 		_ = mod.Close(ctx)
 		return nil, err
 	}
-	if f.module.hasInit {
+	if f.module.info.HasInit {
 		inst.arm(ctx, deadline)
 		_, err = mod.ExportedFunction(abi.InitializeExport).Call(ctx)
 		if code := inst.disarm(); code != 0 {

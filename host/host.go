@@ -33,10 +33,11 @@ type Host struct {
 	log   *slog.Logger
 	cache wazero.CompilationCache
 
-	// mu guards runtimes and compiled. Lock order: Host.mu, then pool.mu.
+	// mu guards runtimes, compiled and modules. Lock order: Host.mu, then pool.mu.
 	mu       sync.Mutex
 	runtimes map[uint32]*runtimeEnv // by memory limit in pages
 	compiled map[compiledKey]*compiledEntry
+	modules  map[string]*Module // loaded modules by digest
 	closed   bool
 }
 
@@ -65,6 +66,7 @@ func New(cfg Config) (*Host, error) {
 		log:      cfg.Logger,
 		runtimes: map[uint32]*runtimeEnv{},
 		compiled: map[compiledKey]*compiledEntry{},
+		modules:  map[string]*Module{},
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -146,7 +148,7 @@ func (h *Host) compile(ctx context.Context, m *Module, pages uint32) (*runtimeEn
 	}
 	cm, err := env.rt.CompileModule(ctx, m.wasm)
 	if err != nil {
-		return nil, nil, &ModuleError{Err: ErrInvalidModule, Reason: err.Error()}
+		return nil, nil, &abi.ModuleError{Err: abi.ErrInvalidModule, Reason: err.Error()}
 	}
 	h.compiled[key] = &compiledEntry{cm: cm, refs: 1}
 	return env, cm, nil

@@ -84,14 +84,14 @@ func TestLoadRefusesBadModules(t *testing.T) {
 		want error
 		msg  string
 	}{
-		{"garbage", []byte("this is not wasm at all"), ErrInvalidModule, "bad magic"},
-		{"truncated", good[:len(good)-5], ErrInvalidModule, ""},
-		{"empty", nil, ErrInvalidModule, "bad magic"},
-		{"no entry point", noEntry.Bytes(), ErrInvalidModule, "neither wasmfaas_handle nor _start"},
-		{"unknown host function", unknown.Bytes(), ErrUnknownImport, "wasmfaas_v1.kv_frobnicate"},
-		{"wrong signature", badSig.Bytes(), ErrUnknownImport, "signature is (i32) -> i32"},
-		{"abi v2", v2.Bytes(), ErrABIVersion, "speaks wasmfaas ABI v2; this host speaks v1"},
-		{"unknown import module", env.Bytes(), ErrUnknownImport, "env.abort"},
+		{"garbage", []byte("this is not wasm at all"), abi.ErrInvalidModule, "bad magic"},
+		{"truncated", good[:len(good)-5], abi.ErrInvalidModule, ""},
+		{"empty", nil, abi.ErrInvalidModule, "bad magic"},
+		{"no entry point", noEntry.Bytes(), abi.ErrInvalidModule, "neither wasmfaas_handle nor _start"},
+		{"unknown host function", unknown.Bytes(), abi.ErrUnknownImport, "wasmfaas_v1.kv_frobnicate"},
+		{"wrong signature", badSig.Bytes(), abi.ErrUnknownImport, "signature is (i32) -> i32"},
+		{"abi v2", v2.Bytes(), abi.ErrABIVersion, "speaks wasmfaas ABI v2; this host speaks v1"},
+		{"unknown import module", env.Bytes(), abi.ErrUnknownImport, "env.abort"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,7 +114,7 @@ func TestNewFunctionRefusesUngrantedImports(t *testing.T) {
 	assert.Equal(t, []abi.Capability{abi.CapKV}, m.Capabilities)
 
 	_, err = h.NewFunction(t.Context(), m, FunctionConfig{Name: "f"})
-	require.ErrorIs(t, err, ErrNotGranted)
+	require.ErrorIs(t, err, abi.ErrNotGranted)
 	assert.Contains(t, err.Error(), `wasmfaas_v1.kv_get: needs capability "kv"`)
 
 	fn, err := h.NewFunction(t.Context(), m, FunctionConfig{Name: "f", Grants: abi.NewGrants(abi.CapKV)})
@@ -129,7 +129,7 @@ func TestNewFunctionRefusesUngrantedImports(t *testing.T) {
 	wm, err := h.Load(t.Context(), wasi.Bytes())
 	require.NoError(t, err)
 	_, err = h.NewFunction(t.Context(), wm, FunctionConfig{Name: "strict", Grants: abi.NewGrants(abi.CapLog)})
-	require.ErrorIs(t, err, ErrNotGranted)
+	require.ErrorIs(t, err, abi.ErrNotGranted)
 	assert.Contains(t, err.Error(), "wasi_snapshot_preview1.random_get")
 
 	big, err := h.Load(t.Context(), reactor(300, nil, nil, wasmgen.I32Const(0)))

@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/wasmfaas/wasmfaas/abi"
-	"github.com/wasmfaas/wasmfaas/host"
 	"github.com/wasmfaas/wasmfaas/store"
 )
 
@@ -18,7 +17,7 @@ var (
 	// ErrTooLarge: the upload exceeds the registry's size limit (413).
 	ErrTooLarge = errors.New("module too large")
 	// ErrInvalid: the bytes are not a module this host can run (422); the
-	// error also wraps the host's reason (host.ModuleError).
+	// error also wraps the reason (*abi.ModuleError).
 	ErrInvalid = errors.New("invalid module")
 	// ErrNotFound: no module has that digest (404).
 	ErrNotFound = errors.New("module not found")
@@ -38,17 +37,23 @@ func (e *InUseError) Error() string {
 
 func (e *InUseError) Unwrap() error { return ErrInUse }
 
-// Loader compiles and validates module bytes; *host.Host is one.
-type Loader interface {
-	Load(ctx context.Context, wasm []byte) (*host.Module, error)
+// Validator checks module bytes against the ABI and describes them; the
+// host (*host.Host) is one. Forget drops what it cached of a deleted module.
+type Validator interface {
+	Validate(ctx context.Context, wasm []byte) (abi.ModuleInfo, error)
+	Forget(digest string)
 }
+
+// DefaultMaxMemoryPages is the start memory a module may declare when
+// Config.MaxMemoryPages is zero: the ABI's default memory limit (16 MiB).
+const DefaultMaxMemoryPages = 256
 
 // Config bounds what the registry accepts.
 type Config struct {
 	// MaxSize is the largest upload in bytes; 0 means store.DefaultMaxBlobSize.
 	MaxSize int64
 	// MaxMemoryPages refuses modules whose start memory is larger; 0 means
-	// host.DefaultLimits.MemoryPages.
+	// DefaultMaxMemoryPages.
 	MaxMemoryPages uint32
 }
 
@@ -63,40 +68,46 @@ type Manifest struct {
 	MinMemoryPages uint32           `json:"min_memory_pages"`
 }
 
-func manifestOf(m *host.Module) Manifest {
-	caps := m.Capabilities
+// Module is a validated module: its manifest and its bytes.
+type Module struct {
+	Manifest
+	Wasm []byte
+}
+
+func manifestOf(digest string, size int, info abi.ModuleInfo) Manifest {
+	caps := info.Capabilities
 	if caps == nil {
 		caps = []abi.Capability{}
 	}
-	imports := m.Imports
+	imports := info.Imports
 	if imports == nil {
 		imports = []string{}
 	}
 	return Manifest{
-		Digest: m.Digest, Size: int64(m.Size), Mode: m.Mode, Exports: m.Exports,
-		Imports: imports, Capabilities: caps, MinMemoryPages: m.MinMemoryPages,
+		Digest: digest, Size: int64(size), Mode: info.Mode, Exports: info.Exports,
+		Imports: imports, Capabilities: caps, MinMemoryPages: info.MinMemoryPages,
 	}
 }
 
 // Registry is safe for concurrent use.
 type Registry struct {
-	cfg    Config
-	blobs  store.Blobs
-	loader Loader
+	cfg       Config
+	blobs     store.Blobs
+	validator Validator
 
 	mu     sync.Mutex
-	loaded map[string]*host.Module // by digest: validated once per process
+	loaded map[string]Module // by digest: validated once per process
 }
 
-// New returns a Registry over blobs, validating with loader.
-func New(cfg Config, blobs store.Blobs, loader Loader) *Registry {
+// New returns a Registry over blobs, validating with v.
+func New(cfg Config, blobs store.Blobs, v Validator) *Registry {
 	if cfg.MaxSize == 0 {
 		cfg.MaxSize = store.DefaultMaxBlobSize
 	}
 	if cfg.MaxMemoryPages == 0 {
-		cfg.MaxMemoryPages = host.DefaultLimits.MemoryPages
+		cfg.MaxMemoryPages = DefaultMaxMemoryPages
 	}
-	return &Registry{cfg: cfg, blobs: blobs, loader: loader, loaded: map[string]*host.Module{}}
+	return &Registry{cfg: cfg, blobs: blobs, validator: v, loaded: map[string]Module{}}
 }
 
 // MaxSize is the largest upload accepted, for callers that limit a body
@@ -126,30 +137,30 @@ func (r *Registry) Upload(ctx context.Context, wasm []byte) (Manifest, error) {
 	r.mu.Lock()
 	r.loaded[digest] = m
 	r.mu.Unlock()
-	return manifestOf(m), nil
+	return m.Manifest, nil
 }
 
-func (r *Registry) validate(ctx context.Context, wasm []byte) (*host.Module, error) {
-	m, err := r.loader.Load(ctx, wasm)
+func (r *Registry) validate(ctx context.Context, wasm []byte) (Module, error) {
+	info, err := r.validator.Validate(ctx, wasm)
 	if err != nil {
-		var me *host.ModuleError
+		var me *abi.ModuleError
 		if errors.As(err, &me) {
-			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+			return Module{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
-		return nil, fmt.Errorf("validate module: %w", err)
+		return Module{}, fmt.Errorf("validate module: %w", err)
 	}
-	if m.MinMemoryPages > r.cfg.MaxMemoryPages {
-		return nil, fmt.Errorf("%w: module needs %d memory pages at start; the limit is %d", ErrInvalid, m.MinMemoryPages, r.cfg.MaxMemoryPages)
+	if info.MinMemoryPages > r.cfg.MaxMemoryPages {
+		return Module{}, fmt.Errorf("%w: module needs %d memory pages at start; the limit is %d", ErrInvalid, info.MinMemoryPages, r.cfg.MaxMemoryPages)
 	}
-	return m, nil
+	return Module{Manifest: manifestOf(store.Digest(wasm), len(wasm), info), Wasm: wasm}, nil
 }
 
 // Module returns the validated module with digest, loading it from the
 // blob store on first use (after a restart, the compilation cache makes
 // that cheap).
-func (r *Registry) Module(ctx context.Context, digest string) (*host.Module, error) {
+func (r *Registry) Module(ctx context.Context, digest string) (Module, error) {
 	if err := store.CheckDigest("get module", digest); err != nil {
-		return nil, err
+		return Module{}, err
 	}
 	r.mu.Lock()
 	m, ok := r.loaded[digest]
@@ -159,13 +170,13 @@ func (r *Registry) Module(ctx context.Context, digest string) (*host.Module, err
 	}
 	wasm, err := r.blobs.Get(ctx, digest)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, digest)
+		return Module{}, fmt.Errorf("%w: %s", ErrNotFound, digest)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read module %s: %w", digest, err)
+		return Module{}, fmt.Errorf("read module %s: %w", digest, err)
 	}
 	if m, err = r.validate(ctx, wasm); err != nil {
-		return nil, err
+		return Module{}, err
 	}
 	r.mu.Lock()
 	r.loaded[digest] = m
@@ -179,7 +190,7 @@ func (r *Registry) Get(ctx context.Context, digest string) (Manifest, error) {
 	if err != nil {
 		return Manifest{}, err
 	}
-	return manifestOf(m), nil
+	return m.Manifest, nil
 }
 
 // List returns every stored module's manifest, sorted by digest.
@@ -221,5 +232,6 @@ func (r *Registry) Delete(ctx context.Context, digest string, usedBy []string) e
 	r.mu.Lock()
 	delete(r.loaded, digest)
 	r.mu.Unlock()
+	r.validator.Forget(digest)
 	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/types"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 )
 
 // Hops returns the event's hop count (the ExtHops extension): how many
@@ -53,10 +55,34 @@ func EmittedMsgID(trigger string, ev cloudevents.Event) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// EmittedSubjectFor is the subject events emitted by function are
-// published on: <prefix>.emitted.<function>.
-func (r *Router) EmittedSubjectFor(function string) string {
-	return r.cfg.Prefix + "." + EmittedSubject + "." + subjectToken(function)
+// Emitter stores the events functions emit, on the events stream: each
+// with the hop count of the event that caused it plus one and a
+// Nats-Msg-Id derived from its id and the emit scope (EmittedMsgID), so a
+// retried call re-emits the same ids and the stream's duplicate window
+// drops what was stored before. The call path and the router's restart
+// scan both publish through it.
+type Emitter struct {
+	js      jetstream.JetStream
+	prefix  string
+	timeout time.Duration
+}
+
+// NewEmitter returns an Emitter publishing under <prefix>.emitted.<function>
+// and waiting at most timeout for the PubAcks of one call's events.
+func NewEmitter(js jetstream.JetStream, prefix string, timeout time.Duration) *Emitter {
+	if prefix == "" {
+		prefix = layout.EventsPrefix
+	}
+	if timeout <= 0 {
+		timeout = DefaultAckWait / 2
+	}
+	return &Emitter{js: js, prefix: prefix, timeout: timeout}
+}
+
+// SubjectFor is the subject events emitted by function are published on:
+// <prefix>.emitted.<function>.
+func (e *Emitter) SubjectFor(function string) string {
+	return e.prefix + "." + EmittedSubject + "." + subjectToken(function)
 }
 
 // subjectToken makes s one NATS subject token.
@@ -72,33 +98,34 @@ func subjectToken(s string) string {
 	}, s)
 }
 
-// publishEmitted publishes the events a successful call emitted, each with
-// the hop count of the triggering event plus one, and waits for every
-// PubAck (retrying until PublishTimeout), so the triggering message is
-// acked only once its consequences are stored.
-func (r *Router) publishEmitted(ctx context.Context, t Trigger, trigger cloudevents.Event, emitted []cloudevents.Event) error {
+// Publish stores the events a successful call of function on cause
+// emitted, scope being the emit scope of the call (the trigger's name, or
+// empty for a synchronous invoke), and waits for every PubAck (retrying
+// until the Emitter's timeout), so the caller settles the cause only once
+// its consequences are stored.
+func (e *Emitter) Publish(ctx context.Context, function, scope string, cause cloudevents.Event, emitted []cloudevents.Event) error {
 	if len(emitted) == 0 {
 		return nil
 	}
-	hops := Hops(trigger) + 1
+	hops := Hops(cause) + 1
 	futures := make([]jetstream.PubAckFuture, 0, len(emitted))
 	msgs := make([]*nats.Msg, 0, len(emitted))
 	for _, ev := range emitted {
 		ev = ev.Clone()
 		ev.SetExtension(ExtHops, hops)
-		msg, err := EncodeMsg(r.EmittedSubjectFor(t.Function), ev)
+		msg, err := EncodeMsg(e.SubjectFor(function), ev)
 		if err != nil {
 			return err
 		}
-		msg.Header.Set(nats.MsgIdHdr, EmittedMsgID(t.Name, ev))
+		msg.Header.Set(nats.MsgIdHdr, EmittedMsgID(scope, ev))
 		msgs = append(msgs, msg)
 	}
-	pctx, cancel := context.WithTimeout(ctx, r.cfg.PublishTimeout)
+	pctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	for _, msg := range msgs {
-		f, err := r.js.PublishMsgAsync(msg)
+		f, err := e.js.PublishMsgAsync(msg)
 		if err != nil {
-			return r.publishSync(pctx, msgs)
+			return publishSync(pctx, e.js, msgs)
 		}
 		futures = append(futures, f)
 	}
@@ -108,7 +135,7 @@ func (r *Router) publishEmitted(ctx context.Context, t Trigger, trigger cloudeve
 		case <-f.Err():
 			// One failed: publish them all again, synchronously; the
 			// duplicate window drops those already stored.
-			return r.publishSync(pctx, msgs)
+			return publishSync(pctx, e.js, msgs)
 		case <-pctx.Done():
 			return fmt.Errorf("publish emitted events: %w", pctx.Err())
 		}
@@ -117,9 +144,9 @@ func (r *Router) publishEmitted(ctx context.Context, t Trigger, trigger cloudeve
 }
 
 // publishSync publishes msgs one by one, retrying each until ctx ends.
-func (r *Router) publishSync(ctx context.Context, msgs []*nats.Msg) error {
+func publishSync(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg) error {
 	for _, msg := range msgs {
-		if err := r.publishRetry(ctx, msg); err != nil {
+		if err := publishRetry(ctx, js, msg); err != nil {
 			return err
 		}
 	}
@@ -128,11 +155,11 @@ func (r *Router) publishSync(ctx context.Context, msgs []*nats.Msg) error {
 
 // publishRetry publishes msg and waits for its PubAck, retrying while NATS
 // is unavailable until ctx ends.
-func (r *Router) publishRetry(ctx context.Context, msg *nats.Msg) error {
+func publishRetry(ctx context.Context, js jetstream.JetStream, msg *nats.Msg) error {
 	var last error
 	for {
 		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err := r.js.PublishMsg(actx, msg)
+		_, err := js.PublishMsg(actx, msg)
 		cancel()
 		if err == nil {
 			return nil

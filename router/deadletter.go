@@ -128,7 +128,7 @@ func (r *Router) deadLetter(ctx context.Context, d *delivered) {
 		pctx, cancel = context.WithTimeout(ctx, r.cfg.PublishTimeout)
 		defer cancel()
 	}
-	if err := r.publishRetry(pctx, msg); err != nil {
+	if err := publishRetry(pctx, r.js, msg); err != nil {
 		if spare && ctx.Err() == nil {
 			log.Warn("publish dead letter; redelivering", logKeyError, err)
 			_ = d.m.NakWithDelay(time.Second)

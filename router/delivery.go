@@ -17,21 +17,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/store"
-	storejs "github.com/wasmfaas/wasmfaas/store/jetstream"
 )
 
 // Delivery defaults for the zero Config.
 const (
-	// DefaultEventsStream captures every event under Config.Prefix (the
-	// ingress edges publish there too, with the same stream configuration).
-	DefaultEventsStream = "WASMFAAS_EVENTS"
-	// DefaultPrefix is the subject prefix of the events stream.
-	DefaultPrefix = "events"
-	// DefaultDeadLetterStream keeps the dead letters of every trigger.
-	DefaultDeadLetterStream = "WASMFAAS_DEADLETTER"
 	// DeadLetterPrefix is the subject prefix the dead-letter stream captures.
-	DeadLetterPrefix = "deadletter"
+	DeadLetterPrefix = layout.DeadLetterPrefix
 	// DefaultAckWait is how long the server waits for an ack before it
 	// redelivers; long calls extend it with in-progress acks.
 	DefaultAckWait = 30 * time.Second
@@ -43,8 +36,6 @@ const (
 	// DefaultRecentWindow is Config.RecentWindow's default: well over the
 	// embedded server's 100 ms between persisted acks.
 	DefaultRecentWindow = 5 * time.Second
-	// DuplicateWindow is how long JetStream remembers a Nats-Msg-Id.
-	DuplicateWindow = 2 * time.Minute
 
 	// HeaderTrigger names the trigger on dead letters and restricts a
 	// replayed event to the one trigger it is replayed for.
@@ -65,15 +56,18 @@ const (
 	logKeyError   = "error"
 )
 
-// Invoker runs a function on an event; host.Host wired by the server is
-// one. The router defines it because the router consumes it.
+// Invoker runs a function on an event and settles everything the call
+// caused: it records the call and, when the call is ok, stores the events
+// the function emitted. The call path (internal/functions) is one; the
+// router defines the interface because the router consumes it.
 //
-// Invoke returns an error only when the function cannot be called at all
-// (it does not exist, its module is missing): the router then NAKs the
-// message with the trigger's backoff, as for a failed call, because a
-// deploy may be in progress; it is dead-lettered (reason "unavailable")
-// only after the last attempt. Every call that ran, whatever its outcome,
-// is reported in the ExecutionInfo with a nil error. trigger is the name of
+// Invoke returns an error when the function cannot be called at all (it
+// does not exist, its module is missing) or when what an ok call emitted
+// could not be stored: the router then NAKs the message with the trigger's
+// backoff, as for a failed call, because a deploy may be in progress or
+// NATS may be back soon; it is dead-lettered (reason "unavailable") only
+// after the last attempt. Every call that ran and was settled, whatever
+// its outcome, is reported in the ExecutionInfo with a nil error. trigger is the name of
 // the trigger delivering ev: the ids of the events the call emits derive
 // from it (host.WithEmitScope), so two triggers calling the same function
 // on the same event emit distinct ids and a retry re-emits the same ones.
@@ -84,6 +78,8 @@ type Invoker interface {
 }
 
 // Config configures a Router; the zero value of each field is its default.
+// The streams must exist (internal/layout creates them); the router only
+// creates its triggers' consumers.
 type Config struct {
 	// Prefix is the events stream's subject prefix ("<Prefix>.>").
 	Prefix string
@@ -101,8 +97,6 @@ type Config struct {
 	CallsSubject string
 	// DeadLetterStream captures "deadletter.>".
 	DeadLetterStream string
-	// Replicas of the streams the router creates (1 if zero).
-	Replicas int
 	// AckWait is each trigger consumer's ack wait.
 	AckWait time.Duration
 	// MaxHops bounds chains: an event that passed through more functions
@@ -126,16 +120,13 @@ func (c Config) withDefaults() (Config, error) {
 			*s = d
 		}
 	}
-	set(&c.Prefix, DefaultPrefix)
-	set(&c.EventsStream, DefaultEventsStream)
-	set(&c.PropsStream, storejs.DefaultStream)
-	set(&c.PropsSubject, storejs.DefaultChangeSubject)
-	set(&c.CallsStream, storejs.DefaultCallStream)
-	set(&c.CallsSubject, storejs.DefaultCallSubject)
-	set(&c.DeadLetterStream, DefaultDeadLetterStream)
-	if c.Replicas == 0 {
-		c.Replicas = 1
-	}
+	set(&c.Prefix, layout.EventsPrefix)
+	set(&c.EventsStream, layout.EventsStream)
+	set(&c.PropsStream, layout.PropsStream)
+	set(&c.PropsSubject, layout.PropsSubject)
+	set(&c.CallsStream, layout.CallsStream)
+	set(&c.CallsSubject, layout.CallsSubject)
+	set(&c.DeadLetterStream, layout.DeadLetterStream)
 	if c.AckWait == 0 {
 		c.AckWait = DefaultAckWait
 	}
@@ -219,6 +210,8 @@ type Router struct {
 	hardCancel context.CancelFunc
 	// recent is set once by Start, before any worker reads it.
 	recent *recentCalls
+	// emitter re-publishes what calls handled before a restart emitted.
+	emitter *Emitter
 }
 
 // New returns a Router on js that calls inv. It does no I/O: Start does.
@@ -237,25 +230,8 @@ func New(cfg Config, js jetstream.JetStream, inv Invoker, logger *slog.Logger) (
 	return &Router{
 		cfg: cfg, js: js, inv: inv, log: logger.With("component", "router"),
 		triggers: map[string]Trigger{}, workers: map[string]*worker{},
-		hard: hard, hardCancel: cancel,
+		hard: hard, hardCancel: cancel, emitter: NewEmitter(js, cfg.Prefix, cfg.PublishTimeout),
 	}, nil
-}
-
-// Streams returns the stream configurations the router ensures: events,
-// property-changed and dead letters. The events and property-changed ones
-// are the same as the ingress's and the store's, so whoever starts first
-// creates them and the others' CreateOrUpdateStream agrees.
-func (r *Router) Streams() []jetstream.StreamConfig {
-	sc := func(name, subject, desc string) jetstream.StreamConfig {
-		return jetstream.StreamConfig{
-			Name: name, Description: desc, Subjects: []string{subject},
-			Storage: jetstream.FileStorage, Replicas: r.cfg.Replicas, Duplicates: DuplicateWindow,
-		}
-	}
-	props := sc(r.cfg.PropsStream, r.cfg.PropsSubject+".>", "wasmfaas property-changed events")
-	props.MaxAge = storejs.DefaultEventsMaxAge
-	events := sc(r.cfg.EventsStream, r.cfg.Prefix+".>", "")
-	return []jetstream.StreamConfig{events, props, sc(r.cfg.DeadLetterStream, DeadLetterPrefix+".>", "wasmfaas dead letters")}
 }
 
 func (r *Router) sources() []source {
@@ -266,17 +242,12 @@ func (r *Router) sources() []source {
 	}
 }
 
-// Start creates the streams that are missing and starts a consumer for
-// every trigger set so far.
+// Start checks that the streams exist and starts a consumer for every
+// trigger set so far.
 func (r *Router) Start(ctx context.Context) error {
-	for _, sc := range r.Streams() {
-		if _, err := r.js.Stream(ctx, sc.Name); err == nil {
-			continue
-		} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
-			return fmt.Errorf("router: look up stream %s: %w", sc.Name, err)
-		}
-		if _, err := r.js.CreateStream(ctx, sc); err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-			return fmt.Errorf("router: create stream %s: %w", sc.Name, err)
+	for _, name := range []string{r.cfg.EventsStream, r.cfg.PropsStream, r.cfg.DeadLetterStream} {
+		if _, err := r.js.Stream(ctx, name); err != nil {
+			return fmt.Errorf("router: open stream %s: %w", name, err)
 		}
 	}
 	recent, err := r.loadRecent(ctx)
@@ -310,9 +281,6 @@ func (r *Router) SetTriggers(ctx context.Context, triggers []Trigger) error {
 		}
 		if t.Name == "" {
 			return fmt.Errorf("%w: a trigger needs a name", ErrInvalidTrigger)
-		}
-		if !strings.HasPrefix(t.Delivery.DeadLetter, DeadLetterPrefix+".") {
-			return fmt.Errorf("%w: trigger %q: dead_letter %q must be under %s.", ErrInvalidTrigger, t.Name, t.Delivery.DeadLetter, DeadLetterPrefix)
 		}
 		if _, dup := next[t.Name]; dup {
 			return fmt.Errorf("%w: trigger %q given twice", ErrInvalidTrigger, t.Name)
@@ -651,9 +619,16 @@ func (r *Router) handle(ctx context.Context, t Trigger, m jetstream.Msg) {
 	log := r.log.With(logKeyTrigger, t.Name, logKeyEvent, ev.ID(), logKeyAttempt, attempt)
 	last := attempt >= t.Delivery.Retries+1
 	if err != nil {
+		// Not callable, or an ok call whose emitted events are not stored:
+		// retried, since a deploy or NATS may be back soon; the re-emitted
+		// events carry the same ids and the duplicate window drops those
+		// stored before.
 		d.reason, d.code, d.errMsg = ReasonUnavailable, 503, err.Error()
+		if info.CallID != "" {
+			d.info = &info
+		}
 		if !last {
-			log.Warn("function not callable; retrying", logKeyError, err)
+			log.Warn("call not settled; retrying", logKeyError, err)
 			r.nak(t, m, attempt)
 			return
 		}
@@ -663,13 +638,6 @@ func (r *Router) handle(ctx context.Context, t Trigger, m jetstream.Msg) {
 	d.info = &info
 	switch info.Status {
 	case host.StatusOK:
-		if err := r.publishEmitted(ctx, t, ev, info.Emitted); err != nil {
-			// The call is retried; its re-emitted events carry the same
-			// ids and the duplicate window drops what was stored.
-			log.Warn("publish emitted events; retrying the call", logKeyError, err)
-			r.nak(t, m, attempt)
-			return
-		}
 		log.Debug("delivered")
 		r.ack(ctx, t, m)
 	case host.StatusRejected:

@@ -138,7 +138,7 @@ func (r *Router) handledBefore(ctx context.Context, t Trigger, m jetstream.Msg, 
 		return false
 	}
 	if err == nil {
-		err = r.publishEmitted(ctx, t, ev, emitted)
+		err = r.emitter.Publish(ctx, t.Function, t.Name, ev, emitted)
 	}
 	if err != nil {
 		log.Warn("event handled before a restart; retrying its emitted events", logKeyError, err)

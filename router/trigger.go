@@ -80,8 +80,11 @@ func (t *Trigger) Validate() error {
 		return fmt.Errorf("%w: delivery.backoff %s must be 0-24h", ErrInvalidTrigger, time.Duration(t.Delivery.Backoff))
 	case t.Delivery.BackoffPolicy != "exponential" && t.Delivery.BackoffPolicy != "linear":
 		return fmt.Errorf("%w: delivery.backoff_policy %q must be exponential or linear", ErrInvalidTrigger, t.Delivery.BackoffPolicy)
-	case strings.ContainsAny(t.Delivery.DeadLetter, " \t\r\n*>") || strings.Contains(t.Delivery.DeadLetter, ".."):
+	case strings.ContainsAny(t.Delivery.DeadLetter, " \t\r\n*>") || strings.Contains(t.Delivery.DeadLetter, "..") ||
+		strings.HasSuffix(t.Delivery.DeadLetter, "."):
 		return fmt.Errorf("%w: delivery.dead_letter %q is not a NATS subject", ErrInvalidTrigger, t.Delivery.DeadLetter)
+	case !strings.HasPrefix(t.Delivery.DeadLetter, DeadLetterPrefix+"."):
+		return fmt.Errorf("%w: delivery.dead_letter %q must be under %s.", ErrInvalidTrigger, t.Delivery.DeadLetter, DeadLetterPrefix)
 	}
 	for i := range t.Filters {
 		if err := t.Filters[i].Validate(); err != nil {

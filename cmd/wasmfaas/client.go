@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wasmfaas/wasmfaas/internal/functions"
 	"github.com/wasmfaas/wasmfaas/internal/server"
 	"github.com/wasmfaas/wasmfaas/router"
 )
@@ -149,7 +150,7 @@ func newDeployCmd() *cobra.Command {
 			_ = json.Unmarshal(b, &mf)
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "uploaded %s (%d bytes) as %s\n", path, mf.Size, mf.Digest)
-			spec := server.FunctionSpec{Module: mf.Digest, Grants: splitList(grants), Isolation: isolation, Config: map[string]string{}}
+			spec := functions.FunctionSpec{Module: mf.Digest, Grants: splitList(grants), Isolation: isolation, Config: map[string]string{}}
 			for _, kv := range config {
 				k, v, ok := strings.Cut(kv, "=")
 				if !ok || k == "" {
@@ -168,7 +169,7 @@ func newDeployCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("deploy function %s: %w", name, err)
 			}
-			var info server.FunctionInfo
+			var info functions.FunctionInfo
 			_ = json.Unmarshal(b, &info)
 			fmt.Fprintf(out, "function %s is at revision %d\n", name, info.Revision)
 			if len(triggers) > 0 {

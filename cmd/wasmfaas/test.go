@@ -13,6 +13,14 @@ import (
 	"github.com/wasmfaas/wasmfaas/abi"
 	"github.com/wasmfaas/wasmfaas/host"
 	"github.com/wasmfaas/wasmfaas/host/hosttest"
+	"github.com/wasmfaas/wasmfaas/internal/jsembed"
+	"github.com/wasmfaas/wasmfaas/store"
+)
+
+// Store backends of `wasmfaas test --store`.
+const (
+	storeMem       = "mem"
+	storeJetStream = "jetstream"
 )
 
 func newTestCmd() *cobra.Command {
@@ -49,12 +57,15 @@ NAME.state.json first when present; print one line per case and a final
 			if err != nil {
 				return fmt.Errorf("read module: %w", err)
 			}
+			var hopts hosttest.Options
 			switch backend {
-			case hosttest.BackendMem, hosttest.BackendJetStream:
+			case storeMem:
+			case storeJetStream:
+				hopts.OpenStore = func() (store.Store, func() error, error) { return jsembed.Open("wasmfaas-test") }
 			default:
-				return fmt.Errorf("--store %q: want %s or %s", backend, hosttest.BackendMem, hosttest.BackendJetStream)
+				return fmt.Errorf("--store %q: want %s or %s", backend, storeMem, storeJetStream)
 			}
-			suite := hosttest.Suite{Wasm: wasm, Function: name, HostOptions: hosttest.Options{Backend: backend}}
+			suite := hosttest.Suite{Wasm: wasm, Function: name, HostOptions: hopts}
 			extra, err := abi.ParseGrants(strings.Join(grants, ","))
 			if err != nil {
 				return err
@@ -114,7 +125,7 @@ NAME.state.json first when present; print one line per case and a final
 	f.StringVar(&statePath, "state", "", "state fixture JSON seeded before each call")
 	f.StringVar(&name, "name", "test", "function name (its KV namespace)")
 	f.StringVar(&isolation, "isolation", "", "pooled or fresh")
-	f.StringVar(&backend, "store", hosttest.BackendMem, "store backend: mem, or jetstream (an embedded NATS server per case)")
+	f.StringVar(&backend, "store", storeMem, "store backend: mem, or jetstream (an embedded NATS server per case)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only failures and the summary")
 	return cmd
 }

@@ -2,6 +2,7 @@ package hosttest_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"path/filepath"
 	"testing"
@@ -16,6 +17,8 @@ import (
 	"github.com/wasmfaas/wasmfaas/abi"
 	"github.com/wasmfaas/wasmfaas/host"
 	"github.com/wasmfaas/wasmfaas/host/hosttest"
+	"github.com/wasmfaas/wasmfaas/internal/jsembed"
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/internal/natsserver"
 	"github.com/wasmfaas/wasmfaas/store"
 	jsstore "github.com/wasmfaas/wasmfaas/store/jetstream"
@@ -29,7 +32,7 @@ func TestJetStreamBackend(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			suite := hosttest.Suite{
 				Wasm:        build(t, filepath.Join("examples", name, "go")),
-				HostOptions: hosttest.Options{Backend: hosttest.BackendJetStream},
+				HostOptions: hosttest.Options{OpenStore: openJetStream},
 			}
 			results, err := suite.Run(t.Context(), filepath.Join(repoRoot, "examples", name, "testdata"))
 			require.NoError(t, err)
@@ -41,9 +44,13 @@ func TestJetStreamBackend(t *testing.T) {
 	}
 }
 
-func TestBackendOption(t *testing.T) {
+// openJetStream is what `wasmfaas test --store jetstream` passes as
+// Options.OpenStore.
+func openJetStream() (store.Store, func() error, error) { return jsembed.Open("hosttest") }
+
+func TestOpenStoreOption(t *testing.T) {
 	ctx := t.Context()
-	h, err := hosttest.New(hosttest.Options{Backend: hosttest.BackendJetStream})
+	h, err := hosttest.New(hosttest.Options{OpenStore: openJetStream})
 	require.NoError(t, err)
 	assert.Nil(t, h.Store, "no in-memory store with the JetStream backend")
 	require.NoError(t, h.SetProperty(ctx, "s|1", "p", 42))
@@ -58,8 +65,10 @@ func TestBackendOption(t *testing.T) {
 	_, err = h.Property(ctx, "s|1", "p")
 	assert.ErrorIs(t, err, store.ErrUnavailable, "Close stops the store")
 
-	_, err = hosttest.New(hosttest.Options{Backend: "redis"})
-	assert.ErrorContains(t, err, `"redis"`)
+	_, err = hosttest.New(hosttest.Options{OpenStore: func() (store.Store, func() error, error) {
+		return nil, nil, errors.New("no such backend")
+	}})
+	assert.ErrorContains(t, err, "no such backend")
 }
 
 // TestJetStreamOutage stops NATS under a host whose store is on JetStream
@@ -82,6 +91,7 @@ func TestJetStreamOutage(t *testing.T) {
 	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
+	require.NoError(t, layout.Default().Ensure(ctx, js))
 	st, err := jsstore.New(ctx, js, jsstore.Config{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })

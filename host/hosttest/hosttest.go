@@ -7,52 +7,41 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wasmfaas/wasmfaas/abi"
 	"github.com/wasmfaas/wasmfaas/host"
-	"github.com/wasmfaas/wasmfaas/internal/natsserver"
 	"github.com/wasmfaas/wasmfaas/store"
-	jsstore "github.com/wasmfaas/wasmfaas/store/jetstream"
 	"github.com/wasmfaas/wasmfaas/store/mem"
 )
 
-// Host is a real host.Host wired to an in-memory store, or to a JetStream
-// store on an embedded NATS server (Options.Backend).
+// Host is a real host.Host wired to an in-memory store, or to the store
+// Options.Store or Options.OpenStore supplies.
 type Host struct {
 	*host.Host
 	// Store is the in-memory store guests read and write, to inspect after a
-	// call; nil when Options.Store or Options.Backend chose another backend.
+	// call; nil when Options.Store or Options.OpenStore chose another.
 	Store *mem.Store
 
 	state store.Store
-	// closers release what New started for the JetStream backend, in order.
-	closers []func() error
+	// closeStore releases a store OpenStore opened.
+	closeStore func() error
 }
-
-// Backends for Options.Backend.
-const (
-	// BackendMem is the in-memory store (the default).
-	BackendMem = "mem"
-	// BackendJetStream is store/jetstream on an embedded NATS server in a
-	// temporary directory, started by New and removed by Close.
-	BackendJetStream = "jetstream"
-)
 
 // Options configure New.
 type Options struct {
 	// CacheDir is wazero's compilation cache; empty means DefaultCacheDir()/wazero.
 	CacheDir string
 	// Store replaces the in-memory store's KV and properties (e.g. a
-	// JetStream backend); Host.Store is then nil.
+	// JetStream backend); Host.Store is then nil. The caller closes it.
 	Store store.Store
-	// Backend chooses the store when Store is nil: BackendMem (also when
-	// empty) or BackendJetStream.
-	Backend string
+	// OpenStore, when Store is nil, opens a store for each New (a suite
+	// opens one per case) and returns the function that closes it, which
+	// Close calls. `wasmfaas test --store jetstream` opens an embedded NATS
+	// server this way; this package links none.
+	OpenStore func() (store.Store, func() error, error)
 }
 
 // DefaultCacheDir is where compiled modules and built guests are cached:
@@ -67,89 +56,49 @@ func DefaultCacheDir() string {
 	return filepath.Join(os.TempDir(), "wasmfaas-cache")
 }
 
-// New returns a Host with an empty in-memory store.
+// New returns a Host with an empty in-memory store, or the store opts
+// choose.
 func New(opts Options) (*Host, error) {
 	if opts.CacheDir == "" {
 		opts.CacheDir = filepath.Join(DefaultCacheDir(), "wazero")
 	}
 	th := &Host{}
-	var st store.Store = opts.Store
+	st := opts.Store
 	switch {
 	case st != nil:
-	case opts.Backend == "" || opts.Backend == BackendMem:
-		th.Store = mem.New()
-		st = th.Store
-	case opts.Backend == BackendJetStream:
+	case opts.OpenStore != nil:
 		var err error
-		if st, err = th.startJetStream(); err != nil {
-			return nil, err
+		if st, th.closeStore, err = opts.OpenStore(); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
 		}
 	default:
-		return nil, fmt.Errorf("store backend %q: want %s or %s", opts.Backend, BackendMem, BackendJetStream)
+		th.Store = mem.New()
+		st = th.Store
 	}
 	th.state = st
 	h, err := host.New(host.Config{CacheDir: opts.CacheDir, KV: st.KV(), Properties: st.Properties()})
 	if err != nil {
-		_ = th.closeAll()
+		if th.closeStore != nil {
+			_ = th.closeStore()
+		}
 		return nil, err
 	}
 	th.Host = h
 	return th, nil
 }
 
-// startJetStream starts an embedded NATS server in a temporary directory
-// and opens a JetStream store on it; Close undoes both.
-func (h *Host) startJetStream() (store.Store, error) {
-	dir, err := os.MkdirTemp("", "wasmfaas-hosttest-nats-")
-	if err != nil {
-		return nil, fmt.Errorf("jetstream backend: %w", err)
-	}
-	h.closers = append(h.closers, func() error { return os.RemoveAll(dir) })
-	srv, err := natsserver.Start(natsserver.Config{DataDir: dir})
-	if err != nil {
-		_ = h.closeAll()
-		return nil, fmt.Errorf("jetstream backend: %w", err)
-	}
-	h.closers = append([]func() error{func() error { return srv.Shutdown(context.Background()) }}, h.closers...)
-	nc, err := srv.Conn()
-	if err != nil {
-		_ = h.closeAll()
-		return nil, fmt.Errorf("jetstream backend: %w", err)
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		_ = h.closeAll()
-		return nil, fmt.Errorf("jetstream backend: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, err := jsstore.New(ctx, js, jsstore.Config{Source: "hosttest"})
-	if err != nil {
-		_ = h.closeAll()
-		return nil, fmt.Errorf("jetstream backend: %w", err)
-	}
-	h.closers = append([]func() error{st.Close}, h.closers...)
-	return st, nil
-}
-
-// closeAll runs the closers in order and forgets them.
-func (h *Host) closeAll() error {
-	var errs []error
-	for _, c := range h.closers {
-		errs = append(errs, c())
-	}
-	h.closers = nil
-	return errors.Join(errs...)
-}
-
-// Close closes the host and its store; with BackendJetStream it also stops
-// the embedded server and removes its directory.
+// Close closes the host and the store it opened (an in-memory one, or one
+// from Options.OpenStore).
 func (h *Host) Close() error {
 	err := h.Host.Close(context.Background())
 	if h.Store != nil { // a store passed in Options is the caller's to close
 		_ = h.Store.Close()
 	}
-	return errors.Join(err, h.closeAll())
+	if h.closeStore != nil {
+		err = errors.Join(err, h.closeStore())
+		h.closeStore = nil
+	}
+	return err
 }
 
 // FunctionOption adjusts a function before it is deployed.

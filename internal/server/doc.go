@@ -1,6 +1,7 @@
-// Package server owns the HTTP API of `wasmfaas serve`: the management API
-// (modules, functions with revisions, triggers), synchronous invoke, the
-// read APIs (calls, properties), health and metrics, and the one table that
-// maps error kinds to HTTP status codes. It wires modules, host, store and
-// router types; the business rules stay in those packages.
+// Package server owns the HTTP API of `wasmfaas serve`: the mapping from
+// HTTP requests to the application core and back. Each handler decodes the
+// request, calls the call path and catalog (internal/functions), the
+// module registry, the store's read APIs or the router's dead letters, and
+// encodes the answer; errors become statuses through internal/apierr's one
+// table. The rules live in those packages, none here.
 package server

@@ -18,6 +18,7 @@ import (
 	"github.com/wasmfaas/wasmfaas/abi"
 	"github.com/wasmfaas/wasmfaas/host"
 	"github.com/wasmfaas/wasmfaas/host/hosttest"
+	"github.com/wasmfaas/wasmfaas/internal/functions"
 	"github.com/wasmfaas/wasmfaas/internal/server"
 	"github.com/wasmfaas/wasmfaas/modules"
 	"github.com/wasmfaas/wasmfaas/store/mem"
@@ -42,11 +43,18 @@ func newEnv(t *testing.T, token string) *env {
 	require.NoError(t, err)
 	calls, err := mem.NewCallLog(mem.CallLogConfig{})
 	require.NoError(t, err)
-	s := server.New(server.Config{Token: token, MaxBodyBytes: 1 << 16}, server.Deps{
-		Host: h2, Modules: modules.New(modules.Config{MaxSize: 8 << 20}, blobs, h2),
-		Defs: mem.NewDefinitions(0), Calls: calls, Properties: st.Properties(),
+	reg := modules.New(modules.Config{MaxSize: 8 << 20}, blobs, h2)
+	defs := mem.NewDefinitions(0)
+	fns, err := functions.New(functions.Config{}, functions.Deps{Host: h2, Modules: reg, Defs: defs, Calls: calls})
+	require.NoError(t, err)
+	s, err := server.New(server.Config{Token: token, MaxBodyBytes: 1 << 16}, server.Deps{
+		Functions: fns, Triggers: functions.NewTriggers(defs, nil, nil), Modules: reg,
+		Calls: calls, Properties: st.Properties(),
 	})
-	require.NoError(t, s.Load(t.Context()))
+	require.NoError(t, err)
+	_, _, err = fns.Load(t.Context())
+	require.NoError(t, err)
+	s.SetReady(true)
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 	return &env{t: t, srv: ts, token: token}
@@ -145,12 +153,16 @@ func TestDeployInvokeRead(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	resp, b = e.do("GET", "/v1/functions/temperature/revisions", "", nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	var revs struct{ Revisions []server.FunctionInfo }
+	var revs struct{ Revisions []functions.FunctionInfo }
 	require.NoError(t, json.Unmarshal(b, &revs))
 	require.Len(t, revs.Revisions, 2)
+	assert.Equal(t, []uint64{1, 2}, []uint64{revs.Revisions[0].Revision, revs.Revisions[1].Revision}, "revisions count 1, 2, 3 per function")
 	resp, b = e.do("POST", "/v1/functions/temperature/rollback", "application/json", []byte(`{"revision": `+jsonNum(revs.Revisions[0].Revision)+`}`))
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
 	assert.NotContains(t, string(b), `"v": "2"`)
+	var rolled functions.FunctionInfo
+	require.NoError(t, json.Unmarshal(b, &rolled))
+	assert.EqualValues(t, 3, rolled.Revision, "a rollback is the next revision")
 
 	// The module is in use: 409.
 	resp, b = e.do("DELETE", "/v1/modules/"+mf.Digest, "", nil)

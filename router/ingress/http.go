@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/wasmfaas/wasmfaas/internal/apierr"
 	"github.com/wasmfaas/wasmfaas/router"
 )
 
@@ -82,7 +83,7 @@ func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ack, err := h.store(r.Context(), ev)
 		if err != nil {
 			ierr := storeError(err)
-			if ierr.Kind == KindUnavailable {
+			if ierr.Kind == apierr.KindUnavailable {
 				h.log.Warn("store event", "id", ev.ID(), "source", ev.Source(), "error", err)
 			}
 			writeError(w, ierr)
@@ -115,34 +116,69 @@ func (h *HTTP) store(ctx context.Context, ev cloudevents.Event) (*jetstream.PubA
 // storeError maps a JetStream publish failure: too large for the server
 // is the client's fault (413), anything else means the event is not stored
 // and a retry may succeed (503).
-func storeError(err error) *Error {
+func storeError(err error) *apierr.Error {
 	if errors.Is(err, nats.ErrMaxPayload) {
-		return &Error{Kind: KindTooLarge, Message: "event larger than the NATS server's max payload", Err: err}
+		return &apierr.Error{Kind: apierr.KindTooLarge, Message: "event larger than the NATS server's max payload", Err: err}
 	}
-	return &Error{Kind: KindUnavailable, Message: "the event store is unavailable; retry later", Err: err, RetryAfter: 1}
+	return &apierr.Error{Kind: apierr.KindUnavailable, Message: "the event store is unavailable; retry later", Err: err, RetryAfter: 1}
 }
 
 // decode turns the request into validated events, or the reason not.
-func (h *HTTP) decode(w http.ResponseWriter, r *http.Request) ([]cloudevents.Event, *Error) {
+func (h *HTTP) decode(w http.ResponseWriter, r *http.Request) ([]cloudevents.Event, *apierr.Error) {
 	if r.Method != http.MethodPost {
-		return nil, errorf(KindMethod, "method %s not allowed; POST CloudEvents", r.Method)
+		return nil, apierr.Errorf(apierr.KindMethod, "method %s not allowed; POST CloudEvents", r.Method)
 	}
+	return DecodeRequest(w, r, h.cfg.MaxBodyBytes)
+}
+
+// DecodeRequest reads a CloudEvents HTTP binding request (binary,
+// structured or batch mode) of at most maxBody bytes and returns its
+// validated events, or the reason not as an error with its kind. It is the
+// one HTTP decoder: the events endpoint and synchronous invoke both use it.
+func DecodeRequest(w http.ResponseWriter, r *http.Request, maxBody int64) ([]cloudevents.Event, *apierr.Error) {
 	mode, ierr := contentMode(r.Header)
 	if ierr != nil {
 		return nil, ierr
 	}
-	if r.ContentLength > h.cfg.MaxBodyBytes {
-		return nil, errorf(KindTooLarge, "body of %d bytes exceeds the limit of %d", r.ContentLength, h.cfg.MaxBodyBytes)
+	if r.ContentLength > maxBody {
+		return nil, apierr.Errorf(apierr.KindTooLarge, "body of %d bytes exceeds the limit of %d", r.ContentLength, maxBody)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, errorf(KindTooLarge, "body exceeds the limit of %d bytes", h.cfg.MaxBodyBytes)
+			return nil, apierr.Errorf(apierr.KindTooLarge, "body exceeds the limit of %d bytes", maxBody)
 		}
-		return nil, &Error{Kind: KindMalformed, Message: "read body: " + err.Error(), Err: err}
+		return nil, &apierr.Error{Kind: apierr.KindMalformed, Message: "read body: " + err.Error(), Err: err}
 	}
 	return Decode(mode, r.Header, body)
+}
+
+// IsCloudEvent reports whether a request with these headers claims to be a
+// CloudEvent in the HTTP binding: a ce-specversion header (binary mode) or
+// a Content-Type of the application/cloudevents family.
+func IsCloudEvent(hdr http.Header) bool {
+	mt, _, _ := mime.ParseMediaType(hdr.Get("Content-Type"))
+	if strings.HasPrefix(mt, mediaFormats) {
+		return true
+	}
+	_, ok := ceHeader(hdr, "specversion")
+	return ok
+}
+
+// IsBatch reports whether the request's Content-Type is the batch format.
+func IsBatch(hdr http.Header) bool {
+	mt, _, _ := mime.ParseMediaType(hdr.Get("Content-Type"))
+	return mt == mediaBatch
+}
+
+// writeError sends e as {"error": {"code", "message"}}; a 405 names the one
+// method allowed.
+func writeError(w http.ResponseWriter, e *apierr.Error) {
+	if e.Kind == apierr.KindMethod && len(e.Allow) == 0 {
+		e.Allow = []string{http.MethodPost}
+	}
+	apierr.Write(w, e)
 }
 
 // Mode is an HTTP binding content mode.
@@ -159,7 +195,7 @@ const (
 // the application/cloudevents family is an event format (structured or
 // batch; any other format is 415), else a ce-specversion header means
 // binary mode, else the request is no CloudEvent (415).
-func contentMode(hdr http.Header) (Mode, *Error) {
+func contentMode(hdr http.Header) (Mode, *apierr.Error) {
 	ct := hdr.Get("Content-Type")
 	mt, _, perr := mime.ParseMediaType(ct)
 	if perr == nil && strings.HasPrefix(mt, mediaFormats) {
@@ -169,12 +205,12 @@ func contentMode(hdr http.Header) (Mode, *Error) {
 		case mediaBatch:
 			return ModeBatch, nil
 		}
-		return 0, errorf(KindMediaType, "unknown event format %q; want %s or %s", mt, mediaStructured, mediaBatch)
+		return 0, apierr.Errorf(apierr.KindMediaType, "unknown event format %q; want %s or %s", mt, mediaStructured, mediaBatch)
 	}
 	if _, ok := ceHeader(hdr, "specversion"); ok {
 		return ModeBinary, nil
 	}
-	return 0, errorf(KindMediaType, "not a CloudEvent: no ce-specversion header (binary mode) and Content-Type %q is not %s or %s", ct, mediaStructured, mediaBatch)
+	return 0, apierr.Errorf(apierr.KindMediaType, "not a CloudEvent: no ce-specversion header (binary mode) and Content-Type %q is not %s or %s", ct, mediaStructured, mediaBatch)
 }
 
 // ceHeader finds a ce- header whatever the spelling of its name.
@@ -190,7 +226,7 @@ func ceHeader(hdr http.Header, attr string) ([]string, bool) {
 // Decode turns a request's headers and body in the given content mode into
 // validated events. It is exported for the fuzz test and for callers that
 // read the body themselves.
-func Decode(mode Mode, hdr http.Header, body []byte) ([]cloudevents.Event, *Error) {
+func Decode(mode Mode, hdr http.Header, body []byte) ([]cloudevents.Event, *apierr.Error) {
 	switch mode {
 	case ModeBinary:
 		ev, err := decodeBinary(hdr, body)
@@ -207,13 +243,13 @@ func Decode(mode Mode, hdr http.Header, body []byte) ([]cloudevents.Event, *Erro
 	case ModeBatch:
 		return decodeBatch(body)
 	}
-	return nil, errorf(KindMediaType, "unknown content mode %d", mode)
+	return nil, apierr.Errorf(apierr.KindMediaType, "unknown content mode %d", mode)
 }
 
 // decodeBinary checks what sdk-go lets through — header names, repeated
 // headers, percent-encoding and UTF-8, ce-datacontenttype, the
 // specversion — then lets sdk-go build the event and validates it.
-func decodeBinary(hdr http.Header, body []byte) (cloudevents.Event, *Error) {
+func decodeBinary(hdr http.Header, body []byte) (cloudevents.Event, *apierr.Error) {
 	clean := make(http.Header, len(hdr))
 	for name, vals := range hdr {
 		lower := strings.ToLower(name)
@@ -223,40 +259,40 @@ func decodeBinary(hdr http.Header, body []byte) (cloudevents.Event, *Error) {
 		}
 		attr := lower[len("ce-"):]
 		if !validAttrName(attr) {
-			return cloudevents.Event{}, errorf(KindMalformed, "header %s: attribute name %q must be 1 to 20 of a-z and 0-9", name, attr)
+			return cloudevents.Event{}, apierr.Errorf(apierr.KindMalformed, "header %s: attribute name %q must be 1 to 20 of a-z and 0-9", name, attr)
 		}
 		if attr == "datacontenttype" {
 			if hdr.Get("Content-Type") != "" {
-				return cloudevents.Event{}, errorf(KindMalformed, "both Content-Type and ce-datacontenttype: binary mode carries datacontenttype in Content-Type only")
+				return cloudevents.Event{}, apierr.Errorf(apierr.KindMalformed, "both Content-Type and ce-datacontenttype: binary mode carries datacontenttype in Content-Type only")
 			}
-			return cloudevents.Event{}, errorf(KindMalformed, "ce-datacontenttype is not allowed in binary mode; send the data's media type as Content-Type")
+			return cloudevents.Event{}, apierr.Errorf(apierr.KindMalformed, "ce-datacontenttype is not allowed in binary mode; send the data's media type as Content-Type")
 		}
 		if len(vals) != 1 {
-			return cloudevents.Event{}, errorf(KindMalformed, "header %s: given %d times, want once", name, len(vals))
+			return cloudevents.Event{}, apierr.Errorf(apierr.KindMalformed, "header %s: given %d times, want once", name, len(vals))
 		}
 		v, err := decodeHeaderValue(vals[0])
 		if err != nil {
-			return cloudevents.Event{}, errorf(KindMalformed, "header %s: %v", name, err)
+			return cloudevents.Event{}, apierr.Errorf(apierr.KindMalformed, "header %s: %v", name, err)
 		}
 		// sdk-go reads attributes by canonical header name.
 		clean[http.CanonicalHeaderKey(name)] = []string{v}
 	}
 	sv := clean.Get("Ce-Specversion")
 	if sv != event.CloudEventsVersionV1 && sv != event.CloudEventsVersionV03 {
-		return cloudevents.Event{}, errorf(KindMalformed, "unknown specversion %q; want %s", sv, event.CloudEventsVersionV1)
+		return cloudevents.Event{}, apierr.Errorf(apierr.KindMalformed, "unknown specversion %q; want %s", sv, event.CloudEventsVersionV1)
 	}
 	if ct := clean.Get("Content-Type"); ct != "" {
 		if _, _, err := mime.ParseMediaType(ct); err != nil {
-			return cloudevents.Event{}, errorf(KindMalformed, "Content-Type %q: %v", ct, err)
+			return cloudevents.Event{}, apierr.Errorf(apierr.KindMalformed, "Content-Type %q: %v", ct, err)
 		}
 	}
 	msg := cehttp.NewMessage(clean, io.NopCloser(bytes.NewReader(body)))
 	ev, err := binding.ToEvent(context.Background(), msg)
 	if err != nil {
-		return cloudevents.Event{}, &Error{Kind: KindMalformed, Message: "binary mode: " + err.Error(), Err: err}
+		return cloudevents.Event{}, &apierr.Error{Kind: apierr.KindMalformed, Message: "binary mode: " + err.Error(), Err: err}
 	}
 	if err := ev.Validate(); err != nil {
-		return cloudevents.Event{}, &Error{Kind: KindMalformed, Message: "invalid event: " + err.Error(), Err: err}
+		return cloudevents.Event{}, &apierr.Error{Kind: apierr.KindMalformed, Message: "invalid event: " + err.Error(), Err: err}
 	}
 	return *ev, nil
 }
@@ -299,44 +335,44 @@ func validAttrName(s string) bool {
 // UTF-8, trailing bytes, member names (it accepts upper case and any length
 // and lower-cases silently), data together with data_base64 — then lets
 // sdk-go build the event and validates it.
-func decodeStructured(body []byte) (cloudevents.Event, *Error) {
+func decodeStructured(body []byte) (cloudevents.Event, *apierr.Error) {
 	var ev cloudevents.Event
 	if !utf8.Valid(body) {
-		return ev, errorf(KindMalformed, "structured body is not valid UTF-8")
+		return ev, apierr.Errorf(apierr.KindMalformed, "structured body is not valid UTF-8")
 	}
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(body, &members); err != nil {
-		return ev, &Error{Kind: KindMalformed, Message: "structured body: want one JSON object: " + err.Error(), Err: err}
+		return ev, &apierr.Error{Kind: apierr.KindMalformed, Message: "structured body: want one JSON object: " + err.Error(), Err: err}
 	}
 	if ierr := checkMembers(members); ierr != nil {
 		return ev, ierr
 	}
 	if err := json.Unmarshal(body, &ev); err != nil {
-		return ev, &Error{Kind: KindMalformed, Message: "structured body: " + err.Error(), Err: err}
+		return ev, &apierr.Error{Kind: apierr.KindMalformed, Message: "structured body: " + err.Error(), Err: err}
 	}
 	if err := ev.Validate(); err != nil {
-		return ev, &Error{Kind: KindMalformed, Message: "invalid event: " + err.Error(), Err: err}
+		return ev, &apierr.Error{Kind: apierr.KindMalformed, Message: "invalid event: " + err.Error(), Err: err}
 	}
 	return ev, nil
 }
 
-func checkMembers(members map[string]json.RawMessage) *Error {
+func checkMembers(members map[string]json.RawMessage) *apierr.Error {
 	sv, ok := members["specversion"]
 	if !ok {
-		return errorf(KindMalformed, "invalid event: specversion: REQUIRED but MISSING")
+		return apierr.Errorf(apierr.KindMalformed, "invalid event: specversion: REQUIRED but MISSING")
 	}
 	var s string
 	if err := json.Unmarshal(sv, &s); err != nil || (s != event.CloudEventsVersionV1 && s != event.CloudEventsVersionV03) {
-		return errorf(KindMalformed, "unknown specversion %s; want %q", sv, event.CloudEventsVersionV1)
+		return apierr.Errorf(apierr.KindMalformed, "unknown specversion %s; want %q", sv, event.CloudEventsVersionV1)
 	}
 	_, data := members["data"]
 	_, data64 := members["data_base64"]
 	if data && data64 {
-		return errorf(KindMalformed, "structured body: both data and data_base64")
+		return apierr.Errorf(apierr.KindMalformed, "structured body: both data and data_base64")
 	}
 	for name := range members {
 		if name != "data_base64" && !validAttrName(name) {
-			return errorf(KindMalformed, "structured body: attribute name %q must be 1 to 20 of a-z and 0-9", name)
+			return apierr.Errorf(apierr.KindMalformed, "structured body: attribute name %q must be 1 to 20 of a-z and 0-9", name)
 		}
 	}
 	return nil
@@ -344,13 +380,13 @@ func checkMembers(members map[string]json.RawMessage) *Error {
 
 // decodeBatch decodes a JSON array of structured events; sdk-go's batch
 // decoder neither validates the events nor refuses trailing bytes.
-func decodeBatch(body []byte) ([]cloudevents.Event, *Error) {
+func decodeBatch(body []byte) ([]cloudevents.Event, *apierr.Error) {
 	if !utf8.Valid(body) {
-		return nil, errorf(KindMalformed, "batch body is not valid UTF-8")
+		return nil, apierr.Errorf(apierr.KindMalformed, "batch body is not valid UTF-8")
 	}
 	var raws []json.RawMessage
 	if err := json.Unmarshal(body, &raws); err != nil {
-		return nil, &Error{Kind: KindMalformed, Message: "batch body: want a JSON array of events: " + err.Error(), Err: err}
+		return nil, &apierr.Error{Kind: apierr.KindMalformed, Message: "batch body: want a JSON array of events: " + err.Error(), Err: err}
 	}
 	events := make([]cloudevents.Event, 0, len(raws))
 	for i, raw := range raws {

@@ -59,7 +59,7 @@ func NewRejecter(cfg Config, js jetstream.JetStream, log *slog.Logger) (*Rejecte
 }
 
 // Run checks messages until ctx is done, then waits for the one in hand.
-// The streams must exist (EnsureStreams).
+// The streams must exist (internal/layout creates them).
 //
 // A message is never retried for being invalid: it is moved and acked at
 // once. The only retry is of storing it in the rejected stream, which fails
@@ -68,9 +68,9 @@ func NewRejecter(cfg Config, js jetstream.JetStream, log *slog.Logger) (*Rejecte
 // derived from the events stream sequence, so a redelivery (a lost ack,
 // another host) does not store it twice.
 func (r *Rejecter) Run(ctx context.Context) error {
-	cons, err := r.js.CreateOrUpdateConsumer(ctx, EventsStream, jetstream.ConsumerConfig{
+	cons, err := r.js.CreateOrUpdateConsumer(ctx, r.cfg.EventsStream, jetstream.ConsumerConfig{
 		Durable:       RejecterConsumer,
-		Description:   "moves messages that are not CloudEvents to " + RejectedStream,
+		Description:   "moves messages that are not CloudEvents to " + r.cfg.RejectedPrefix + ".>",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		FilterSubject: r.cfg.Prefix + ".>",
@@ -87,7 +87,7 @@ func (r *Rejecter) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", RejecterConsumer, err)
 	}
-	r.log.Info("rejecter started", "stream", EventsStream, "consumer", RejecterConsumer)
+	r.log.Info("rejecter started", "stream", r.cfg.EventsStream, "consumer", RejecterConsumer)
 	<-ctx.Done()
 	cc.Stop()
 	<-cc.Closed()
@@ -108,7 +108,7 @@ func (r *Rejecter) handle(ctx context.Context, m jetstream.Msg) {
 		_ = m.Term()
 		return
 	}
-	rm := rejected(r.cfg.rejectedSubject(), m, meta.Sequence.Stream, derr)
+	rm := rejected(r.cfg.rejectedSubject(), m, r.cfg.EventsStream, meta.Sequence.Stream, derr)
 	pctx, cancel := context.WithTimeout(ctx, r.cfg.PublishTimeout)
 	defer cancel()
 	if _, err := r.js.PublishMsg(pctx, rm); err != nil {
@@ -129,7 +129,7 @@ func (r *Rejecter) ack(m jetstream.Msg) {
 // rejected builds the rejected copy of m: its data and headers (without
 // NATS's own, which would make JetStream dedupe or refuse it), the reason,
 // the original subject, sequence and Nats-Msg-Id.
-func rejected(subject string, m jetstream.Msg, seq uint64, reason error) *nats.Msg {
+func rejected(subject string, m jetstream.Msg, stream string, seq uint64, reason error) *nats.Msg {
 	rm := nats.NewMsg(subject)
 	rm.Data = m.Data()
 	for k, vs := range m.Headers() {
@@ -144,13 +144,15 @@ func rejected(subject string, m jetstream.Msg, seq uint64, reason error) *nats.M
 	rm.Header.Set(HeaderRejectReason, headerSafe(reason.Error()))
 	rm.Header.Set(HeaderOriginalSubject, m.Subject())
 	rm.Header.Set(HeaderOriginalSeq, strconv.FormatUint(seq, 10))
-	rm.Header.Set(nats.MsgIdHdr, RejectedMsgID(seq))
+	rm.Header.Set(nats.MsgIdHdr, RejectedMsgID(stream, seq))
 	return rm
 }
 
-// RejectedMsgID is the Nats-Msg-Id of the rejected copy of the events
-// stream's message seq.
-func RejectedMsgID(seq uint64) string { return EventsStream + "-" + strconv.FormatUint(seq, 10) }
+// RejectedMsgID is the Nats-Msg-Id of the rejected copy of the message seq
+// of the events stream.
+func RejectedMsgID(stream string, seq uint64) string {
+	return stream + "-" + strconv.FormatUint(seq, 10)
+}
 
 // headerSafe makes s one header line of at most maxReasonLen bytes.
 func headerSafe(s string) string {

@@ -1,29 +1,16 @@
 package ingress
 
 import (
-	"context"
-	"errors"
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 )
 
-// Stream names and defaults.
+// Defaults of the ingress edges.
 const (
-	// EventsStream captures every event under Config.Prefix. The router
-	// creates it too, with the same configuration, so either may start first.
-	EventsStream = "WASMFAAS_EVENTS"
-	// RejectedStream keeps the messages that are not valid CloudEvents.
-	RejectedStream = "WASMFAAS_REJECTED"
-	// RejectedPrefix is the subject prefix RejectedStream captures.
-	RejectedPrefix = "rejected"
-	// DuplicateWindow is how long JetStream remembers a Nats-Msg-Id.
-	DuplicateWindow = 2 * time.Minute
-
-	// DefaultPrefix is the subject prefix events are published under.
-	DefaultPrefix = "events"
 	// DefaultMaxBodyBytes bounds an HTTP request body.
 	DefaultMaxBodyBytes = 1 << 20
 	// DefaultPublishTimeout bounds waiting for one PubAck.
@@ -31,11 +18,16 @@ const (
 )
 
 // Config configures the ingress edges; the zero value of each field means
-// its default.
+// its default. The streams must exist (internal/layout creates them).
 type Config struct {
 	// Prefix is the first subject token(s) events are published under;
-	// the events stream captures "<Prefix>.>".
+	// the events stream captures "<Prefix>.>". layout.EventsPrefix if empty.
 	Prefix string
+	// EventsStream is the events stream; layout.EventsStream if empty.
+	EventsStream string
+	// RejectedPrefix is the subject prefix of the rejected stream;
+	// layout.RejectedPrefix if empty.
+	RejectedPrefix string
 	// MaxBodyBytes is the largest HTTP body accepted (413 above).
 	MaxBodyBytes int64
 	// PublishTimeout bounds waiting for JetStream to store one event.
@@ -44,16 +36,16 @@ type Config struct {
 
 // withDefaults fills in defaults and validates cfg.
 func (c Config) withDefaults() (Config, error) {
-	if c.Prefix == "" {
-		c.Prefix = DefaultPrefix
-	}
+	c.Prefix = cmp.Or(c.Prefix, layout.EventsPrefix)
+	c.EventsStream = cmp.Or(c.EventsStream, layout.EventsStream)
+	c.RejectedPrefix = cmp.Or(c.RejectedPrefix, layout.RejectedPrefix)
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if c.PublishTimeout == 0 {
 		c.PublishTimeout = DefaultPublishTimeout
 	}
-	if err := validPrefix(c.Prefix); err != nil {
+	if err := c.validPrefix(); err != nil {
 		return c, err
 	}
 	if c.MaxBodyBytes < 0 {
@@ -65,9 +57,10 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-func validPrefix(p string) error {
-	if p == RejectedPrefix || strings.HasPrefix(p, RejectedPrefix+".") {
-		return fmt.Errorf("ingress config: prefix %q overlaps the rejected stream's %q", p, RejectedPrefix+".>")
+func (c Config) validPrefix() error {
+	p := c.Prefix
+	if p == c.RejectedPrefix || strings.HasPrefix(p, c.RejectedPrefix+".") {
+		return fmt.Errorf("ingress config: prefix %q overlaps the rejected stream's %q", p, c.RejectedPrefix+".>")
 	}
 	for _, tok := range strings.Split(p, ".") {
 		if tok == "" || strings.ContainsAny(tok, "*> \t\r\n") {
@@ -77,44 +70,8 @@ func validPrefix(p string) error {
 	return nil
 }
 
-// Subject returns the subject HTTP ingress stores events on.
+// httpSubject is the subject HTTP ingress stores events on.
 func (c Config) httpSubject() string { return c.Prefix + ".http" }
 
 // rejectedSubject is where Rejecter moves invalid messages.
-func (c Config) rejectedSubject() string { return RejectedPrefix + "." + c.Prefix }
-
-// EventsStreamConfig is the events stream's configuration; the router uses
-// the same one so that CreateOrUpdateStream from either side agrees.
-func EventsStreamConfig(prefix string) jetstream.StreamConfig {
-	return jetstream.StreamConfig{
-		Name:       EventsStream,
-		Subjects:   []string{prefix + ".>"},
-		Storage:    jetstream.FileStorage,
-		Duplicates: DuplicateWindow,
-	}
-}
-
-// RejectedStreamConfig is the rejected stream's configuration.
-func RejectedStreamConfig() jetstream.StreamConfig {
-	return jetstream.StreamConfig{
-		Name:       RejectedStream,
-		Subjects:   []string{RejectedPrefix + ".>"},
-		Storage:    jetstream.FileStorage,
-		Duplicates: DuplicateWindow,
-	}
-}
-
-// EnsureStreams creates or updates the events and rejected streams.
-func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg Config) error {
-	cfg, err := cfg.withDefaults()
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, sc := range []jetstream.StreamConfig{EventsStreamConfig(cfg.Prefix), RejectedStreamConfig()} {
-		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
-			errs = append(errs, fmt.Errorf("ensure stream %s: %w", sc.Name, err))
-		}
-	}
-	return errors.Join(errs...)
-}
+func (c Config) rejectedSubject() string { return c.RejectedPrefix + "." + c.Prefix }

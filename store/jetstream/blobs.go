@@ -10,22 +10,18 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/store"
 )
 
-// DefaultBlobBucket is the object store bucket of module blobs.
-const DefaultBlobBucket = "WASMFAAS_MODULES"
-
 // BlobsConfig configures a Blobs. The zero value is the single-host default.
 type BlobsConfig struct {
-	// Bucket is the object store bucket; DefaultBlobBucket if empty.
+	// Bucket is the object store bucket; layout.ModulesBucket if empty.
 	Bucket string
 	// MaxSize is the largest blob Put accepts; store.DefaultMaxBlobSize if
 	// zero. The object store chunks blobs, so it is not bound by NATS's
 	// max_payload.
 	MaxSize int64
-	// Replicas of the bucket (1 if zero).
-	Replicas int
 }
 
 // Blobs is a store.Blobs on a JetStream object store: one object per blob,
@@ -39,20 +35,14 @@ type Blobs struct {
 
 var _ store.Blobs = (*Blobs)(nil)
 
-// NewBlobs creates the bucket if it does not exist and returns the store.
+// NewBlobs opens the bucket, which must exist (layout.Ensure).
 func NewBlobs(ctx context.Context, js jetstream.JetStream, cfg BlobsConfig) (*Blobs, error) {
-	if cfg.MaxSize < 0 || cfg.Replicas < 0 {
-		return nil, fmt.Errorf("open blob store: %w: negative size limit or replicas", store.ErrInvalid)
+	if cfg.MaxSize < 0 {
+		return nil, fmt.Errorf("open blob store: %w: negative size limit", store.ErrInvalid)
 	}
-	cfg.Bucket = cmp.Or(cfg.Bucket, DefaultBlobBucket)
+	cfg.Bucket = cmp.Or(cfg.Bucket, layout.ModulesBucket)
 	cfg.MaxSize = cmp.Or(cfg.MaxSize, store.DefaultMaxBlobSize)
-	cfg.Replicas = max(cfg.Replicas, 1)
-	obs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket:      cfg.Bucket,
-		Description: "wasmfaas module blobs by sha256 digest",
-		Storage:     jetstream.FileStorage,
-		Replicas:    cfg.Replicas,
-	})
+	obs, err := js.ObjectStore(ctx, cfg.Bucket)
 	if err != nil {
 		return nil, fmt.Errorf("open blob bucket %s: %w", cfg.Bucket, natsUnavailable(ctx, err))
 	}

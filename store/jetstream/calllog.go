@@ -13,28 +13,17 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/store"
 )
 
-// Call log defaults for the zero CallLogConfig.
-const (
-	DefaultCallStream   = "WASMFAAS_CALLS"
-	DefaultCallSubject  = "wasmfaas.calls"
-	DefaultCallIDStream = "WASMFAAS_CALL_IDS"
-	// DefaultCallIDSubject starts with "$" like JetStream's own "$KV" and
-	// "$O": the index is plumbing, not an event anyone subscribes to.
-	DefaultCallIDSubject = "$WASMFAAS.CALLS.ID"
-	// DefaultDuplicateWindow is how long the stream remembers call IDs to
-	// drop a concurrent duplicate append; the ID index catches later ones.
-	DefaultDuplicateWindow = 2 * time.Minute
-	// DefaultClockSkew is how far a host's clock may run ahead of the NATS
-	// server's without List missing its calls (see List). The embedded
-	// server shares its host's clock and NTP keeps hosts within
-	// milliseconds; a larger value makes List read further back (every call
-	// appended in the last ClockSkew), which at 10,000 calls a second costs
-	// about 20 ms per 250 ms of skew in-process.
-	DefaultClockSkew = 250 * time.Millisecond
-)
+// DefaultClockSkew is how far a host's clock may run ahead of the NATS
+// server's without List missing its calls (see List). The embedded server
+// shares its host's clock and NTP keeps hosts within milliseconds; a larger
+// value makes List read further back (every call appended in the last
+// ClockSkew), which at 10,000 calls a second costs about 20 ms per 250 ms of
+// skew in-process.
+const DefaultClockSkew = 250 * time.Millisecond
 
 // Call headers. Values are encoded (base64url, like key tokens) because a
 // call ID may hold bytes a NATS header cannot carry (CR, LF).
@@ -45,33 +34,26 @@ const (
 
 // Tuning of List's backward scan.
 const (
-	scanFirstWindow = 256                 // sequences in the first window (at least 2×limit)
-	scanMaxWindow   = 1 << 20             // windows double up to this
-	scanBatch       = 256                 // messages per fetch
-	scanInactive    = 30 * time.Second    // the server drops a scan's consumer if we cannot
-	scanCleanup     = 2 * time.Second     // how long deleting a scan's consumer may take
-	callsDesc       = "wasmfaas call log" // stream description
+	scanFirstWindow = 256              // sequences in the first window (at least 2×limit)
+	scanMaxWindow   = 1 << 20          // windows double up to this
+	scanBatch       = 256              // messages per fetch
+	scanInactive    = 30 * time.Second // the server drops a scan's consumer if we cannot
+	scanCleanup     = 2 * time.Second  // how long deleting a scan's consumer may take
 )
 
-// CallLogConfig configures a CallLog. The zero value is the single-host
-// default with no retention bound.
+// CallLogConfig configures a CallLog. The zero value uses the default
+// layout's streams (internal/layout), which must exist; the layout also
+// applies the retention and duplicate window.
 type CallLogConfig struct {
-	// Retention bounds the stream (MaxAge, MaxMsgs); applied by the server.
-	Retention store.Retention
-	// Stream is the stream holding the calls; DefaultCallStream if empty.
+	// Stream is the stream holding the calls; layout.CallsStream if empty.
 	Stream string
 	// Subject prefixes every call's subject, <Subject>.<function>.<status>
-	// (each token base64url-encoded); DefaultCallSubject if empty.
+	// (each token base64url-encoded); layout.CallsSubject if empty.
 	Subject string
 	// IDStream and IDSubject hold the index from call ID to sequence;
-	// DefaultCallIDStream and DefaultCallIDSubject if empty.
+	// layout.CallIDStream and layout.CallIDSubject if empty.
 	IDStream  string
 	IDSubject string
-	// Replicas of both streams (1 if zero).
-	Replicas int
-	// DuplicateWindow is the stream's duplicate window;
-	// DefaultDuplicateWindow if zero, cut to Retention.MaxAge if longer.
-	DuplicateWindow time.Duration
 	// ClockSkew is the most a host's clock may run ahead of the server's;
 	// DefaultClockSkew if zero.
 	ClockSkew time.Duration
@@ -99,59 +81,21 @@ type CallLog struct {
 
 var _ store.CallLog = (*CallLog)(nil)
 
-// NewCallLog creates or updates the call log's streams (so a changed
-// retention applies to a log that already exists) and returns the log.
+// NewCallLog opens the call log's streams, which must exist (layout.Ensure).
 func NewCallLog(ctx context.Context, js jetstream.JetStream, cfg CallLogConfig) (*CallLog, error) {
-	if err := store.CheckRetention(cfg.Retention); err != nil {
-		return nil, err
+	if cfg.ClockSkew < 0 {
+		return nil, fmt.Errorf("open call log: %w: negative clock skew", store.ErrInvalid)
 	}
-	if cfg.DuplicateWindow < 0 || cfg.ClockSkew < 0 || cfg.Replicas < 0 {
-		return nil, fmt.Errorf("open call log: %w: negative duplicate window, clock skew or replicas", store.ErrInvalid)
-	}
-	cfg.Stream = cmp.Or(cfg.Stream, DefaultCallStream)
-	cfg.Subject = cmp.Or(cfg.Subject, DefaultCallSubject)
-	cfg.IDStream = cmp.Or(cfg.IDStream, DefaultCallIDStream)
-	cfg.IDSubject = cmp.Or(cfg.IDSubject, DefaultCallIDSubject)
-	cfg.Replicas = max(cfg.Replicas, 1)
+	cfg.Stream = cmp.Or(cfg.Stream, layout.CallsStream)
+	cfg.Subject = cmp.Or(cfg.Subject, layout.CallsSubject)
+	cfg.IDStream = cmp.Or(cfg.IDStream, layout.CallIDStream)
+	cfg.IDSubject = cmp.Or(cfg.IDSubject, layout.CallIDSubject)
 	cfg.ClockSkew = cmp.Or(cfg.ClockSkew, DefaultClockSkew)
-	cfg.DuplicateWindow = cmp.Or(cfg.DuplicateWindow, DefaultDuplicateWindow)
-	if age := cfg.Retention.MaxAge; age > 0 && cfg.DuplicateWindow > age {
-		cfg.DuplicateWindow = age // the server refuses a window longer than MaxAge
-	}
-	maxMsgs := int64(cfg.Retention.MaxCount)
-	if maxMsgs == 0 {
-		maxMsgs = -1
-	}
-
-	calls, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        cfg.Stream,
-		Description: callsDesc,
-		Subjects:    []string{cfg.Subject + ".*.*"},
-		Retention:   jetstream.LimitsPolicy,
-		Discard:     jetstream.DiscardOld,
-		MaxAge:      cfg.Retention.MaxAge,
-		MaxMsgs:     maxMsgs,
-		Duplicates:  cfg.DuplicateWindow,
-		Storage:     jetstream.FileStorage,
-		Replicas:    cfg.Replicas,
-		AllowDirect: true,
-	})
+	calls, err := js.Stream(ctx, cfg.Stream)
 	if err != nil {
 		return nil, fmt.Errorf("open call log stream %s: %w", cfg.Stream, natsUnavailable(ctx, err))
 	}
-	id, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:              cfg.IDStream,
-		Description:       callsDesc + ": call id to sequence in " + cfg.Stream,
-		Subjects:          []string{cfg.IDSubject + ".*"},
-		Retention:         jetstream.LimitsPolicy,
-		Discard:           jetstream.DiscardOld,
-		MaxAge:            cfg.Retention.MaxAge,
-		MaxMsgs:           maxMsgs,
-		MaxMsgsPerSubject: 1,
-		Storage:           jetstream.FileStorage,
-		Replicas:          cfg.Replicas,
-		AllowDirect:       true,
-	})
+	id, err := js.Stream(ctx, cfg.IDStream)
 	if err != nil {
 		return nil, fmt.Errorf("open call log index stream %s: %w", cfg.IDStream, natsUnavailable(ctx, err))
 	}

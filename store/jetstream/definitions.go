@@ -11,21 +11,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wasmfaas/wasmfaas/abi"
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/store"
 )
 
-// DefinitionsBucket is the KV bucket of function and trigger definitions.
-const DefinitionsBucket = "WASMFAAS_DEFS"
-
-// definitionsHistory is how many revisions the bucket keeps per key: the
-// most JetStream KV allows, so rollback reaches far back.
-const definitionsHistory = 64
-
 // DefinitionsConfig configures NewDefinitions.
 type DefinitionsConfig struct {
-	// Bucket overrides DefinitionsBucket.
-	Bucket   string
-	Replicas int
+	// Bucket is the definitions bucket; layout.DefsBucket if empty.
+	Bucket string
 }
 
 // Definitions is store.Definitions on a JetStream KV bucket with history:
@@ -37,15 +30,12 @@ type Definitions struct {
 
 var _ store.Definitions = (*Definitions)(nil)
 
-// NewDefinitions opens (or creates) the bucket.
+// NewDefinitions opens the bucket, which must exist (layout.Ensure).
 func NewDefinitions(ctx context.Context, js jetstream.JetStream, cfg DefinitionsConfig) (*Definitions, error) {
 	if cfg.Bucket == "" {
-		cfg.Bucket = DefinitionsBucket
+		cfg.Bucket = layout.DefsBucket
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: cfg.Bucket, History: definitionsHistory, Replicas: max(cfg.Replicas, 1),
-		Description: "wasmfaas function and trigger definitions",
-	})
+	kv, err := js.KeyValue(ctx, cfg.Bucket)
 	if err != nil {
 		return nil, unavailable(ctx, fmt.Errorf("open definitions bucket %s: %w", cfg.Bucket, err))
 	}

@@ -3,7 +3,8 @@
 // KV buckets, and every property change published as a property-changed
 // CloudEvent into a stream the router consumes.
 //
-// Layout (names with the default Config):
+// Layout (names with the default Config; internal/layout creates the
+// buckets and the stream, this package only opens them):
 //
 //   - bucket wasmfaas_kv: every function's KV namespace, key
 //     "<namespace>.<key>";

@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,40 +13,29 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wasmfaas/wasmfaas/abi"
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/store"
 )
 
-// Defaults for the zero Config.
-const (
-	DefaultPrefix        = "wasmfaas"
-	DefaultStream        = "WASMFAAS_PROPS"
-	DefaultChangeSubject = "wasmfaas.props.changed"
-	// DefaultEventsMaxAge is how long the stream keeps property-changed
-	// events; the router's durable consumer reads them long before.
-	DefaultEventsMaxAge = 7 * 24 * time.Hour
-
-	// valueSlack is what a bucket's max value size allows beyond the abi
-	// limit, which this package enforces exactly before writing: JetStream
-	// counts the message's headers against it too.
-	valueSlack = 64 << 10
-)
+// valueSlack is what a bucket's max value size allows beyond the abi
+// limit (internal/layout declares the buckets with it): JetStream counts a
+// message's headers against the bucket's limit too.
+const valueSlack = layout.ValueSlack
 
 // errClosed is returned by every operation after Close.
 var errClosed = fmt.Errorf("%w: jetstream store is closed", store.ErrUnavailable)
 
-// Config configures a Store. The zero value is the single-host default.
+// Config configures a Store. The zero value reads and writes the default
+// layout's buckets and subjects (internal/layout), which must exist: the
+// layout creates them, the Store only opens them.
 type Config struct {
-	// Prefix names the buckets: <Prefix>_kv, <Prefix>_props, <Prefix>_ext.
-	Prefix string
-	// Replicas is each bucket's and the stream's replica count (1 if zero).
-	Replicas int
-	// Stream captures the property-changed events; DefaultStream if empty.
-	Stream string
+	// KVBucket, PropsBucket and ExtBucket are the buckets of KV namespaces,
+	// subject properties and extended properties; layout.KVBucket,
+	// layout.PropsBucket and layout.ExtBucket if empty.
+	KVBucket, PropsBucket, ExtBucket string
 	// ChangeSubject prefixes the subject of every property-changed event,
-	// followed by the encoded subject; DefaultChangeSubject if empty.
+	// followed by the encoded subject; layout.PropsSubject if empty.
 	ChangeSubject string
-	// EventsMaxAge bounds how long Stream keeps events; DefaultEventsMaxAge if zero.
-	EventsMaxAge time.Duration
 	// Source is the CloudEvents source of property-changed events;
 	// store.DefaultSource if empty.
 	Source string
@@ -82,24 +72,13 @@ var (
 	_ store.Properties = (*props)(nil)
 )
 
-// New creates (or opens) the buckets and the events stream and loads the
-// mirrors, waiting for them until ctx is done.
+// New opens the buckets and loads the mirrors, waiting for them until ctx
+// is done. The buckets must exist (layout.Ensure).
 func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, error) {
-	if cfg.Prefix == "" {
-		cfg.Prefix = DefaultPrefix
-	}
-	if cfg.Replicas == 0 {
-		cfg.Replicas = 1
-	}
-	if cfg.Stream == "" {
-		cfg.Stream = DefaultStream
-	}
-	if cfg.ChangeSubject == "" {
-		cfg.ChangeSubject = DefaultChangeSubject
-	}
-	if cfg.EventsMaxAge == 0 {
-		cfg.EventsMaxAge = DefaultEventsMaxAge
-	}
+	cfg.KVBucket = cmp.Or(cfg.KVBucket, layout.KVBucket)
+	cfg.PropsBucket = cmp.Or(cfg.PropsBucket, layout.PropsBucket)
+	cfg.ExtBucket = cmp.Or(cfg.ExtBucket, layout.ExtBucket)
+	cfg.ChangeSubject = cmp.Or(cfg.ChangeSubject, layout.PropsSubject)
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -113,18 +92,10 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, error
 			"max_payload", mp, "want", abi.MaxValueLen+valueSlack)
 	}
 
-	open := func(name, desc string, maxValue int) (*bucket, error) {
-		full := cfg.Prefix + "_" + name
-		kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:       full,
-			Description:  desc,
-			MaxValueSize: int32(maxValue + valueSlack),
-			History:      1,
-			Storage:      jetstream.FileStorage,
-			Replicas:     cfg.Replicas,
-		})
+	open := func(name string) (*bucket, error) {
+		kv, err := js.KeyValue(ctx, name)
 		if err != nil {
-			return nil, fmt.Errorf("create bucket %s: %w", full, unavailable(ctx, err))
+			return nil, fmt.Errorf("open bucket %s: %w", name, unavailable(ctx, err))
 		}
 		var m *mirror
 		if !cfg.NoCache {
@@ -132,30 +103,19 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, error
 		}
 		b, err := newBucket(ctx, js, kv, m)
 		if err != nil {
-			return nil, fmt.Errorf("open bucket %s: %w", full, unavailable(ctx, err))
+			return nil, fmt.Errorf("open bucket %s: %w", name, unavailable(ctx, err))
 		}
 		return b, nil
 	}
 	var err error
-	if s.kvB, err = open("kv", "wasmfaas KV namespaces", abi.MaxValueLen); err != nil {
+	if s.kvB, err = open(cfg.KVBucket); err != nil {
 		return nil, err
 	}
-	if s.propB, err = open("props", "wasmfaas subject properties", abi.MaxPropertyLen); err != nil {
+	if s.propB, err = open(cfg.PropsBucket); err != nil {
 		return nil, err
 	}
-	if s.extB, err = open("ext", "wasmfaas extended properties", abi.MaxExtValueLen); err != nil {
+	if s.extB, err = open(cfg.ExtBucket); err != nil {
 		return nil, err
-	}
-	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        cfg.Stream,
-		Description: "wasmfaas property-changed events",
-		Subjects:    []string{cfg.ChangeSubject + ".>"},
-		Storage:     jetstream.FileStorage,
-		Replicas:    cfg.Replicas,
-		MaxAge:      cfg.EventsMaxAge,
-		Duplicates:  2 * time.Minute,
-	}); err != nil {
-		return nil, fmt.Errorf("create stream %s: %w", cfg.Stream, unavailable(ctx, err))
 	}
 	for _, b := range []*bucket{s.kvB, s.propB, s.extB} {
 		if b.m == nil {

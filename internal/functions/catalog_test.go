@@ -1,4 +1,4 @@
-package server
+package functions
 
 import (
 	"context"
@@ -30,16 +30,17 @@ func TestNewRevisionWhileInFlight(t *testing.T) {
 	m.Export(abi.HandleExport, m.Func(m.Type(nil, []byte{wasmgen.I32}), nil, wasmgen.I32Const(0)))
 	mf, err := reg.Upload(t.Context(), m.Bytes())
 	require.NoError(t, err)
-	c := newCatalog(h, reg, mem.NewDefinitions(0))
-
-	_, err = c.put(t.Context(), "f", FunctionSpec{Module: mf.Digest})
-	require.NoError(t, err)
-	inflight, err := c.get("f")
+	c, err := New(Config{}, Deps{Host: h, Modules: reg, Defs: mem.NewDefinitions(0)})
 	require.NoError(t, err)
 
-	v2, err := c.put(t.Context(), "f", FunctionSpec{Module: mf.Digest, Config: map[string]string{"v": "2"}})
+	_, err = c.Put(t.Context(), "f", FunctionSpec{Module: mf.Digest})
 	require.NoError(t, err)
-	next, err := c.get("f")
+	inflight, err := c.acquire("f")
+	require.NoError(t, err)
+
+	v2, err := c.Put(t.Context(), "f", FunctionSpec{Module: mf.Digest, Config: map[string]string{"v": "2"}})
+	require.NoError(t, err)
+	next, err := c.acquire("f")
 	require.NoError(t, err)
 	assert.Equal(t, v2.Revision, next.info.Revision, "new calls get the new revision")
 	assert.NotEqual(t, inflight.info.Revision, next.info.Revision)

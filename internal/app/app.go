@@ -1,0 +1,290 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/internal/functions"
+	"github.com/wasmfaas/wasmfaas/internal/layout"
+	"github.com/wasmfaas/wasmfaas/internal/natsserver"
+	"github.com/wasmfaas/wasmfaas/internal/server"
+	"github.com/wasmfaas/wasmfaas/modules"
+	"github.com/wasmfaas/wasmfaas/router"
+	"github.com/wasmfaas/wasmfaas/router/ingress"
+	jsstore "github.com/wasmfaas/wasmfaas/store/jetstream"
+)
+
+// Config is everything a host is made from. The zero value (with a
+// DataDir) is the single-machine default: an embedded NATS server with
+// JetStream under DataDir, no TCP listener for NATS.
+type Config struct {
+	// DataDir holds the embedded server's JetStream files ("nats") and the
+	// compilation cache ("cache"); required.
+	DataDir string
+	// CacheDir overrides DataDir/cache.
+	CacheDir string
+	NATS     NATSConfig
+	// Layout chooses replicas and retention of the JetStream state.
+	Layout layout.Config
+	// Router tunes trigger delivery; stream names come from the layout.
+	Router router.Config
+	// HTTP configures the API (token, body limit) and the events endpoint.
+	HTTP server.Config
+	// ModulesMaxSize bounds a module upload (0: the store's default).
+	ModulesMaxSize int64
+	// Logger receives every component's log; nil discards.
+	Logger *slog.Logger
+}
+
+// NATSConfig chooses the embedded server (URL empty) or an external one.
+type NATSConfig struct {
+	// URL of an external NATS server or cluster ("nats://a,nats://b").
+	URL string
+	// Token and Creds authenticate to the external server.
+	Token, Creds string
+	// Listen is the embedded server's TCP address (empty: in-process only).
+	Listen string
+	// SyncInterval is the embedded JetStream's fsync interval
+	// (natsserver.SyncAlways for every write).
+	SyncInterval time.Duration
+}
+
+// App is a running host. Handler serves its API; Shutdown stops it.
+type App struct {
+	log      *slog.Logger
+	embedded *natsserver.Server
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	layout   layout.Layout
+
+	state    *jsstore.Store
+	host     *host.Host
+	catalog  *functions.Catalog
+	triggers *functions.Triggers
+	router   *router.Router
+	api      *server.Server
+
+	stopRun context.CancelFunc
+	done    chan struct{} // closed when the background loops have ended
+	// closers undo what New did, in reverse order of creation.
+	closers []func(context.Context) error
+}
+
+// New builds and starts a host: NATS, layout, store, host, call path,
+// router, API; it loads the stored functions and triggers and starts
+// delivery. ctx bounds the start-up only.
+func New(ctx context.Context, cfg Config) (_ *App, err error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("app: data dir is required")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &App{log: log, done: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			_ = a.close(context.Background())
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if err := a.connect(cfg); err != nil {
+		return nil, err
+	}
+	if a.layout, err = layout.New(cfg.Layout); err != nil {
+		return nil, err
+	}
+	if err := a.layout.Ensure(ctx, a.js); err != nil {
+		return nil, fmt.Errorf("jetstream layout: %w", err)
+	}
+
+	a.state, err = jsstore.New(ctx, a.js, jsstore.Config{Logger: log, ChangeSubject: layout.PropsSubject})
+	if err != nil {
+		return nil, fmt.Errorf("open state: %w", err)
+	}
+	a.closers = append(a.closers, func(context.Context) error { return a.state.Close() })
+	calls, err := jsstore.NewCallLog(ctx, a.js, jsstore.CallLogConfig{})
+	if err != nil {
+		return nil, fmt.Errorf("open call log: %w", err)
+	}
+	blobs, err := jsstore.NewBlobs(ctx, a.js, jsstore.BlobsConfig{MaxSize: cfg.ModulesMaxSize})
+	if err != nil {
+		return nil, fmt.Errorf("open module store: %w", err)
+	}
+	defs, err := jsstore.NewDefinitions(ctx, a.js, jsstore.DefinitionsConfig{})
+	if err != nil {
+		return nil, fmt.Errorf("open definitions: %w", err)
+	}
+
+	cacheDir := cfg.CacheDir
+	if cacheDir == "" {
+		cacheDir = filepath.Join(cfg.DataDir, "cache")
+	}
+	a.host, err = host.New(host.Config{CacheDir: cacheDir, Logger: log, KV: a.state.KV(), Properties: a.state.Properties()})
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.host.Close)
+	reg := modules.New(modules.Config{MaxSize: cfg.ModulesMaxSize}, blobs, a.host)
+
+	rcfg := cfg.Router
+	rcfg.Prefix = a.layout.EventsPrefix()
+	rcfg.EventsStream, rcfg.DeadLetterStream = layout.EventsStream, layout.DeadLetterStream
+	rcfg.PropsStream, rcfg.PropsSubject = layout.PropsStream, layout.PropsSubject
+	rcfg.CallsStream, rcfg.CallsSubject = layout.CallsStream, layout.CallsSubject
+	a.catalog, err = functions.New(functions.Config{Logger: log}, functions.Deps{
+		Host: a.host, Modules: reg, Defs: defs, Calls: calls,
+		Emitter: router.NewEmitter(a.js, rcfg.Prefix, rcfg.PublishTimeout),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if a.router, err = router.New(rcfg, a.js, a.catalog, log); err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	a.triggers = functions.NewTriggers(defs, a.router, log)
+
+	icfg := ingress.Config{Prefix: rcfg.Prefix, EventsStream: layout.EventsStream, RejectedPrefix: layout.RejectedPrefix, MaxBodyBytes: cfg.HTTP.MaxBodyBytes}
+	events, err := ingress.NewHTTP(icfg, a.js, log)
+	if err != nil {
+		return nil, err
+	}
+	rejecter, err := ingress.NewRejecter(icfg, a.js, log)
+	if err != nil {
+		return nil, err
+	}
+	hcfg := cfg.HTTP
+	hcfg.Logger = log
+	a.api, err = server.New(hcfg, server.Deps{
+		Functions: a.catalog, Triggers: a.triggers, Modules: reg, Calls: calls,
+		Properties: a.state.Properties(), Events: events, DeadLetters: a.router,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// Start: functions before triggers, so no trigger meets a function that
+	// is not live yet; the router before its triggers are set.
+	if _, _, err := a.catalog.Load(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.router.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start router: %w", err)
+	}
+	if _, err := a.triggers.Load(ctx); err != nil {
+		_ = a.router.Stop(context.Background())
+		return nil, err
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	a.stopRun = stop
+	go func() {
+		defer close(a.done)
+		if err := rejecter.Run(runCtx); err != nil && runCtx.Err() == nil {
+			log.Error("ingress rejecter stopped", "error", err)
+		}
+	}()
+	a.api.SetReady(true)
+	return a, nil
+}
+
+// connect starts the embedded server or connects to the external one.
+func (a *App) connect(cfg Config) error {
+	var err error
+	if cfg.NATS.URL == "" {
+		a.embedded, err = natsserver.Start(natsserver.Config{
+			DataDir: filepath.Join(cfg.DataDir, "nats"), Listen: cfg.NATS.Listen,
+			SyncInterval: cfg.NATS.SyncInterval, Logger: a.log,
+		})
+		if err != nil {
+			return fmt.Errorf("start embedded NATS: %w", err)
+		}
+		a.closers = append(a.closers, a.embedded.Shutdown)
+		a.nc, err = a.embedded.Conn()
+	} else {
+		var opts []natsserver.ConnectOption
+		if cfg.NATS.Token != "" {
+			opts = append(opts, natsserver.Token(cfg.NATS.Token))
+		}
+		if cfg.NATS.Creds != "" {
+			opts = append(opts, natsserver.Credentials(cfg.NATS.Creds))
+		}
+		a.nc, err = natsserver.Connect(cfg.NATS.URL, opts...)
+	}
+	if err != nil {
+		return fmt.Errorf("connect to NATS: %w", err)
+	}
+	nc := a.nc
+	a.closers = append(a.closers, func(context.Context) error { return nc.Drain() })
+	a.js, err = jetstream.New(a.nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	return nil
+}
+
+// Handler serves the HTTP API.
+func (a *App) Handler() http.Handler { return a.api.Handler() }
+
+// Conn is the host's NATS connection.
+func (a *App) Conn() *nats.Conn { return a.nc }
+
+// JetStream is the host's JetStream context.
+func (a *App) JetStream() jetstream.JetStream { return a.js }
+
+// Layout is the JetStream layout the host ensured.
+func (a *App) Layout() layout.Layout { return a.layout }
+
+// Functions is the host's function catalog and call path.
+func (a *App) Functions() *functions.Catalog { return a.catalog }
+
+// Triggers is the host's trigger definitions.
+func (a *App) Triggers() *functions.Triggers { return a.triggers }
+
+// Router is the host's trigger delivery.
+func (a *App) Router() *router.Router { return a.router }
+
+// Embedded is the embedded NATS server; nil with an external one.
+func (a *App) Embedded() *natsserver.Server { return a.embedded }
+
+// Shutdown stops delivery (the calls in flight finish, what was not acked
+// is redelivered later), waits for the remaining calls until ctx is done,
+// and closes the store, the host and NATS. The HTTP listener is the
+// caller's: shut it down first.
+func (a *App) Shutdown(ctx context.Context) error {
+	a.api.SetReady(false)
+	var errs []error
+	if err := a.router.Stop(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	a.stopRun()
+	<-a.done
+	if err := a.catalog.Drain(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, a.close(context.WithoutCancel(ctx)))
+	return errors.Join(errs...)
+}
+
+// close runs the closers, newest first.
+func (a *App) close(ctx context.Context) error {
+	var errs []error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](ctx); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			errs = append(errs, err)
+		}
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}

@@ -1,0 +1,479 @@
+package functions
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/wasmfaas/wasmfaas/abi"
+	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/modules"
+	"github.com/wasmfaas/wasmfaas/router"
+	"github.com/wasmfaas/wasmfaas/store"
+)
+
+// Definition kinds in store.Definitions.
+const (
+	KindFunction = "function"
+	KindTrigger  = "trigger"
+)
+
+// FunctionSpec is what a function is made of: a module digest and how the
+// function runs it.
+type FunctionSpec struct {
+	Module    string            `json:"module"`
+	Config    map[string]string `json:"config,omitempty"`
+	Grants    []string          `json:"grants,omitempty"`
+	Limits    LimitsSpec        `json:"limits,omitempty"`
+	Isolation string            `json:"isolation,omitempty"`
+}
+
+// LimitsSpec is host.Limits with the timeout as a string ("10s").
+type LimitsSpec struct {
+	MemoryPages    uint32          `json:"memory_pages,omitempty"`
+	Timeout        router.Duration `json:"timeout,omitempty"`
+	MaxConcurrency int             `json:"max_concurrency,omitempty"`
+	MaxOutputBytes int             `json:"max_output_bytes,omitempty"`
+	MaxEmits       int             `json:"max_emits,omitempty"`
+	MaxLogBytes    int             `json:"max_log_bytes,omitempty"`
+}
+
+func (l LimitsSpec) limits() host.Limits {
+	return host.Limits{
+		MemoryPages: l.MemoryPages, Timeout: time.Duration(l.Timeout), MaxConcurrency: l.MaxConcurrency,
+		MaxOutputBytes: l.MaxOutputBytes, MaxEmits: l.MaxEmits, MaxLogBytes: l.MaxLogBytes,
+	}
+}
+
+// FunctionInfo is one revision of a function.
+type FunctionInfo struct {
+	Name string `json:"name"`
+	// Revision numbers the function's definitions 1, 2, 3…; a rollback is
+	// a new revision with an older spec.
+	Revision uint64       `json:"revision"`
+	Updated  time.Time    `json:"updated"`
+	Spec     FunctionSpec `json:"spec"`
+	Stats    *host.Stats  `json:"stats,omitempty"`
+}
+
+// record is a function definition as stored.
+type record struct {
+	Revision uint64       `json:"revision"`
+	Spec     FunctionSpec `json:"spec"`
+}
+
+// decodeRecord reads a stored definition. Definitions stored before
+// revisions were numbered per function are a bare FunctionSpec; they keep
+// the store's revision as their number.
+func decodeRecord(doc store.Doc) (record, error) {
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(doc.Data, &probe); err != nil {
+		return record{}, fmt.Errorf("decode function %s: %w", doc.Name, err)
+	}
+	if _, ok := probe["spec"]; ok {
+		var r record
+		if err := json.Unmarshal(doc.Data, &r); err != nil {
+			return record{}, fmt.Errorf("decode function %s: %w", doc.Name, err)
+		}
+		return r, nil
+	}
+	var spec FunctionSpec
+	if err := json.Unmarshal(doc.Data, &spec); err != nil {
+		return record{}, fmt.Errorf("decode function %s: %w", doc.Name, err)
+	}
+	return record{Revision: doc.Revision, Spec: spec}, nil
+}
+
+// deployed is one revision of a function, live in the host. Calls hold it
+// through refs, so a new revision can take over while calls in flight
+// finish on the old one, which is closed when the last of them returns.
+type deployed struct {
+	info FunctionInfo
+	fn   *host.Function
+
+	mu      sync.Mutex
+	refs    int
+	retired bool
+}
+
+func (d *deployed) acquire() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.retired {
+		return false
+	}
+	d.refs++
+	return true
+}
+
+func (d *deployed) release(ctx context.Context) {
+	d.mu.Lock()
+	d.refs--
+	closeNow := d.retired && d.refs == 0
+	d.mu.Unlock()
+	if closeNow {
+		_ = d.fn.Close(ctx)
+	}
+}
+
+func (d *deployed) retire(ctx context.Context) {
+	d.mu.Lock()
+	d.retired = true
+	closeNow := d.refs == 0
+	d.mu.Unlock()
+	if closeNow {
+		_ = d.fn.Close(ctx)
+	}
+}
+
+// Emitter stores the events an ok call emitted; router.Emitter is one.
+type Emitter interface {
+	Publish(ctx context.Context, function, scope string, cause cloudevents.Event, emitted []cloudevents.Event) error
+}
+
+// Config configures a Catalog.
+type Config struct {
+	// Logger receives one line per call (the ExecutionInfo) and warnings;
+	// nil discards them.
+	Logger *slog.Logger
+}
+
+// Deps are the parts a Catalog runs on.
+type Deps struct {
+	Host    *host.Host
+	Modules *modules.Registry
+	Defs    store.Definitions
+	// Calls records every call; nil logs calls without recording them.
+	Calls store.CallLog
+	// Emitter stores what ok calls emit; nil leaves emitted events in the
+	// ExecutionInfo only (a host with no event stream).
+	Emitter Emitter
+}
+
+// Catalog holds the live functions, persists their definitions and runs
+// them (Invoke). It is safe for concurrent use.
+//
+// Lock order: Catalog.mu, then deployed.mu; neither is held across a
+// guest call or a store operation.
+type Catalog struct {
+	deps    Deps
+	log     *slog.Logger
+	metrics *metrics
+	// putMu serialises definition changes, so a rollback and a put of the
+	// same name cannot interleave their read and write.
+	putMu sync.Mutex
+
+	mu    sync.RWMutex // guards funcs
+	funcs map[string]*deployed
+
+	drain drainer
+}
+
+// New returns an empty Catalog; Load makes the stored functions live.
+func New(cfg Config, deps Deps) (*Catalog, error) {
+	if deps.Host == nil || deps.Modules == nil || deps.Defs == nil {
+		return nil, errors.New("new function catalog: host, modules and definitions are required")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Catalog{deps: deps, log: log.With("component", "functions"), funcs: map[string]*deployed{}}
+	c.metrics = newMetrics(c)
+	return c, nil
+}
+
+// build makes a host.Function from a spec, validating grants against the
+// module's imports (ErrInvalid naming the missing grant when they fall short).
+func (c *Catalog) build(ctx context.Context, name string, spec FunctionSpec) (*host.Function, error) {
+	if spec.Module == "" {
+		return nil, errorf(ErrInvalid, "function %s: module (a digest) is required", name)
+	}
+	m, err := c.deps.Modules.Module(ctx, spec.Module)
+	if err != nil {
+		if errors.Is(err, modules.ErrNotFound) {
+			return nil, errorf(ErrInvalid, "function %s: module %s is not uploaded", name, spec.Module)
+		}
+		if errors.Is(err, store.ErrInvalid) {
+			return nil, wrapf(ErrInvalid, err, "function %s", name)
+		}
+		return nil, err
+	}
+	grants := abi.NewGrants(abi.DefaultGrants...)
+	for _, g := range spec.Grants {
+		cp, err := abi.ParseCapability(g)
+		if err != nil {
+			return nil, wrapf(ErrInvalid, err, "function %s", name)
+		}
+		grants[cp] = true
+	}
+	hm, err := c.deps.Host.Load(ctx, m.Wasm)
+	if err != nil {
+		return nil, wrapf(ErrInvalid, err, "function %s", name)
+	}
+	var missing []string
+	for _, cp := range m.Capabilities {
+		if !grants.Has(cp) {
+			missing = append(missing, string(cp))
+		}
+	}
+	if len(missing) > 0 {
+		return nil, errorf(ErrInvalid, "function %s: module %s imports capabilities that are not granted: %v", name, spec.Module, missing)
+	}
+	fn, err := c.deps.Host.NewFunction(ctx, hm, host.FunctionConfig{
+		Name: name, Config: spec.Config, Grants: grants, Limits: spec.Limits.limits(), Isolation: host.Isolation(spec.Isolation),
+	})
+	var me *abi.ModuleError
+	if errors.As(err, &me) || errors.Is(err, host.ErrInvalidFunction) {
+		return nil, wrapf(ErrInvalid, err, "function %s", name)
+	}
+	return fn, err
+}
+
+// Put validates spec, stores it as the function's next revision, and makes
+// it live. Nothing is stored unless the function can be made live.
+func (c *Catalog) Put(ctx context.Context, name string, spec FunctionSpec) (FunctionInfo, error) {
+	if err := CheckName("function", name); err != nil {
+		return FunctionInfo{}, err
+	}
+	fn, err := c.build(ctx, name, spec)
+	if err != nil {
+		return FunctionInfo{}, err
+	}
+	c.putMu.Lock()
+	defer c.putMu.Unlock()
+	info, err := c.store(ctx, name, spec)
+	if err != nil {
+		_ = fn.Close(ctx)
+		return FunctionInfo{}, err
+	}
+	c.swap(ctx, name, &deployed{info: info, fn: fn})
+	return info, nil
+}
+
+// store writes spec as the revision after the newest stored one, with a
+// compare-and-set on the store's revision so that two hosts changing the
+// same function cannot both take the same number.
+func (c *Catalog) store(ctx context.Context, name string, spec FunctionSpec) (FunctionInfo, error) {
+	next, expect := uint64(1), int64(0)
+	cur, err := c.deps.Defs.Get(ctx, KindFunction, name)
+	switch {
+	case err == nil:
+		rec, derr := decodeRecord(cur)
+		if derr != nil {
+			return FunctionInfo{}, derr
+		}
+		next, expect = rec.Revision+1, int64(cur.Revision)
+	case !errors.Is(err, store.ErrNotFound):
+		return FunctionInfo{}, err
+	}
+	data, err := json.Marshal(record{Revision: next, Spec: spec})
+	if err != nil {
+		return FunctionInfo{}, err
+	}
+	doc, err := c.deps.Defs.Put(ctx, KindFunction, name, data, expect)
+	if errors.Is(err, store.ErrConflict) {
+		return FunctionInfo{}, wrapf(ErrConflict, err, "function %s changed while this change was made; retry", name)
+	}
+	if err != nil {
+		return FunctionInfo{}, err
+	}
+	return FunctionInfo{Name: name, Revision: next, Updated: doc.Updated, Spec: spec}, nil
+}
+
+func (c *Catalog) swap(ctx context.Context, name string, d *deployed) {
+	c.mu.Lock()
+	old := c.funcs[name]
+	if d != nil {
+		c.funcs[name] = d
+	} else {
+		delete(c.funcs, name)
+	}
+	c.mu.Unlock()
+	if old != nil {
+		old.retire(ctx)
+	}
+}
+
+// acquire returns the live revision of name: the caller must release it.
+func (c *Catalog) acquire(name string) (*deployed, error) {
+	for {
+		c.mu.RLock()
+		d := c.funcs[name]
+		c.mu.RUnlock()
+		if d == nil {
+			return nil, errorf(ErrNotFound, "function %s does not exist", name)
+		}
+		if d.acquire() {
+			return d, nil
+		}
+		// Retired between the lookup and the acquire: a new revision is live.
+	}
+}
+
+// Get returns the live revision of name with its pool's counters.
+func (c *Catalog) Get(name string) (FunctionInfo, error) {
+	if err := CheckName("function", name); err != nil {
+		return FunctionInfo{}, err
+	}
+	d, err := c.acquire(name)
+	if err != nil {
+		return FunctionInfo{}, err
+	}
+	defer d.release(context.Background())
+	info := d.info
+	st := d.fn.Stats()
+	info.Stats = &st
+	return info, nil
+}
+
+// Has reports whether name is live.
+func (c *Catalog) Has(name string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.funcs[name] != nil
+}
+
+// List returns every live function, sorted by name.
+func (c *Catalog) List() []FunctionInfo {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]FunctionInfo, 0, len(c.funcs))
+	for _, d := range c.funcs {
+		info := d.info
+		st := d.fn.Stats()
+		info.Stats = &st
+		out = append(out, info)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Delete removes the function and its revisions.
+func (c *Catalog) Delete(ctx context.Context, name string) error {
+	if err := CheckName("function", name); err != nil {
+		return err
+	}
+	c.putMu.Lock()
+	defer c.putMu.Unlock()
+	if err := c.deps.Defs.Delete(ctx, KindFunction, name); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return errorf(ErrNotFound, "function %s does not exist", name)
+		}
+		return err
+	}
+	c.swap(ctx, name, nil)
+	return nil
+}
+
+// UsedBy names the functions whose live revision uses digest.
+func (c *Catalog) UsedBy(digest string) []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out []string
+	for name, d := range c.funcs {
+		if d.info.Spec.Module == digest {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// DeleteModule deletes a module that no live function uses.
+func (c *Catalog) DeleteModule(ctx context.Context, digest string) error {
+	return c.deps.Modules.Delete(ctx, digest, c.UsedBy(digest))
+}
+
+// Revisions lists the kept revisions of name, oldest first.
+func (c *Catalog) Revisions(ctx context.Context, name string) ([]FunctionInfo, error) {
+	if err := CheckName("function", name); err != nil {
+		return nil, err
+	}
+	docs, err := c.deps.Defs.History(ctx, KindFunction, name)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, errorf(ErrNotFound, "function %s does not exist", name)
+		}
+		return nil, err
+	}
+	out := make([]FunctionInfo, 0, len(docs))
+	for _, doc := range docs {
+		rec, err := decodeRecord(doc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, FunctionInfo{Name: name, Revision: rec.Revision, Updated: doc.Updated, Spec: rec.Spec})
+	}
+	return out, nil
+}
+
+// Rollback makes the spec of an older revision the newest one.
+func (c *Catalog) Rollback(ctx context.Context, name string, rev uint64) (FunctionInfo, error) {
+	revs, err := c.Revisions(ctx, name)
+	if err != nil {
+		return FunctionInfo{}, err
+	}
+	for _, r := range revs {
+		if r.Revision == rev {
+			return c.Put(ctx, name, r.Spec)
+		}
+	}
+	return FunctionInfo{}, errorf(ErrNotFound, "function %s has no kept revision %d", name, rev)
+}
+
+// Load makes every stored function live, at start. A function whose
+// definition or module no longer validates is skipped and reported in
+// failed, never fatal: one bad definition must not keep the others down.
+func (c *Catalog) Load(ctx context.Context) (loaded int, failed map[string]error, err error) {
+	docs, err := c.deps.Defs.List(ctx, KindFunction)
+	if err != nil {
+		return 0, nil, fmt.Errorf("list functions: %w", err)
+	}
+	failed = map[string]error{}
+	for _, doc := range docs {
+		rec, err := decodeRecord(doc)
+		if err != nil {
+			failed[doc.Name] = err
+			continue
+		}
+		fn, err := c.build(ctx, doc.Name, rec.Spec)
+		if err != nil {
+			failed[doc.Name] = err
+			continue
+		}
+		c.swap(ctx, doc.Name, &deployed{info: FunctionInfo{Name: doc.Name, Revision: rec.Revision, Updated: doc.Updated, Spec: rec.Spec}, fn: fn})
+		loaded++
+	}
+	for name, ferr := range failed {
+		c.log.Warn("function not loaded", "function", name, "error", ferr)
+	}
+	c.log.Info("functions loaded", "count", loaded, "failed", len(failed))
+	return loaded, failed, nil
+}
+
+// CheckName validates a function or trigger name: 1-128 of [A-Za-z0-9_-]
+// (so no "/", "..", NUL or control characters reach a store key, a URL or a
+// NATS subject). A bad name is the caller's mistake: ErrBadName.
+func CheckName(what, name string) error {
+	if err := store.CheckDefinition("check", what, name); err != nil {
+		return &kindError{kind: ErrBadName, msg: fmt.Sprintf("%s name %q: must be 1-128 characters of letters, digits, '_' and '-'", what, truncate(name))}
+	}
+	return nil
+}
+
+// ErrBadName is the kind of a malformed function or trigger name.
+var ErrBadName = errors.New("bad name")
+
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}

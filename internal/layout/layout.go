@@ -1,0 +1,357 @@
+package layout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wasmfaas/wasmfaas/abi"
+)
+
+// Names and subjects of the default layout. Packages use them as the
+// defaults of their own Config, so that a zero Config reads and writes the
+// resources Ensure creates.
+const (
+	// EventsStream captures every event under EventsPrefix: from HTTP
+	// ingress (<prefix>.http), from NATS publishers and from functions
+	// (<prefix>.emitted.<function>).
+	EventsStream = "WASMFAAS_EVENTS"
+	EventsPrefix = "events"
+	// RejectedStream keeps the messages of EventsStream that are not
+	// CloudEvents, under RejectedPrefix.<events prefix>.
+	RejectedStream = "WASMFAAS_REJECTED"
+	RejectedPrefix = "rejected"
+	// DeadLetterStream keeps the events triggers gave up on.
+	DeadLetterStream = "WASMFAAS_DEADLETTER"
+	DeadLetterPrefix = "deadletter"
+	// PropsStream holds the property-changed events the store publishes on
+	// PropsSubject.<encoded subject>.<encoded property>.
+	PropsStream  = "WASMFAAS_PROPS"
+	PropsSubject = "wasmfaas.props.changed"
+	// CallsStream is the call log: one execution event per call on
+	// CallsSubject.<function>.<status> (tokens base64url-encoded).
+	CallsStream  = "WASMFAAS_CALLS"
+	CallsSubject = "wasmfaas.calls"
+	// CallIDStream indexes the call log: one message per call id on
+	// CallIDSubject.<id>, holding the call's sequence in CallsStream.
+	CallIDStream  = "WASMFAAS_CALL_IDS"
+	CallIDSubject = "$WASMFAAS.CALLS.ID"
+
+	// KVBucket, PropsBucket and ExtBucket hold function KV namespaces,
+	// subject properties and extended properties.
+	KVBucket    = "wasmfaas_kv"
+	PropsBucket = "wasmfaas_props"
+	ExtBucket   = "wasmfaas_ext"
+	// DefsBucket holds function and trigger definitions with history.
+	DefsBucket = "WASMFAAS_DEFS"
+	// ModulesBucket is the object store of module blobs by sha256 digest.
+	ModulesBucket = "WASMFAAS_MODULES"
+
+	// DefaultDuplicateWindow is how long a stream remembers a Nats-Msg-Id.
+	DefaultDuplicateWindow = 2 * time.Minute
+	// DefaultPropsMaxAge is how long property-changed events are kept; the
+	// triggers' durable consumers read them long before.
+	DefaultPropsMaxAge = 7 * 24 * time.Hour
+	// DefsHistory is how many revisions of a definition the bucket keeps:
+	// the most JetStream KV allows, so rollback reaches far back.
+	DefsHistory = 64
+	// ValueSlack is what a bucket's max value size allows beyond the abi
+	// limit, which the store enforces exactly before writing: JetStream
+	// counts the message's headers against it too.
+	ValueSlack = 64 << 10
+)
+
+// Config is what an operator chooses about the layout. The zero value is
+// the single-host default.
+type Config struct {
+	// Replicas of every stream, bucket and object store (1 if zero; 3 on a
+	// cluster).
+	Replicas int
+	// EventsPrefix is the events stream's subject prefix; EventsPrefix if
+	// empty.
+	EventsPrefix string
+	// EventsMaxAge bounds how long accepted events are kept; 0 keeps them
+	// until deleted.
+	EventsMaxAge time.Duration
+	// PropsMaxAge bounds how long property-changed events are kept;
+	// DefaultPropsMaxAge if zero.
+	PropsMaxAge time.Duration
+	// CallsMaxAge and CallsMaxCount bound the call log (and its index); 0
+	// means no bound.
+	CallsMaxAge   time.Duration
+	CallsMaxCount int64
+	// DuplicateWindow of every stream that deduplicates;
+	// DefaultDuplicateWindow if zero, cut to a stream's max age if longer.
+	DuplicateWindow time.Duration
+	// Memory puts every resource in memory instead of on disk (tests).
+	Memory bool
+}
+
+// Layout is the resolved layout: the names every package is configured
+// with and the configurations Ensure applies.
+type Layout struct {
+	cfg Config
+}
+
+// New validates cfg and returns the layout.
+func New(cfg Config) (Layout, error) {
+	if cfg.Replicas == 0 {
+		cfg.Replicas = 1
+	}
+	if cfg.EventsPrefix == "" {
+		cfg.EventsPrefix = EventsPrefix
+	}
+	if cfg.PropsMaxAge == 0 {
+		cfg.PropsMaxAge = DefaultPropsMaxAge
+	}
+	if cfg.DuplicateWindow == 0 {
+		cfg.DuplicateWindow = DefaultDuplicateWindow
+	}
+	switch {
+	case cfg.Replicas < 1 || cfg.Replicas > 5:
+		return Layout{}, fmt.Errorf("layout: replicas %d: want 1 to 5", cfg.Replicas)
+	case cfg.EventsMaxAge < 0 || cfg.PropsMaxAge < 0 || cfg.CallsMaxAge < 0 || cfg.DuplicateWindow < 0:
+		return Layout{}, errors.New("layout: a max age or duplicate window is negative")
+	case cfg.CallsMaxCount < 0:
+		return Layout{}, fmt.Errorf("layout: calls max count %d is negative", cfg.CallsMaxCount)
+	}
+	if err := checkPrefix(cfg.EventsPrefix); err != nil {
+		return Layout{}, err
+	}
+	return Layout{cfg: cfg}, nil
+}
+
+// Default is the single-host layout.
+func Default() Layout {
+	l, err := New(Config{})
+	if err != nil {
+		panic(err) // the zero Config is valid by construction
+	}
+	return l
+}
+
+func checkPrefix(p string) error {
+	for _, reserved := range []string{RejectedPrefix, DeadLetterPrefix, "wasmfaas", "$WASMFAAS", "$KV", "$O", "$JS"} {
+		if p == reserved || strings.HasPrefix(p, reserved+".") {
+			return fmt.Errorf("layout: events prefix %q overlaps the reserved subjects %s.>", p, reserved)
+		}
+	}
+	for _, tok := range strings.Split(p, ".") {
+		if tok == "" || strings.ContainsAny(tok, "*> \t\r\n") {
+			return fmt.Errorf("layout: events prefix %q: want dot-separated subject tokens without wildcards or spaces", p)
+		}
+	}
+	return nil
+}
+
+// Config returns the configuration the layout was made from, defaults
+// filled in.
+func (l Layout) Config() Config { return l.cfg }
+
+// Replicas is the replica count of every resource.
+func (l Layout) Replicas() int { return l.cfg.Replicas }
+
+// EventsPrefix is the events stream's subject prefix.
+func (l Layout) EventsPrefix() string { return l.cfg.EventsPrefix }
+
+// Retention of the call log, as the stream applies it.
+func (l Layout) CallsMaxAge() time.Duration { return l.cfg.CallsMaxAge }
+
+// CallsMaxCount is the call log's message bound (0: none).
+func (l Layout) CallsMaxCount() int64 { return l.cfg.CallsMaxCount }
+
+func (l Layout) storage() jetstream.StorageType {
+	if l.cfg.Memory {
+		return jetstream.MemoryStorage
+	}
+	return jetstream.FileStorage
+}
+
+// window is the duplicate window of a stream whose messages live maxAge.
+func (l Layout) window(maxAge time.Duration) time.Duration {
+	if maxAge > 0 && l.cfg.DuplicateWindow > maxAge {
+		return maxAge // the server refuses a window longer than MaxAge
+	}
+	return l.cfg.DuplicateWindow
+}
+
+// Resource is one row of the layout: a stream, KV bucket or object store,
+// who writes it and who reads it.
+type Resource struct {
+	Kind     string // "stream", "kv" or "object store"
+	Name     string
+	Subjects []string
+	// Retention says what the server keeps, in words.
+	Retention string
+	Writers   string
+	Readers   string
+
+	stream *jetstream.StreamConfig
+	kv     *jetstream.KeyValueConfig
+	obj    *jetstream.ObjectStoreConfig
+}
+
+// Resource kinds.
+const (
+	KindStream      = "stream"
+	KindKV          = "kv"
+	KindObjectStore = "object store"
+)
+
+// Resources lists every stream, bucket and object store, in the order Ensure
+// creates them.
+func (l Layout) Resources() []Resource {
+	st := l.storage()
+	r := l.cfg.Replicas
+	maxCalls := l.cfg.CallsMaxCount
+	if maxCalls == 0 {
+		maxCalls = -1
+	}
+	stream := func(sc jetstream.StreamConfig, retention, writers, readers string) Resource {
+		sc.Storage, sc.Replicas = st, r
+		if sc.Retention == 0 {
+			sc.Retention = jetstream.LimitsPolicy
+		}
+		return Resource{Kind: KindStream, Name: sc.Name, Subjects: sc.Subjects, Retention: retention, Writers: writers, Readers: readers, stream: &sc}
+	}
+	bucket := func(name, desc string, maxValue int, history uint8, writers, readers string) Resource {
+		kv := jetstream.KeyValueConfig{Bucket: name, Description: desc, History: history, Storage: st, Replicas: r}
+		if maxValue > 0 {
+			kv.MaxValueSize = int32(maxValue + ValueSlack)
+		}
+		ret := "latest value per key"
+		if history > 1 {
+			ret = fmt.Sprintf("%d revisions per key", history)
+		}
+		return Resource{Kind: KindKV, Name: name, Subjects: []string{"$KV." + name + ".>"}, Retention: ret, Writers: writers, Readers: readers, kv: &kv}
+	}
+	obj := jetstream.ObjectStoreConfig{Bucket: ModulesBucket, Description: "wasmfaas module blobs by sha256 digest", Storage: st, Replicas: r}
+	return []Resource{
+		stream(jetstream.StreamConfig{
+			Name: EventsStream, Description: "wasmfaas events", Subjects: []string{l.cfg.EventsPrefix + ".>"},
+			MaxAge: l.cfg.EventsMaxAge, Duplicates: l.window(l.cfg.EventsMaxAge),
+		}, ageWords(l.cfg.EventsMaxAge, "until deleted"), "HTTP ingress, NATS publishers, functions' emitted events", "triggers' durable consumers, the rejecter"),
+		stream(jetstream.StreamConfig{
+			Name: RejectedStream, Description: "wasmfaas messages that are not CloudEvents", Subjects: []string{RejectedPrefix + ".>"},
+			Duplicates: l.cfg.DuplicateWindow,
+		}, "until deleted", "the rejecter", "operators"),
+		stream(jetstream.StreamConfig{
+			Name: DeadLetterStream, Description: "wasmfaas dead letters", Subjects: []string{DeadLetterPrefix + ".>"},
+			Duplicates: l.cfg.DuplicateWindow,
+		}, "until deleted or replayed", "trigger delivery", "the dead-letter API (list, show, replay)"),
+		stream(jetstream.StreamConfig{
+			Name: PropsStream, Description: "wasmfaas property-changed events", Subjects: []string{PropsSubject + ".>"},
+			MaxAge: l.cfg.PropsMaxAge, Duplicates: l.window(l.cfg.PropsMaxAge),
+		}, ageWords(l.cfg.PropsMaxAge, ""), "the state store, after every property change", "triggers on wasmfaas.property.changed"),
+		stream(jetstream.StreamConfig{
+			Name: CallsStream, Description: "wasmfaas call log", Subjects: []string{CallsSubject + ".*.*"},
+			Discard: jetstream.DiscardOld, MaxAge: l.cfg.CallsMaxAge, MaxMsgs: maxCalls,
+			Duplicates: l.window(l.cfg.CallsMaxAge), AllowDirect: true,
+		}, callsWords(l.cfg.CallsMaxAge, l.cfg.CallsMaxCount), "the call path, one execution event per call", "the calls API, triggers on wasmfaas.execution, the router's restart scan"),
+		stream(jetstream.StreamConfig{
+			Name: CallIDStream, Description: "wasmfaas call log: call id to sequence in " + CallsStream, Subjects: []string{CallIDSubject + ".*"},
+			Discard: jetstream.DiscardOld, MaxAge: l.cfg.CallsMaxAge, MaxMsgs: maxCalls, MaxMsgsPerSubject: 1, AllowDirect: true,
+		}, callsWords(l.cfg.CallsMaxAge, l.cfg.CallsMaxCount)+", one per call id", "the call path", "the calls API (get by id)"),
+		bucket(KVBucket, "wasmfaas KV namespaces", abi.MaxValueLen, 1, "guests (kv capability)", "guests, every host's mirror"),
+		bucket(PropsBucket, "wasmfaas subject properties", abi.MaxPropertyLen, 1, "guests (props capability)", "guests, the properties API"),
+		bucket(ExtBucket, "wasmfaas extended properties", abi.MaxExtValueLen, 1, "guests (props capability)", "guests, the properties API"),
+		bucket(DefsBucket, "wasmfaas function and trigger definitions", 0, DefsHistory, "the management API", "every host at start, revisions and rollback"),
+		{Kind: KindObjectStore, Name: ModulesBucket, Subjects: []string{"$O." + ModulesBucket + ".>"}, Retention: "until deleted", Writers: "module upload", Readers: "every host, compiling modules", obj: &obj},
+	}
+}
+
+func ageWords(age time.Duration, none string) string {
+	if age <= 0 {
+		return none
+	}
+	return "max age " + age.String()
+}
+
+func callsWords(age time.Duration, count int64) string {
+	var parts []string
+	if age > 0 {
+		parts = append(parts, "max age "+age.String())
+	}
+	if count > 0 {
+		parts = append(parts, fmt.Sprintf("max %d calls", count))
+	}
+	if len(parts) == 0 {
+		return "until deleted"
+	}
+	return strings.Join(parts, ", ") + ", oldest dropped"
+}
+
+// Streams returns the configuration of every stream.
+func (l Layout) Streams() []jetstream.StreamConfig {
+	var out []jetstream.StreamConfig
+	for _, r := range l.Resources() {
+		if r.stream != nil {
+			out = append(out, *r.stream)
+		}
+	}
+	return out
+}
+
+// Buckets returns the configuration of every KV bucket.
+func (l Layout) Buckets() []jetstream.KeyValueConfig {
+	var out []jetstream.KeyValueConfig
+	for _, r := range l.Resources() {
+		if r.kv != nil {
+			out = append(out, *r.kv)
+		}
+	}
+	return out
+}
+
+// ObjectStores returns the configuration of every object store.
+func (l Layout) ObjectStores() []jetstream.ObjectStoreConfig {
+	var out []jetstream.ObjectStoreConfig
+	for _, r := range l.Resources() {
+		if r.obj != nil {
+			out = append(out, *r.obj)
+		}
+	}
+	return out
+}
+
+// Ensure creates every resource that is missing and updates those that
+// exist, so a changed retention or replica count applies to state that is
+// already there. It is safe to run from many hosts at once.
+func (l Layout) Ensure(ctx context.Context, js jetstream.JetStream) error {
+	var errs []error
+	for _, r := range l.Resources() {
+		var err error
+		switch {
+		case r.stream != nil:
+			_, err = js.CreateOrUpdateStream(ctx, *r.stream)
+		case r.kv != nil:
+			_, err = js.CreateOrUpdateKeyValue(ctx, *r.kv)
+		case r.obj != nil:
+			_, err = js.CreateOrUpdateObjectStore(ctx, *r.obj)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ensure %s %s: %w", r.Kind, r.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Table is the layout as a Markdown table: name, kind, subjects,
+// retention, who writes, who reads.
+func (l Layout) Table() string {
+	var b strings.Builder
+	b.WriteString("| name | kind | subjects | retention | written by | read by |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- |\n")
+	for _, r := range l.Resources() {
+		subj := make([]string, len(r.Subjects))
+		for i, s := range r.Subjects {
+			subj[i] = "`" + s + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", r.Name, r.Kind, strings.Join(subj, ", "), r.Retention, r.Writers, r.Readers)
+	}
+	return b.String()
+}

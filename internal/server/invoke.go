@@ -1,0 +1,139 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/uuid"
+
+	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/internal/apierr"
+	"github.com/wasmfaas/wasmfaas/internal/functions"
+	"github.com/wasmfaas/wasmfaas/router/ingress"
+)
+
+// Response headers of an invoke.
+const (
+	HeaderCallID = "Wasmfaas-Call-Id"
+	HeaderStatus = "Wasmfaas-Status"
+)
+
+// invoke runs the function synchronously through the call path, exactly as
+// trigger delivery does (record, publish what it emitted). The response is
+// the function's result with its content type, the call id and status in
+// headers; with ?output=info it is the ExecutionInfo. Outcomes map to
+// statuses: ok 200, rejected 422 (429 with Retry-After when overloaded),
+// timeout 504, error and trap 502: the function failed, not the caller and
+// not the host. An ok call whose emitted events could not be stored is 503.
+func (s *Server) invoke(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	if err := functions.CheckName("function", name); err != nil {
+		return err
+	}
+	ev, err := s.eventFromRequest(w, r)
+	if err != nil {
+		return err
+	}
+	info, err := s.deps.Functions.Invoke(r.Context(), name, "", ev, 1)
+	if err != nil {
+		if info.CallID != "" {
+			w.Header().Set(HeaderCallID, info.CallID)
+		}
+		return err
+	}
+	w.Header().Set(HeaderCallID, info.CallID)
+	w.Header().Set(HeaderStatus, string(info.Status))
+	status := invokeStatus(info)
+	if status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "1")
+	}
+	if r.URL.Query().Get("output") == "info" {
+		return writeJSON(w, status, info)
+	}
+	if info.Status != host.StatusOK {
+		var body apierr.Body
+		body.Error.Code, body.Error.Message = apierr.Kind("function_"+string(info.Status)), info.Error.Kind+": "+info.Error.Message
+		return writeJSON(w, status, body)
+	}
+	if info.Result == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	w.Header().Set("Content-Type", info.Result.ContentType)
+	w.WriteHeader(status)
+	_, err = w.Write(info.Result.Body)
+	return err
+}
+
+func invokeStatus(info host.ExecutionInfo) int {
+	switch info.Status {
+	case host.StatusOK:
+		return http.StatusOK
+	case host.StatusRejected:
+		if info.Error != nil && info.Error.Kind == "overloaded" {
+			return http.StatusTooManyRequests
+		}
+		return http.StatusUnprocessableEntity
+	case host.StatusTimeout:
+		return http.StatusGatewayTimeout
+	default:
+		return http.StatusBadGateway
+	}
+}
+
+// eventFromRequest reads one CloudEvent in the HTTP binding (binary or
+// structured mode, through the same decoder as POST /v1/events), or plain
+// data, for which the host fills id, source and type (?type= and ?subject=
+// set those).
+func (s *Server) eventFromRequest(w http.ResponseWriter, r *http.Request) (cloudevents.Event, error) {
+	if ingress.IsCloudEvent(r.Header) {
+		if ingress.IsBatch(r.Header) {
+			return cloudevents.Event{}, apierr.Errorf(apierr.KindMediaType, "invoke takes one event; batches go to /v1/events")
+		}
+		events, ierr := ingress.DecodeRequest(w, r, s.cfg.MaxBodyBytes)
+		if ierr != nil {
+			return cloudevents.Event{}, ierr
+		}
+		return events[0], nil
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return cloudevents.Event{}, err
+		}
+		return cloudevents.Event{}, apierr.Errorf(apierr.KindMalformed, "read body: %v", err)
+	}
+	ev := cloudevents.NewEvent()
+	ev.SetID(uuid.NewString())
+	ev.SetSource("wasmfaas/api")
+	typ := r.URL.Query().Get("type")
+	if typ == "" {
+		typ = "wasmfaas.invoke"
+	}
+	ev.SetType(typ)
+	ev.SetTime(time.Now().UTC())
+	if subj := r.URL.Query().Get("subject"); subj != "" {
+		ev.SetSubject(subj)
+	}
+	if len(data) > 0 {
+		ct := r.Header.Get("Content-Type")
+		if ct == "" {
+			ct = "application/octet-stream"
+			if json.Valid(data) {
+				ct = "application/json"
+			}
+		}
+		if err := ev.SetData(ct, data); err != nil {
+			return cloudevents.Event{}, apierr.Errorf(apierr.KindMalformed, "data: %v", err)
+		}
+	}
+	if err := ev.Validate(); err != nil {
+		return cloudevents.Event{}, apierr.Errorf(apierr.KindMalformed, "invalid event: %v", err)
+	}
+	return ev, nil
+}
