@@ -254,7 +254,8 @@ func (l Layout) Resources() []Resource {
 		}, callsWords(l.cfg.CallsMaxAge, l.cfg.CallsMaxCount), "the call path, one execution event per call", "the calls API, triggers on wasmfaas.execution, the router's restart scan"),
 		stream(jetstream.StreamConfig{
 			Name: CallIDStream, Description: "wasmfaas call log: call id to sequence in " + CallsStream, Subjects: []string{CallIDSubject + ".*"},
-			Discard: jetstream.DiscardOld, MaxAge: l.cfg.CallsMaxAge, MaxMsgs: maxCalls, MaxMsgsPerSubject: 1, AllowDirect: true,
+			Discard: jetstream.DiscardOld, MaxAge: l.cfg.CallsMaxAge, MaxMsgs: maxCalls, MaxMsgsPerSubject: 1,
+			Duplicates: l.window(l.cfg.CallsMaxAge), AllowDirect: true,
 		}, callsWords(l.cfg.CallsMaxAge, l.cfg.CallsMaxCount)+", one per call id", "the call path", "the calls API (get by id)"),
 		bucket(KVBucket, "wasmfaas KV namespaces", abi.MaxValueLen, 1, "guests (kv capability)", "guests, every host's mirror"),
 		bucket(PropsBucket, "wasmfaas subject properties", abi.MaxPropertyLen, 1, "guests (props capability)", "guests, the properties API"),

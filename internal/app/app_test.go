@@ -1,0 +1,152 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmfaas/wasmfaas/host/hosttest"
+	"github.com/wasmfaas/wasmfaas/internal/app"
+	"github.com/wasmfaas/wasmfaas/internal/layout"
+	"github.com/wasmfaas/wasmfaas/internal/server"
+)
+
+func start(t *testing.T, cfg app.Config) (*app.App, *httptest.Server) {
+	t.Helper()
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	a, err := app.New(t.Context(), cfg)
+	require.NoError(t, err)
+	ts := httptest.NewServer(a.Handler())
+	t.Cleanup(func() {
+		ts.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		assert.NoError(t, a.Shutdown(ctx))
+	})
+	return a, ts
+}
+
+func call(t *testing.T, ts *httptest.Server, method, path, ctype string, body []byte, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, ts.URL+path, bytes.NewReader(body))
+	require.NoError(t, err)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := ts.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, err = b.ReadFrom(resp.Body)
+	require.NoError(t, err)
+	return resp, b.Bytes()
+}
+
+// deploy uploads the Go example in dir and makes it function name.
+func deploy(t *testing.T, ts *httptest.Server, name, dir, spec string) {
+	t.Helper()
+	path, err := hosttest.BuildGo(t.Context(), dir)
+	require.NoError(t, err)
+	wasm, err := os.ReadFile(path)
+	require.NoError(t, err)
+	resp, b := call(t, ts, "POST", "/v1/modules", "application/wasm", wasm)
+	require.Equal(t, http.StatusCreated, resp.StatusCode, string(b))
+	var mf struct{ Digest string }
+	require.NoError(t, json.Unmarshal(b, &mf))
+	resp, b = call(t, ts, "PUT", "/v1/functions/"+name, "application/json", []byte(`{"module": "`+mf.Digest+`", `+spec+`}`))
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+}
+
+// TestSyncInvokePublishesEmitted: a synchronous invoke goes through the same
+// call path as trigger delivery, so what the function emits is published
+// and a function with a trigger on that type runs.
+func TestSyncInvokePublishesEmitted(t *testing.T) {
+	_, ts := start(t, app.Config{})
+	deploy(t, ts, "temperature", "../../examples/temperature/go", `"grants": ["props", "emit"]`)
+	deploy(t, ts, "counter", "../../examples/counter/go", `"grants": ["props"]`)
+	resp, b := call(t, ts, "PUT", "/v1/triggers/on-status", "application/json",
+		[]byte(`{"function": "counter", "filters": [{"exact": {"type": "com.example.temperature.status.changed"}}]}`))
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+
+	resp, b = call(t, ts, "POST", "/v1/functions/temperature/invoke?subject=device%7C1", "application/json", []byte(`{"tempc": 45}`))
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	require.NotEmpty(t, resp.Header.Get(server.HeaderCallID))
+
+	// The emitted event reached the trigger: counter ran on it, about the
+	// same subject, and counted once.
+	require.Eventually(t, func() bool {
+		_, b := call(t, ts, "GET", "/v1/subjects/device%7C1/properties", "", nil)
+		return strings.Contains(string(b), `"count"`)
+	}, 20*time.Second, 20*time.Millisecond, "counter runs on the emitted event")
+	_, b = call(t, ts, "GET", "/v1/calls?function=counter", "", nil)
+	var list struct {
+		Calls []struct {
+			Status string
+			Event  struct {
+				Type, Subject string
+				Extensions    map[string]any `json:"extensions"`
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal(b, &list), string(b))
+	require.Len(t, list.Calls, 1, string(b))
+	assert.Equal(t, "ok", list.Calls[0].Status)
+	assert.Equal(t, "com.example.temperature.status.changed", list.Calls[0].Event.Type)
+	assert.Equal(t, "device|1", list.Calls[0].Event.Subject)
+
+}
+
+// TestLayout: a fresh host creates exactly the layout's streams, buckets
+// and object stores, each with the configured replicas (the table in
+// docs/ARCHITECTURE.md is checked against the layout in internal/layout).
+func TestLayout(t *testing.T) {
+	a, _ := start(t, app.Config{})
+	ctx := t.Context()
+	js := a.JetStream()
+	lay := a.Layout()
+
+	var streams []string
+	lister := js.ListStreams(ctx)
+	for si := range lister.Info() {
+		streams = append(streams, si.Config.Name)
+		assert.Equal(t, lay.Replicas(), si.Config.Replicas, si.Config.Name)
+	}
+	require.NoError(t, lister.Err())
+	var want []string
+	for _, r := range lay.Resources() {
+		switch r.Kind {
+		case layout.KindStream:
+			want = append(want, r.Name)
+		case layout.KindKV:
+			want = append(want, "KV_"+r.Name)
+		case layout.KindObjectStore:
+			want = append(want, "OBJ_"+r.Name)
+		}
+	}
+	assert.ElementsMatch(t, want, streams, "every stream JetStream holds is declared by the layout, and only those")
+
+	for _, sc := range lay.Streams() {
+		s, err := js.Stream(ctx, sc.Name)
+		require.NoError(t, err)
+		got := s.CachedInfo().Config
+		assert.Equal(t, sc.Subjects, got.Subjects, sc.Name)
+		assert.Equal(t, sc.Duplicates, got.Duplicates, sc.Name)
+		assert.Equal(t, sc.MaxAge, got.MaxAge, sc.Name)
+		assert.Equal(t, jetstream.FileStorage, got.Storage, sc.Name)
+	}
+}
