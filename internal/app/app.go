@@ -46,8 +46,13 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// NATSConfig chooses the embedded server (URL empty) or an external one.
+// NATSConfig chooses the embedded server (URL and Conn empty), an external
+// one, or a connection the caller owns.
 type NATSConfig struct {
+	// Conn, if set, is used as it is and left open at Shutdown: a host
+	// embedded in a test or a benchmark next to other clients of the same
+	// server.
+	Conn *nats.Conn
 	// URL of an external NATS server or cluster ("nats://a,nats://b").
 	URL string
 	// Token and Creds authenticate to the external server.
@@ -202,7 +207,15 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 // connect starts the embedded server or connects to the external one.
 func (a *App) connect(cfg Config) error {
 	var err error
-	if cfg.NATS.URL == "" {
+	switch {
+	case cfg.NATS.Conn != nil:
+		a.nc = cfg.NATS.Conn
+		a.js, err = jetstream.New(a.nc)
+		if err != nil {
+			return fmt.Errorf("jetstream: %w", err)
+		}
+		return nil
+	case cfg.NATS.URL == "":
 		a.embedded, err = natsserver.Start(natsserver.Config{
 			DataDir: filepath.Join(cfg.DataDir, "nats"), Listen: cfg.NATS.Listen,
 			SyncInterval: cfg.NATS.SyncInterval, Logger: a.log,
@@ -212,7 +225,7 @@ func (a *App) connect(cfg Config) error {
 		}
 		a.closers = append(a.closers, a.embedded.Shutdown)
 		a.nc, err = a.embedded.Conn()
-	} else {
+	default:
 		var opts []natsserver.ConnectOption
 		if cfg.NATS.Token != "" {
 			opts = append(opts, natsserver.Token(cfg.NATS.Token))

@@ -22,16 +22,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/internal/app"
 	"github.com/wasmfaas/wasmfaas/internal/server"
 	"github.com/wasmfaas/wasmfaas/modules"
-	"github.com/wasmfaas/wasmfaas/store"
-	"github.com/wasmfaas/wasmfaas/store/mem"
 )
 
 // TestHTTPLoad is issue 5's HTTP invoke benchmark: synchronous
 // POST /v1/functions/noop/invoke of the Go no-op guest through the real
-// internal/server API (in-memory backends, call log kept), next to a native
+// API of a host started as `wasmfaas serve` starts one (internal/app:
+// embedded NATS, JetStream call log and store), next to a native
 // Go handler served by the same http.Server and mux, driven by a Go load
 // generator in the same process at concurrency 1 and 50. It runs only when
 // asked for by name (`make bench` does):
@@ -44,9 +43,8 @@ import (
 // the target promises (native 200; wasmfaas 204 with Wasmfaas-Status: ok,
 // the no-op guest returns no result) or the test fails.
 //
-// -httpload.variants adds two diagnostic rows: the API without a call log,
-// and with a JSON slog handler (to io.Discard) at INFO instead of a discard
-// logger. -httpload.cpuprofile=PREFIX writes a CPU profile of each
+// -httpload.variants adds a diagnostic row: the API with a JSON slog
+// handler (to io.Discard) at INFO instead of a discard logger. -httpload.cpuprofile=PREFIX writes a CPU profile of each
 // measuring window, PREFIX-wasmfaas-c1-r1.pprof and so on (go tool pprof
 // merges several files). The load generator shares the process, so its
 // frames (net/http.(*Transport), persistConn) appear too.
@@ -69,15 +67,13 @@ func TestHTTPLoad(t *testing.T) {
 		{name: "native", path: "/native", want: http.StatusOK},
 		{name: "wasmfaas", path: "/v1/functions/noop/invoke", want: http.StatusNoContent, callStatus: "ok"},
 	}
-	apis := map[string]http.Handler{"wasmfaas": newAPI(t, wasm, discard, true)}
+	apis := map[string]http.Handler{"wasmfaas": newAPI(t, wasm, discard)}
 	if *httpVariants {
-		// What the call log and the INFO log line cost: the API without a
-		// call log, and with a JSON slog handler (to io.Discard) at INFO.
+		// What the INFO log line costs: a JSON slog handler (to io.Discard)
+		// at INFO instead of a discarding logger.
 		targets = append(targets,
-			&httpTarget{name: "wasmfaas, no call log", path: "/v1/functions/noop/invoke", want: http.StatusNoContent, callStatus: "ok"},
 			&httpTarget{name: "wasmfaas, JSON log at INFO", path: "/v1/functions/noop/invoke", want: http.StatusNoContent, callStatus: "ok"})
-		apis["wasmfaas, no call log"] = newAPI(t, wasm, discard, false)
-		apis["wasmfaas, JSON log at INFO"] = newAPI(t, wasm, slog.New(slog.NewJSONHandler(io.Discard, nil)), true)
+		apis["wasmfaas, JSON log at INFO"] = newAPI(t, wasm, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	}
 
 	// One http.Server stack per API: the same outer mux, the native handler
@@ -143,39 +139,23 @@ func httpBody() []byte {
 	return b
 }
 
-// newAPI stands up internal/server as server_test.go does: a host with
-// the in-memory store, in-memory blobs, definitions and (if calls) call
-// log; then uploads the no-op guest and PUTs the function "noop" through
-// the API itself.
-func newAPI(t *testing.T, wasm []byte, log *slog.Logger, calls bool) http.Handler {
+// newAPI starts a host as `wasmfaas serve` does (internal/app: embedded
+// NATS with JetStream, the JetStream call log and store), then uploads the
+// no-op guest and PUTs the function "noop" through the API itself.
+func newAPI(t *testing.T, wasm []byte, log *slog.Logger) http.Handler {
 	t.Helper()
-	ctx := context.Background()
-	st := mem.New()
-	h, err := host.New(host.Config{CacheDir: t.TempDir(), KV: st.KV(), Properties: st.Properties()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = h.Close(context.Background()) })
-	blobs, err := mem.NewBlobs(mem.BlobsConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var callLog store.CallLog
-	if calls {
-		if callLog, err = mem.NewCallLog(mem.CallLogConfig{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s := server.New(server.Config{MaxBodyBytes: 1 << 16, Logger: log}, server.Deps{
-		Host: h, Modules: modules.New(modules.Config{MaxSize: 8 << 20}, blobs, h),
-		Defs: mem.NewDefinitions(0), Calls: callLog, Properties: st.Properties(),
+	a, err := app.New(context.Background(), app.Config{
+		DataDir: t.TempDir(), Logger: log, HTTP: server.Config{MaxBodyBytes: 1 << 16},
 	})
-	if err := s.Load(ctx); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = s.Drain(context.Background()) })
-	api := s.Handler()
-
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = a.Shutdown(ctx)
+	})
+	api := a.Handler()
 	deployNoop(t, api, wasm)
 	return api
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -16,18 +15,13 @@ import (
 	"text/tabwriter"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/internal/app"
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/internal/natsserver"
-	"github.com/wasmfaas/wasmfaas/internal/server"
-	"github.com/wasmfaas/wasmfaas/modules"
 	"github.com/wasmfaas/wasmfaas/router"
-	"github.com/wasmfaas/wasmfaas/router/ingress"
-	"github.com/wasmfaas/wasmfaas/store"
-	wjs "github.com/wasmfaas/wasmfaas/store/jetstream"
 )
 
 // TestRouteLoad is issue 6's routing benchmark: end-to-end events/s from
@@ -58,12 +52,7 @@ func TestRouteLoad(t *testing.T) {
 	}
 	targets := []routeTarget{
 		{name: "no-Wasm JetStream consumer (Consume, Ack)", durable: routeConsumer, run: plainConsumer},
-		{name: "wasmfaas router -> no-op Go guest", durable: router.DurableName(routeConsumer), run: func(t *testing.T, js jetstream.JetStream) func() { return wasmfaasRouter(t, js, wasm, true) }},
-	}
-	if *routeVariants {
-		targets = append(targets, routeTarget{name: "wasmfaas router, no call log", durable: router.DurableName(routeConsumer), run: func(t *testing.T, js jetstream.JetStream) func() {
-			return wasmfaasRouter(t, js, wasm, false)
-		}})
+		{name: "wasmfaas router -> no-op Go guest", durable: router.DurableName(routeConsumer), run: func(t *testing.T, js jetstream.JetStream) func() { return wasmfaasRouter(t, js.Conn(), wasm) }},
 	}
 	results := map[string][]float64{}
 	for round := range *routeRounds {
@@ -89,10 +78,9 @@ func TestRouteLoad(t *testing.T) {
 }
 
 var (
-	routeEvents   = flag.Int("routeload.events", 20000, "TestRouteLoad: events per measurement")
-	routeRounds   = flag.Int("routeload.rounds", 3, "TestRouteLoad: rounds (targets interleaved); the table shows medians")
-	routeVariants = flag.Bool("routeload.variants", false, "TestRouteLoad: also measure the router without a call log")
-	routeProfile  = flag.String("routeload.cpuprofile", "", "TestRouteLoad: write a CPU profile per measurement to PREFIX-<target>-r<round>.pprof")
+	routeEvents  = flag.Int("routeload.events", 20000, "TestRouteLoad: events per measurement")
+	routeRounds  = flag.Int("routeload.rounds", 3, "TestRouteLoad: rounds (targets interleaved); the table shows medians")
+	routeProfile = flag.String("routeload.cpuprofile", "", "TestRouteLoad: write a CPU profile per measurement to PREFIX-<target>-r<round>.pprof")
 )
 
 // routeTarget consumes the events stream; run starts it and returns its
@@ -119,7 +107,7 @@ func measureRoute(t *testing.T, tg routeTarget, n int, profile string) float64 {
 	}
 	defer func() { _ = srv.Shutdown(context.Background()) }()
 	js := jsConn(t, srv)
-	if err := ingress.EnsureStreams(ctx, js, ingress.Config{}); err != nil {
+	if err := layout.Default().Ensure(ctx, js); err != nil {
 		t.Fatal(err)
 	}
 	stop := tg.run(t, js)
@@ -131,7 +119,7 @@ func measureRoute(t *testing.T, tg routeTarget, n int, profile string) float64 {
 	var cons jetstream.Consumer
 	deadline := time.Now().Add(30 * time.Second)
 	for cons == nil {
-		if cons, err = js.Consumer(ctx, router.DefaultEventsStream, consName); err != nil {
+		if cons, err = js.Consumer(ctx, layout.EventsStream, consName); err != nil {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s: consumer %s: %v", tg.name, consName, err)
 			}
@@ -234,8 +222,8 @@ func jsConn(t *testing.T, srv *natsserver.Server) jetstream.JetStream {
 // acked (Ack, not waiting for the server), nothing else.
 func plainConsumer(t *testing.T, js jetstream.JetStream) func() {
 	t.Helper()
-	cons, err := js.CreateOrUpdateConsumer(context.Background(), router.DefaultEventsStream, jetstream.ConsumerConfig{
-		Durable: routeConsumer, FilterSubject: router.DefaultPrefix + ".>",
+	cons, err := js.CreateOrUpdateConsumer(context.Background(), layout.EventsStream, jetstream.ConsumerConfig{
+		Durable: routeConsumer, FilterSubject: layout.EventsPrefix + ".>",
 		AckPolicy: jetstream.AckExplicitPolicy, AckWait: router.DefaultAckWait,
 	})
 	if err != nil {
@@ -248,68 +236,25 @@ func plainConsumer(t *testing.T, js jetstream.JetStream) func() {
 	return cc.Stop
 }
 
-// wasmfaasRouter wires what `wasmfaas serve` wires on js, deploys the no-op
-// guest as "noop" with a trigger named routeConsumer on routeType, and
-// starts the router.
-func wasmfaasRouter(t *testing.T, js jetstream.JetStream, wasm []byte, calls bool) func() {
+// wasmfaasRouter starts a host as `wasmfaas serve` does (internal/app) on
+// nc, deploys the no-op guest as "noop" with a trigger named routeConsumer
+// on routeType, and returns the function that stops the host.
+func wasmfaasRouter(t *testing.T, nc *nats.Conn, wasm []byte) func() {
 	t.Helper()
-	ctx := context.Background()
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	state, err := wjs.New(ctx, js, wjs.Config{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var callLog store.CallLog
-	if calls {
-		if callLog, err = wjs.NewCallLog(ctx, js, wjs.CallLogConfig{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	blobs, err := wjs.NewBlobs(ctx, js, wjs.BlobsConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defs, err := wjs.NewDefinitions(ctx, js, wjs.DefinitionsConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := host.New(host.Config{CacheDir: filepath.Join(t.TempDir(), "cache"), Logger: log, KV: state.KV(), Properties: state.Properties()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var api *server.Server
-	rt, err := router.New(router.Config{}, js, invoker(func(ctx context.Context, fn, trigger string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
-		return api.Invoke(ctx, fn, trigger, ev, attempt)
-	}), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api = server.New(server.Config{MaxBodyBytes: 1 << 20, Logger: log}, server.Deps{
-		Host: h, Modules: modules.New(modules.Config{MaxSize: 8 << 20}, blobs, h),
-		Defs: defs, Calls: callLog, Properties: state.Properties(), Routing: rt,
+	a, err := app.New(context.Background(), app.Config{
+		DataDir: t.TempDir(), NATS: app.NATSConfig{Conn: nc},
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
-	if err := rt.Start(ctx); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := api.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	deployNoop(t, api.Handler(), wasm, [2]string{"/v1/triggers/" + routeConsumer,
+	deployNoop(t, a.Handler(), wasm, [2]string{"/v1/triggers/" + routeConsumer,
 		`{"function": "noop", "filters": [{"exact": {"type": "` + routeType + `"}}]}`})
 	return func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_ = rt.Stop(sctx)
-		_ = api.Drain(sctx)
-		_ = h.Close(sctx)
-		state.Close()
+		_ = a.Shutdown(sctx)
 	}
-}
-
-type invoker func(ctx context.Context, fn, trigger string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error)
-
-func (f invoker) Invoke(ctx context.Context, fn, trigger string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
-	return f(ctx, fn, trigger, ev, attempt)
 }
 
 func median(xs []float64) float64 {
