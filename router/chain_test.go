@@ -11,12 +11,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/internal/natstest"
 )
 
 // TestLoopDeadLettered: a function that re-emits the event type it reacts
 // to runs MaxHops+1 times; the next event is dead-lettered with reason loop.
 func TestLoopDeadLettered(t *testing.T) {
-	_, js := startNATS(t)
+	js := natstest.Start(t).JetStream()
 	inv := newFake(func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo {
 		out := cloudevents.NewEvent()
 		out.SetSource("wasmfaas/functions/" + fn)
@@ -77,7 +78,7 @@ func TestEmittedMsgIDPerTrigger(t *testing.T) {
 // same event emit distinct CloudEvent ids, both published; a retried call
 // re-emits the ids of the failed attempt.
 func TestEmittedIDsPerTrigger(t *testing.T) {
-	_, js := startNATS(t)
+	js := natstest.Start(t).JetStream()
 	inv := newFake(func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo {
 		out := cloudevents.NewEvent()
 		out.SetSource("wasmfaas/functions/" + fn)
@@ -100,7 +101,7 @@ func TestEmittedIDsPerTrigger(t *testing.T) {
 		msgs = readStream(t, js, DefaultEventsStream, "events.emitted.>")
 		return len(msgs) >= 2
 	}, "emitted events")
-	time.Sleep(100 * time.Millisecond)
+	settled(t, js, "t1", "t2")
 	msgs = readStream(t, js, DefaultEventsStream, "events.emitted.>")
 	require.Len(t, msgs, 2, "one emitted event per trigger")
 

@@ -2,18 +2,16 @@ package router
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmfaas/wasmfaas/host"
-	"github.com/wasmfaas/wasmfaas/internal/natsserver"
+	"github.com/wasmfaas/wasmfaas/internal/natstest"
 )
 
 // TestNATSRestart stops and restarts the server on the same data directory
@@ -21,18 +19,12 @@ import (
 // once; duplicates are counted.
 func TestNATSRestart(t *testing.T) {
 	const n = 300
-	dir := t.TempDir()
-	srv, err := natsserver.Start(natsserver.Config{DataDir: dir, Listen: "127.0.0.1:0"})
-	require.NoError(t, err)
-	url := srv.ClientURL()
-	_, port, err := net.SplitHostPort(url[len("nats://"):])
-	require.NoError(t, err)
-	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
+	srv := natstest.Start(t, natstest.WithTCP())
+	nc := srv.Dial()
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 	inv := newFake(func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo {
+		// A little work per call, so the restart falls mid-stream.
 		time.Sleep(2 * time.Millisecond)
 		return host.ExecutionInfo{Status: host.StatusOK}
 	})
@@ -45,14 +37,10 @@ func TestNATSRestart(t *testing.T) {
 	publish(t, js, evs...)
 	eventually(t, 20*time.Second, func() bool { return inv.okCount("all") >= n/3 }, "first third")
 
-	require.NoError(t, srv.Shutdown(context.Background()))
-	time.Sleep(300 * time.Millisecond)
-	var srv2 *natsserver.Server
-	eventually(t, 10*time.Second, func() bool {
-		srv2, err = natsserver.Start(natsserver.Config{DataDir: dir, Listen: "127.0.0.1:" + port})
-		return err == nil
-	}, "restart: %v", err)
-	t.Cleanup(func() { _ = srv2.Shutdown(context.Background()) })
+	// An outage the client notices, then the server back on its files.
+	srv.Shutdown()
+	eventually(t, 10*time.Second, func() bool { return !nc.IsConnected() }, "the client sees the outage")
+	srv.Restart()
 
 	// More events after the restart, published by the reconnected client.
 	for i := n; i < 2*n; i++ {
@@ -81,8 +69,9 @@ func TestNATSRestart(t *testing.T) {
 // started is redelivered to the next Router, and nothing runs twice.
 func TestGracefulStop(t *testing.T) {
 	const n = 20
-	_, js := startNATS(t)
+	js := natstest.Start(t).JetStream()
 	inv1 := newFake(func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo {
+		// Slow calls are what is under test: Stop must wait for them.
 		time.Sleep(400 * time.Millisecond)
 		return host.ExecutionInfo{Status: host.StatusOK}
 	})
@@ -114,7 +103,9 @@ func TestGracefulStop(t *testing.T) {
 	inv2 := newFake(nil)
 	startRouter(t, Config{AckWait: time.Second}, js, inv2, tr)
 	eventually(t, 20*time.Second, func() bool { return inv1.okCount("slow")+inv2.okCount("slow") >= n }, "the rest")
-	time.Sleep(1500 * time.Millisecond)
+	// Once the trigger has nothing pending or unacked, no redelivery (and
+	// so no second run) can come.
+	settled(t, js, "slow")
 	for _, ev := range evs {
 		runs := len(inv1.attempts("slow", ev.ID())) + len(inv2.attempts("slow", ev.ID()))
 		assert.Equal(t, 1, runs, "event %s ran %d times", ev.ID(), runs)

@@ -3,8 +3,10 @@ package router
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -16,7 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmfaas/wasmfaas/host"
-	"github.com/wasmfaas/wasmfaas/internal/natsserver"
+	"github.com/wasmfaas/wasmfaas/internal/natstest"
+	storejs "github.com/wasmfaas/wasmfaas/store/jetstream"
 )
 
 // fakeInvoker is an in-process Invoker: behave decides each call's
@@ -106,18 +109,6 @@ func failed(status host.Status, msg string) host.ExecutionInfo {
 	return host.ExecutionInfo{Status: status, Error: &host.ErrorInfo{Kind: string(status), Message: msg}}
 }
 
-func startNATS(t *testing.T) (*natsserver.Server, jetstream.JetStream) {
-	t.Helper()
-	srv, err := natsserver.Start(natsserver.Config{DataDir: t.TempDir()})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	nc, err := srv.Conn()
-	require.NoError(t, err)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	return srv, js
-}
-
 func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
@@ -175,15 +166,70 @@ func publish(t *testing.T, js jetstream.JetStream, evs ...cloudevents.Event) {
 	}
 }
 
+// eventually polls cond every 20ms until it holds, failing the test after
+// timeout.
 func eventually(t *testing.T, timeout time.Duration, cond func() bool, msg string, args ...any) {
 	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out: "+msg, args...)
 		}
-		time.Sleep(20 * time.Millisecond)
+		<-tick.C
 	}
+}
+
+// settledStreams are the streams a trigger's consumers read.
+var settledStreams = []string{DefaultEventsStream, storejs.DefaultStream, storejs.DefaultCallStream}
+
+// settled waits until the consumers of triggers have nothing left: every
+// message of the streams they read delivered and acked, none due for a
+// retry, no call running (a running call holds its message unacked). It
+// is how a test asserts "nothing else happened": once settled, no call can
+// start and no emitted event or execution event can be published, because
+// each is the work of a call in flight. A pass counts only if no stream
+// grew while it ran.
+func settled(t *testing.T, js jetstream.JetStream, triggers ...string) {
+	t.Helper()
+	ctx := t.Context()
+	lastSeqs := func() []uint64 {
+		var seqs []uint64
+		for _, name := range settledStreams {
+			st, err := js.Stream(ctx, name)
+			if errors.Is(err, jetstream.ErrStreamNotFound) {
+				seqs = append(seqs, 0)
+				continue
+			}
+			require.NoError(t, err)
+			info, err := st.Info(ctx)
+			require.NoError(t, err)
+			seqs = append(seqs, info.State.LastSeq)
+		}
+		return seqs
+	}
+	idle := func() bool {
+		for _, tr := range triggers {
+			for _, name := range settledStreams {
+				cons, err := js.Consumer(ctx, name, DurableName(tr))
+				if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+					continue
+				}
+				require.NoError(t, err)
+				info, err := cons.Info(ctx)
+				require.NoError(t, err)
+				if info.NumPending > 0 || info.NumAckPending > 0 {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	eventually(t, 30*time.Second, func() bool {
+		before := lastSeqs()
+		return idle() && slices.Equal(before, lastSeqs())
+	}, "triggers %v settled", triggers)
 }
 
 var fastDelivery = Delivery{Retries: 3, Backoff: Duration(10 * time.Millisecond), BackoffPolicy: "linear"}
@@ -228,7 +274,7 @@ func readStream(t *testing.T, js jetstream.JetStream, stream, subject string) []
 // failing each event's first 2 attempts.
 func TestFanOutAndRetries(t *testing.T) {
 	const n = 10000
-	_, js := startNATS(t)
+	js := natstest.Start(t).JetStream()
 	inv := newFake(func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo {
 		switch fn {
 		case "fb":
@@ -292,13 +338,13 @@ func TestFanOutAndRetries(t *testing.T) {
 // TestPropertyChangedEvents: events of the store's property-changed stream
 // reach triggers like any other.
 func TestPropertyChangedEvents(t *testing.T) {
-	_, js := startNATS(t)
+	js := natstest.Start(t).JetStream()
 	inv := newFake(nil)
 	startRouter(t, Config{AckWait: 5 * time.Second}, js, inv, Trigger{
 		Name: "on-tempc", Function: "temperature", Delivery: fastDelivery,
 		Filters: []Filter{filter(t, `{"exact": {"type": "wasmfaas.property.changed", "propertyname": "tempc"}}`)},
 	})
-	for i, prop := range []string{"tempc", "temp_status", "tempc"} {
+	changed := func(i int, prop string) {
 		ev := cloudevents.NewEvent()
 		ev.SetID(fmt.Sprintf("p-%d", i))
 		ev.SetSource("wasmfaas/store")
@@ -310,17 +356,27 @@ func TestPropertyChangedEvents(t *testing.T) {
 		_, err = js.PublishMsg(t.Context(), msg)
 		require.NoError(t, err)
 	}
+	for i, prop := range []string{"tempc", "temp_status", "tempc"} {
+		changed(i, prop)
+	}
 	eventually(t, 10*time.Second, func() bool { return inv.okCount("temperature") == 2 }, "2 tempc changes")
-	time.Sleep(200 * time.Millisecond)
-	assert.Equal(t, 2, inv.okCount("temperature"))
+	// A later tempc change is the marker: once it ran and the trigger has
+	// nothing pending, p-1 would have run if it were going to.
+	changed(3, "tempc")
+	eventually(t, 10*time.Second, func() bool { return inv.okCount("temperature") == 3 }, "the marker")
+	settled(t, js, "on-tempc")
+	assert.Equal(t, 3, inv.okCount("temperature"))
 	assert.Empty(t, inv.attempts("temperature", "p-1"))
+	for _, id := range []string{"p-0", "p-2", "p-3"} {
+		assert.Equal(t, []int{1}, inv.attempts("temperature", id), id)
+	}
 }
 
 // TestPoisonAndReplay: an always-trapping event ends in the dead-letter
 // stream after max attempts with its ExecutionInfo; replayed after the fix
 // it succeeds, and only for that trigger.
 func TestPoisonAndReplay(t *testing.T) {
-	_, js := startNATS(t)
+	js := natstest.Start(t).JetStream()
 	long := "trap: wasm error: unreachable\n" + string(make([]byte, 3000))
 	fixed := false
 	var mu sync.Mutex
@@ -376,7 +432,12 @@ func TestPoisonAndReplay(t *testing.T) {
 	require.NoError(t, err)
 	eventually(t, 10*time.Second, func() bool { return inv.okCount("poison") == 1 }, "replayed call")
 	assert.Equal(t, []int{1, 2, 3, 1}, inv.attempts("poison", ev.ID()))
-	time.Sleep(200 * time.Millisecond)
+	// A marker after the replay: once "other" ran on it and has nothing
+	// pending, it has seen the replayed message too.
+	marker := reading(2)
+	publish(t, js, marker)
+	eventually(t, 10*time.Second, func() bool { return len(inv.attempts("other", marker.ID())) == 1 }, "the marker")
+	settled(t, js, "poison", "other")
 	assert.Equal(t, []int{1}, inv.attempts("other", ev.ID()), "the replay is for the dead letter's trigger only")
 	left, err := r.ListDeadLetters(t.Context(), "poison", 10)
 	require.NoError(t, err)
@@ -387,7 +448,7 @@ func TestPoisonAndReplay(t *testing.T) {
 
 // TestRejectedNotRetried: invalid input is dead-lettered at once.
 func TestRejectedNotRetried(t *testing.T) {
-	_, js := startNATS(t)
+	js := natstest.Start(t).JetStream()
 	inv := newFake(func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo {
 		return failed(host.StatusRejected, "tempc must be a number")
 	})
@@ -399,8 +460,17 @@ func TestRejectedNotRetried(t *testing.T) {
 		dls, _ = r.ListDeadLetters(t.Context(), "strict", 10)
 		return len(dls) == 1
 	}, "dead letter")
-	time.Sleep(300 * time.Millisecond)
+	// A marker behind it: once it is dead-lettered too and the trigger has
+	// nothing pending, no retry of the first is coming.
+	marker := reading(8)
+	publish(t, js, marker)
+	eventually(t, 10*time.Second, func() bool {
+		all, _ := r.ListDeadLetters(t.Context(), "strict", 10)
+		return len(all) == 2
+	}, "the marker's dead letter")
+	settled(t, js, "strict")
 	assert.Equal(t, []int{1}, inv.attempts("strict", ev.ID()))
+	assert.Equal(t, []int{1}, inv.attempts("strict", marker.ID()))
 	assert.Equal(t, ReasonRejected, dls[0].Reason)
 	assert.Equal(t, "400", dls[0].Event.Extensions()[ExtErrorCode])
 	require.NotNil(t, dls[0].Execution)
@@ -409,7 +479,7 @@ func TestRejectedNotRetried(t *testing.T) {
 
 // TestUnavailableFunction: an Invoker error is retried, then dead-lettered.
 func TestUnavailableFunction(t *testing.T) {
-	_, js := startNATS(t)
+	js := natstest.Start(t).JetStream()
 	var mu sync.Mutex
 	var attempts []int
 	inv := invokerFunc(func(ctx context.Context, fn, trigger string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error) {
@@ -441,8 +511,10 @@ func (f invokerFunc) Invoke(ctx context.Context, fn, trigger string, ev cloudeve
 
 // TestLongCallKeepsMessage: a call three times the ack wait runs once.
 func TestLongCallKeepsMessage(t *testing.T) {
-	_, js := startNATS(t)
+	js := natstest.Start(t).JetStream()
 	inv := newFake(func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo {
+		// The slow call is what is under test: it outlasts the ack wait
+		// three times over.
 		time.Sleep(1500 * time.Millisecond)
 		return host.ExecutionInfo{Status: host.StatusOK}
 	})
@@ -450,13 +522,18 @@ func TestLongCallKeepsMessage(t *testing.T) {
 	ev := reading(3)
 	publish(t, js, ev)
 	eventually(t, 10*time.Second, func() bool { return inv.okCount("slow") == 1 }, "slow call")
-	time.Sleep(time.Second)
+	settled(t, js, "slow")
+	cons, err := js.Consumer(t.Context(), DefaultEventsStream, DurableName("slow"))
+	require.NoError(t, err)
+	info, err := cons.Info(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, uint64(1), info.Delivered.Consumer, "the server delivered the event once")
 	assert.Equal(t, []int{1}, inv.attempts("slow", ev.ID()), "no duplicate run")
 }
 
 // TestSetTriggersReconciles: consumers follow the trigger set at runtime.
 func TestSetTriggersReconciles(t *testing.T) {
-	_, js := startNATS(t)
+	js := natstest.Start(t).JetStream()
 	inv := newFake(nil)
 	r := startRouter(t, Config{AckWait: 5 * time.Second}, js, inv, Trigger{Name: "a", Function: "fa", Delivery: fastDelivery})
 	_, err := js.Consumer(t.Context(), DefaultEventsStream, DurableName("a"))

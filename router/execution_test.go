@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/internal/natstest"
 	"github.com/wasmfaas/wasmfaas/store"
 	storejs "github.com/wasmfaas/wasmfaas/store/jetstream"
 )
@@ -61,7 +62,7 @@ func (r *recordingInvoker) executions(fn string) []cloudevents.Event {
 // catch-all trigger, and never a function's own executions.
 func TestExecutionEvents(t *testing.T) {
 	const n = 20
-	_, js := startNATS(t)
+	js := natstest.Start(t).JetStream()
 	log, err := storejs.NewCallLog(t.Context(), js, storejs.CallLogConfig{})
 	require.NoError(t, err)
 	inv := &recordingInvoker{log: log, seen: map[string][]cloudevents.Event{}, fakeInvoker: newFake(func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo {
@@ -91,7 +92,7 @@ func TestExecutionEvents(t *testing.T) {
 	eventually(t, 30*time.Second, func() bool {
 		return len(inv.executions("failures")) == 1 && len(inv.executions("audit")) == wantAudit
 	}, "failures %d audit %d", len(inv.executions("failures")), len(inv.executions("audit")))
-	time.Sleep(300 * time.Millisecond) // anything extra would arrive now
+	settled(t, js, "readings", "catch-all", "on-failure", "audit")
 
 	fails := inv.executions("failures")
 	require.Len(t, fails, 1)
@@ -125,7 +126,7 @@ func TestExecutionEvents(t *testing.T) {
 // the function again and publishes the call's emitted events (once); an
 // event with no such call, or handled by another trigger, runs as usual.
 func TestHandledBeforeRestart(t *testing.T) {
-	_, js := startNATS(t)
+	js := natstest.Start(t).JetStream()
 	ctx := t.Context()
 	log, err := storejs.NewCallLog(ctx, js, storejs.CallLogConfig{})
 	require.NoError(t, err)
@@ -170,7 +171,7 @@ func TestHandledBeforeRestart(t *testing.T) {
 		return len(emitted) == 1
 	}, "the recorded call's emitted event is published")
 	assert.Equal(t, out.ID(), emitted[0].ID())
-	time.Sleep(300 * time.Millisecond)
+	settled(t, js, "readings", "other")
 	assert.Empty(t, inv.attempts("readings", done.ID()), "the call made before the restart is not made again")
 	cons, err := js.Consumer(ctx, DefaultEventsStream, DurableName("readings"))
 	require.NoError(t, err)

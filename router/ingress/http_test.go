@@ -1,7 +1,6 @@
 package ingress_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -201,9 +200,7 @@ func TestHTTPStoresBeforeAccepting(t *testing.T) {
 func TestHTTPUnavailableWhenNATSDown(t *testing.T) {
 	e := newEnv(t)
 	ts := newHTTP(t, e, ingress.Config{PublishTimeout: 300 * time.Millisecond})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	require.NoError(t, e.srv.Shutdown(ctx))
+	e.srv.Shutdown()
 	req, _ := http.NewRequest(http.MethodPost, ts.URL, strings.NewReader(structured))
 	req.Header.Set("Content-Type", "application/cloudevents+json")
 	resp, err := http.DefaultClient.Do(req)

@@ -1,7 +1,6 @@
 package ingress_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -9,28 +8,21 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
-	"github.com/wasmfaas/wasmfaas/internal/natsserver"
+	"github.com/wasmfaas/wasmfaas/internal/natstest"
 	"github.com/wasmfaas/wasmfaas/router/ingress"
 )
 
-// env is an embedded NATS server with TCP on a free port and the streams.
+// env is an embedded NATS server with TCP on 127.0.0.1 and the streams.
 type env struct {
-	srv *natsserver.Server
+	srv *natstest.Server
 	nc  *nats.Conn
 	js  jetstream.JetStream
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	srv, err := natsserver.Start(natsserver.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0"})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	nc, err := srv.Conn()
-	require.NoError(t, err)
+	srv := natstest.Start(t, natstest.WithTCP())
+	nc := srv.Conn()
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
 	require.NoError(t, ingress.EnsureStreams(t.Context(), js, ingress.Config{}))
