@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/internal/natstest"
 )
 
@@ -98,11 +99,11 @@ func TestEmittedIDsPerTrigger(t *testing.T) {
 	publish(t, js, ev)
 	var msgs []jetstream.Msg
 	eventually(t, 10*time.Second, func() bool {
-		msgs = readStream(t, js, DefaultEventsStream, "events.emitted.>")
+		msgs = readStream(t, js, layout.EventsStream, "events.emitted.>")
 		return len(msgs) >= 2
 	}, "emitted events")
 	settled(t, js, "t1", "t2")
-	msgs = readStream(t, js, DefaultEventsStream, "events.emitted.>")
+	msgs = readStream(t, js, layout.EventsStream, "events.emitted.>")
 	require.Len(t, msgs, 2, "one emitted event per trigger")
 
 	published := map[string]bool{}

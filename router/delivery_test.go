@@ -18,14 +18,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/internal/natstest"
-	storejs "github.com/wasmfaas/wasmfaas/store/jetstream"
 )
 
 // fakeInvoker is an in-process Invoker: behave decides each call's
 // outcome; every call is recorded. Like the host with WithEmitScope, it
-// sets the ids of the emitted events from (event id, trigger, index).
+// sets the ids of the emitted events from (event id, trigger, index), and
+// like the call path it stores what an ok call emitted (startRouter gives
+// it the Emitter) and fails the call when that cannot be stored.
 type fakeInvoker struct {
+	emit    *Emitter
 	mu      sync.Mutex
 	behave  func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo
 	calls   map[string][]int      // fn/event id -> attempts, in call order
@@ -58,6 +61,10 @@ func (f *fakeInvoker) Invoke(ctx context.Context, fn, trigger string, ev cloudev
 		info.Emitted[i].SetID(host.EmittedID(ev.ID(), trigger, i))
 		ids[i] = info.Emitted[i].ID()
 	}
+	var err error
+	if info.Status == host.StatusOK && f.emit != nil {
+		err = f.emit.Publish(ctx, fn, trigger, ev, info.Emitted)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.active--
@@ -66,11 +73,11 @@ func (f *fakeInvoker) Invoke(ctx context.Context, fn, trigger string, ev cloudev
 	tk := trigger + "/" + ev.ID()
 	f.emitted[tk] = append(f.emitted[tk], ids)
 	f.total++
-	if info.Status == host.StatusOK {
+	if info.Status == host.StatusOK && err == nil {
 		f.oks[k] = attempt
 		f.okN[k]++
 	}
-	return info, nil
+	return info, err
 }
 
 func (f *fakeInvoker) setBehave(b func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo) {
@@ -121,6 +128,9 @@ func startRouter(t *testing.T, cfg Config, js jetstream.JetStream, inv Invoker, 
 	t.Helper()
 	r, err := New(cfg, js, inv, testLogger(t))
 	require.NoError(t, err)
+	if f, ok := inv.(*fakeInvoker); ok && f.emit == nil {
+		f.emit = NewEmitter(js, r.cfg.Prefix, r.cfg.PublishTimeout)
+	}
 	require.NoError(t, r.SetTriggers(t.Context(), triggers))
 	require.NoError(t, r.Start(t.Context()))
 	t.Cleanup(func() {
@@ -182,7 +192,7 @@ func eventually(t *testing.T, timeout time.Duration, cond func() bool, msg strin
 }
 
 // settledStreams are the streams a trigger's consumers read.
-var settledStreams = []string{DefaultEventsStream, storejs.DefaultStream, storejs.DefaultCallStream}
+var settledStreams = []string{layout.EventsStream, layout.PropsStream, layout.CallsStream}
 
 // settled waits until the consumers of triggers have nothing left: every
 // message of the streams they read delivered and acked, none due for a
@@ -318,7 +328,7 @@ func TestFanOutAndRetries(t *testing.T) {
 	// The emitted events: one per reading, none twice.
 	var msgs []jetstream.Msg
 	eventually(t, 30*time.Second, func() bool {
-		msgs = readStream(t, js, DefaultEventsStream, "events.emitted.>")
+		msgs = readStream(t, js, layout.EventsStream, "events.emitted.>")
 		return len(msgs) >= n
 	}, "emitted events")
 	ids, msgIDs := map[string]bool{}, map[string]bool{}
@@ -332,7 +342,7 @@ func TestFanOutAndRetries(t *testing.T) {
 	}
 	assert.Len(t, ids, n)
 	assert.Len(t, msgIDs, n)
-	assert.Empty(t, readStream(t, js, DefaultDeadLetterStream, "deadletter.>"))
+	assert.Empty(t, readStream(t, js, layout.DeadLetterStream, "deadletter.>"))
 }
 
 // TestPropertyChangedEvents: events of the store's property-changed stream
@@ -523,7 +533,7 @@ func TestLongCallKeepsMessage(t *testing.T) {
 	publish(t, js, ev)
 	eventually(t, 10*time.Second, func() bool { return inv.okCount("slow") == 1 }, "slow call")
 	settled(t, js, "slow")
-	cons, err := js.Consumer(t.Context(), DefaultEventsStream, DurableName("slow"))
+	cons, err := js.Consumer(t.Context(), layout.EventsStream, DurableName("slow"))
 	require.NoError(t, err)
 	info, err := cons.Info(t.Context())
 	require.NoError(t, err)
@@ -536,12 +546,12 @@ func TestSetTriggersReconciles(t *testing.T) {
 	js := natstest.Start(t).JetStream()
 	inv := newFake(nil)
 	r := startRouter(t, Config{AckWait: 5 * time.Second}, js, inv, Trigger{Name: "a", Function: "fa", Delivery: fastDelivery})
-	_, err := js.Consumer(t.Context(), DefaultEventsStream, DurableName("a"))
+	_, err := js.Consumer(t.Context(), layout.EventsStream, DurableName("a"))
 	require.NoError(t, err)
 	require.NoError(t, r.SetTriggers(t.Context(), []Trigger{{Name: "b.c/d", Function: "fb", Delivery: fastDelivery}}))
-	_, err = js.Consumer(t.Context(), DefaultEventsStream, DurableName("a"))
+	_, err = js.Consumer(t.Context(), layout.EventsStream, DurableName("a"))
 	assert.ErrorIs(t, err, jetstream.ErrConsumerNotFound)
-	_, err = js.Consumer(t.Context(), DefaultEventsStream, DurableName("b.c/d"))
+	_, err = js.Consumer(t.Context(), layout.EventsStream, DurableName("b.c/d"))
 	require.NoError(t, err)
 	publish(t, js, reading(1))
 	eventually(t, 10*time.Second, func() bool { return inv.okCount("fb") == 1 }, "new trigger")

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/internal/natstest"
 	"github.com/wasmfaas/wasmfaas/store"
 	storejs "github.com/wasmfaas/wasmfaas/store/jetstream"
@@ -113,10 +114,10 @@ func TestExecutionEvents(t *testing.T) {
 	assert.Equal(t, map[string]int{"readings": n + 1, "everything": n, "failures": 1}, byFn)
 	assert.Len(t, inv.executions("audit"), wantAudit, "audit never runs on its own executions")
 	assert.Empty(t, inv.executions("everything"), "a catch-all trigger does not get execution events")
-	assert.Empty(t, readStream(t, js, DefaultDeadLetterStream, "deadletter.>"))
+	assert.Empty(t, readStream(t, js, layout.DeadLetterStream, "deadletter.>"))
 
 	// The catch-all trigger has no consumer on the call log at all.
-	_, err = js.Consumer(t.Context(), storejs.DefaultCallStream, DurableName("catch-all"))
+	_, err = js.Consumer(t.Context(), layout.CallsStream, DurableName("catch-all"))
 	assert.Error(t, err)
 }
 
@@ -144,12 +145,6 @@ func TestHandledBeforeRestart(t *testing.T) {
 	require.NoError(t, log.Append(ctx, store.Call{ID: "before", Function: "readings", Status: "ok", Start: time.Now(), Record: rec, Extensions: ext("readings")}))
 	// A failed call of the same event does not count as handled.
 	require.NoError(t, log.Append(ctx, store.Call{ID: "failed", Function: "other", Status: "error", Start: time.Now(), Record: json.RawMessage(`{}`), Extensions: ext("other")}))
-	r, err := New(Config{}, js, newFake(nil), testLogger(t))
-	require.NoError(t, err)
-	for _, sc := range r.Streams() {
-		_, err := js.CreateStream(ctx, sc)
-		require.NoError(t, err)
-	}
 	publish(t, js, done, fresh)
 
 	inv := newFake(nil)
@@ -163,7 +158,7 @@ func TestHandledBeforeRestart(t *testing.T) {
 	var emitted []cloudevents.Event
 	eventually(t, 10*time.Second, func() bool {
 		emitted = nil
-		for _, m := range readStream(t, js, DefaultEventsStream, "events.emitted.>") {
+		for _, m := range readStream(t, js, layout.EventsStream, "events.emitted.>") {
 			ev, err := DecodeMsg(&nats.Msg{Subject: m.Subject(), Header: m.Headers(), Data: m.Data()})
 			require.NoError(t, err)
 			emitted = append(emitted, ev)
@@ -173,7 +168,7 @@ func TestHandledBeforeRestart(t *testing.T) {
 	assert.Equal(t, out.ID(), emitted[0].ID())
 	settled(t, js, "readings", "other")
 	assert.Empty(t, inv.attempts("readings", done.ID()), "the call made before the restart is not made again")
-	cons, err := js.Consumer(ctx, DefaultEventsStream, DurableName("readings"))
+	cons, err := js.Consumer(ctx, layout.EventsStream, DurableName("readings"))
 	require.NoError(t, err)
 	info, err := cons.Info(ctx)
 	require.NoError(t, err)

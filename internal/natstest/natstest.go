@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/internal/natsserver"
 )
 
@@ -37,7 +38,13 @@ type config struct {
 	tcp        bool
 	sync       time.Duration
 	maxPayload int32
+	bare       bool
 }
+
+// Bare leaves the server empty: without it, Start creates the default
+// JetStream layout (internal/layout), as a host does before anything else
+// opens a stream or bucket.
+func Bare() Option { return func(c *config) { c.bare = true } }
 
 // WithDir puts the server's JetStream files in dir instead of a fresh
 // t.TempDir(): a test that starts a second server on the first one's files.
@@ -80,6 +87,9 @@ func Start(t testing.TB, opts ...Option) *Server {
 	}
 	require.NoError(t, s.start())
 	t.Cleanup(s.Shutdown)
+	if !s.cfg.bare {
+		require.NoError(t, layout.Default().Ensure(context.Background(), s.JetStream()), "natstest: create the layout")
+	}
 	return s
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/router"
 	"github.com/wasmfaas/wasmfaas/router/ingress"
 )
@@ -132,7 +133,7 @@ func TestHTTPBindingTable(t *testing.T) {
 				}
 				require.NoError(t, json.Unmarshal(b, &ok))
 				for _, a := range ok.Accepted {
-					assert.Equal(t, ingress.EventsStream, a.Stream)
+					assert.Equal(t, layout.EventsStream, a.Stream)
 					assert.NotZero(t, a.Seq)
 				}
 				return
@@ -153,7 +154,7 @@ func TestHTTPBindingTable(t *testing.T) {
 	// Only the accepted rows stored anything: 1+1+1+1+2 events (distinct
 	// ids; the same source and id is deduplicated), each decodable by the
 	// router.
-	msgs := e.msgs(t, ingress.EventsStream)
+	msgs := e.msgs(t, layout.EventsStream)
 	require.Len(t, msgs, 6)
 	for _, m := range msgs {
 		assert.Equal(t, "events.http", m.Subject)
@@ -188,10 +189,10 @@ func TestHTTPStoresBeforeAccepting(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, post().StatusCode)
 	// The same event again is acknowledged but stored once (dedupe).
 	require.Equal(t, http.StatusAccepted, post().StatusCode)
-	require.Len(t, e.msgs(t, ingress.EventsStream), 1)
+	require.Len(t, e.msgs(t, layout.EventsStream), 1)
 
 	// Without the stream JetStream cannot store anything: 503, retry later.
-	require.NoError(t, e.js.DeleteStream(t.Context(), ingress.EventsStream))
+	require.NoError(t, e.js.DeleteStream(t.Context(), layout.EventsStream))
 	resp := post()
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	assert.Equal(t, "1", resp.Header.Get("Retry-After"))
@@ -248,7 +249,7 @@ func TestHTTPWithSDKClient(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusAccepted, resp.StatusCode)
 
-	msgs := e.msgs(t, ingress.EventsStream)
+	msgs := e.msgs(t, layout.EventsStream)
 	require.Len(t, msgs, 5)
 	var ids []string
 	for _, m := range msgs {

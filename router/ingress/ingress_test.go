@@ -2,7 +2,6 @@ package ingress_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -25,7 +24,6 @@ func newEnv(t *testing.T) *env {
 	nc := srv.Conn()
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)
-	require.NoError(t, ingress.EnsureStreams(t.Context(), js, ingress.Config{}))
 	return &env{srv: srv, nc: nc, js: js}
 }
 
@@ -45,22 +43,14 @@ func (e *env) msgs(t *testing.T, stream string) []*jetstream.RawStreamMsg {
 	return out
 }
 
-func TestEnsureStreamsTwiceAndRouterConfig(t *testing.T) {
+func TestConfig(t *testing.T) {
 	e := newEnv(t)
-	// The router creates the events stream with the same config; both
-	// orders and repetitions succeed.
-	_, err := e.js.CreateOrUpdateStream(t.Context(), ingress.EventsStreamConfig("events"))
-	require.NoError(t, err)
-	require.NoError(t, ingress.EnsureStreams(t.Context(), e.js, ingress.Config{Prefix: "events"}))
-	s, err := e.js.Stream(t.Context(), ingress.EventsStream)
-	require.NoError(t, err)
-	info, err := s.Info(t.Context())
-	require.NoError(t, err)
-	require.Equal(t, []string{"events.>"}, info.Config.Subjects)
-	require.Equal(t, 2*time.Minute, info.Config.Duplicates)
-	require.Equal(t, jetstream.FileStorage, info.Config.Storage)
-
 	for _, bad := range []string{"rejected", "a.*", "a..b", "has space"} {
-		require.Error(t, ingress.EnsureStreams(t.Context(), e.js, ingress.Config{Prefix: bad}), bad)
+		_, err := ingress.NewHTTP(ingress.Config{Prefix: bad}, e.js, nil)
+		require.Error(t, err, bad)
+		_, err = ingress.NewRejecter(ingress.Config{Prefix: bad}, e.js, nil)
+		require.Error(t, err, bad)
 	}
+	_, err := ingress.NewHTTP(ingress.Config{MaxBodyBytes: -1}, e.js, nil)
+	require.Error(t, err)
 }

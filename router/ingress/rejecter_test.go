@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/router/ingress"
 )
 
@@ -54,7 +55,7 @@ func TestNATSIngress(t *testing.T) {
 	bin.Data = []byte(`{"tempc":21}`)
 	reply, err := nc.RequestMsg(bin, 5*time.Second)
 	require.NoError(t, err)
-	assert.Contains(t, string(reply.Data), ingress.EventsStream)
+	assert.Contains(t, string(reply.Data), layout.EventsStream)
 	// Garbage: not JSON, a JSON object missing type, binary with a bad
 	// extension name.
 	require.NoError(t, nc.Publish("events.junk", []byte("hello, not an event")))
@@ -69,28 +70,28 @@ func TestNATSIngress(t *testing.T) {
 	require.NoError(t, nc.Flush())
 
 	require.Eventually(t, func() bool {
-		return len(e.msgs(t, ingress.RejectedStream)) == 3
+		return len(e.msgs(t, layout.RejectedStream)) == 3
 	}, 10*time.Second, 20*time.Millisecond)
 	// Every message of the events stream is still there (routing reads it).
-	events := e.msgs(t, ingress.EventsStream)
+	events := e.msgs(t, layout.EventsStream)
 	require.Len(t, events, 5)
 	assert.Equal(t, "n1", decodeRaw(t, events[0]).ID())
 	assert.Equal(t, "n2", decodeRaw(t, events[1]).ID())
 
-	rejected := e.msgs(t, ingress.RejectedStream)
+	rejected := e.msgs(t, layout.RejectedStream)
 	reasons := []string{"structured JSON", "type", "extension name"}
 	for i, m := range rejected {
 		assert.Equal(t, "rejected.events", m.Subject)
 		assert.Equal(t, "events.junk", m.Header.Get(ingress.HeaderOriginalSubject))
 		assert.Contains(t, m.Header.Get(ingress.HeaderRejectReason), reasons[i])
 		seq := events[2+i].Sequence
-		assert.Equal(t, ingress.RejectedMsgID(seq), m.Header.Get(nats.MsgIdHdr))
+		assert.Equal(t, ingress.RejectedMsgID(layout.EventsStream, seq), m.Header.Get(nats.MsgIdHdr))
 		assert.Equal(t, events[2+i].Data, m.Data, "the original bytes are kept")
 	}
 	assert.Equal(t, "v", rejected[2].Header.Get("ce-Bad_Name"), "original headers are kept")
 
 	// Everything was acked: nothing pending or waiting for redelivery.
-	cons, err := e.js.Consumer(t.Context(), ingress.EventsStream, ingress.RejecterConsumer)
+	cons, err := e.js.Consumer(t.Context(), layout.EventsStream, ingress.RejecterConsumer)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		info, err := cons.Info(t.Context())
@@ -115,22 +116,22 @@ func TestRejecterTwoHosts(t *testing.T) {
 	}
 	require.NoError(t, e.nc.Flush())
 	require.Eventually(t, func() bool {
-		return len(e.msgs(t, ingress.RejectedStream)) == n/2
+		return len(e.msgs(t, layout.RejectedStream)) == n/2
 	}, 10*time.Second, 20*time.Millisecond)
 	// A marker, garbage too: once it is rejected and the rejecters' consumer
 	// has nothing pending or unacked, no second rejection of an earlier
 	// message is coming.
 	require.NoError(t, e.nc.Publish("events.junk", []byte("marker")))
 	require.Eventually(t, func() bool {
-		return slices.ContainsFunc(e.msgs(t, ingress.RejectedStream), func(m *jetstream.RawStreamMsg) bool {
+		return slices.ContainsFunc(e.msgs(t, layout.RejectedStream), func(m *jetstream.RawStreamMsg) bool {
 			return string(m.Data) == "marker"
 		})
 	}, 10*time.Second, 20*time.Millisecond)
-	cons, err := e.js.Consumer(t.Context(), ingress.EventsStream, ingress.RejecterConsumer)
+	cons, err := e.js.Consumer(t.Context(), layout.EventsStream, ingress.RejecterConsumer)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		info, err := cons.Info(t.Context())
 		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
 	}, 10*time.Second, 20*time.Millisecond)
-	assert.Len(t, e.msgs(t, ingress.RejectedStream), n/2+1, "each invalid message rejected once")
+	assert.Len(t, e.msgs(t, layout.RejectedStream), n/2+1, "each invalid message rejected once")
 }
