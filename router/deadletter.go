@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 )
 
 // Dead-letter reasons.
@@ -156,7 +157,7 @@ func deadLetterMsgID(trigger, stream string, seq uint64) string {
 // otherwise.
 func (r *Router) deadLetterSubject(trigger string) string {
 	if trigger == "" {
-		return DeadLetterPrefix + ".>"
+		return layout.DeadLetterPrefix + ".>"
 	}
 	r.mu.Lock()
 	t, ok := r.triggers[trigger]
@@ -164,7 +165,7 @@ func (r *Router) deadLetterSubject(trigger string) string {
 	if ok {
 		return t.Delivery.DeadLetter
 	}
-	return DeadLetterPrefix + "." + trigger
+	return layout.DeadLetterPrefix + "." + trigger
 }
 
 // ListDeadLetters returns up to limit dead letters of trigger (of every
@@ -231,7 +232,7 @@ func (r *Router) GetDeadLetter(ctx context.Context, seq uint64) (DeadLetter, err
 		}
 		return DeadLetter{}, fmt.Errorf("get dead letter %d: %w", seq, err)
 	}
-	if !strings.HasPrefix(raw.Subject, DeadLetterPrefix+".") {
+	if !strings.HasPrefix(raw.Subject, layout.DeadLetterPrefix+".") {
 		return DeadLetter{}, fmt.Errorf("get dead letter %d: %w", seq, ErrNotDeadLetter)
 	}
 	return decodeDeadLetter(seq, raw.Data)

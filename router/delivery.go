@@ -23,8 +23,6 @@ import (
 
 // Delivery defaults for the zero Config.
 const (
-	// DeadLetterPrefix is the subject prefix the dead-letter stream captures.
-	DeadLetterPrefix = layout.DeadLetterPrefix
 	// DefaultAckWait is how long the server waits for an ack before it
 	// redelivers; long calls extend it with in-progress acks.
 	DefaultAckWait = 30 * time.Second
@@ -149,7 +147,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("router config: max hops %d: want a positive number", c.MaxHops)
 	case c.Concurrency < 0:
 		return c, fmt.Errorf("router config: concurrency %d: want a positive number", c.Concurrency)
-	case strings.ContainsAny(c.Prefix, "*> \t\r\n") || c.Prefix == DeadLetterPrefix:
+	case strings.ContainsAny(c.Prefix, "*> \t\r\n") || c.Prefix == layout.DeadLetterPrefix:
 		return c, fmt.Errorf("router config: prefix %q is not a subject prefix of its own", c.Prefix)
 	}
 	return c, nil

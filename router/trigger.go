@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 )
 
 // ErrInvalidTrigger is wrapped by every trigger validation error.
@@ -83,8 +85,8 @@ func (t *Trigger) Validate() error {
 	case strings.ContainsAny(t.Delivery.DeadLetter, " \t\r\n*>") || strings.Contains(t.Delivery.DeadLetter, "..") ||
 		strings.HasSuffix(t.Delivery.DeadLetter, "."):
 		return fmt.Errorf("%w: delivery.dead_letter %q is not a NATS subject", ErrInvalidTrigger, t.Delivery.DeadLetter)
-	case !strings.HasPrefix(t.Delivery.DeadLetter, DeadLetterPrefix+"."):
-		return fmt.Errorf("%w: delivery.dead_letter %q must be under %s.", ErrInvalidTrigger, t.Delivery.DeadLetter, DeadLetterPrefix)
+	case !strings.HasPrefix(t.Delivery.DeadLetter, layout.DeadLetterPrefix+"."):
+		return fmt.Errorf("%w: delivery.dead_letter %q must be under %s.", ErrInvalidTrigger, t.Delivery.DeadLetter, layout.DeadLetterPrefix)
 	}
 	for i := range t.Filters {
 		if err := t.Filters[i].Validate(); err != nil {
