@@ -204,7 +204,7 @@ func serve(ctx context.Context, cfg *Config, logw io.Writer) error {
 	}
 	go func() {
 		if err := rejecter.Run(runCtx); err != nil && runCtx.Err() == nil {
-			log.Error("ingress rejecter stopped", "err", err)
+			log.Error("ingress rejecter stopped", "error", err)
 		}
 	}()
 
@@ -244,16 +244,16 @@ func serve(ctx context.Context, cfg *Config, logw io.Writer) error {
 	dctx, dcancel := context.WithTimeout(context.Background(), cfg.Shutdown.DrainTimeout)
 	defer dcancel()
 	if err := hs.Shutdown(dctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Warn("http shutdown", "err", err)
+		log.Warn("http shutdown", "error", err)
 	}
 	// The router stops fetching and lets its calls finish; what it has not
 	// acked is redelivered after a restart.
 	if err := rt.Stop(dctx); err != nil {
-		log.Warn("router stop", "err", err)
+		log.Warn("router stop", "error", err)
 	}
 	stopRun()
 	if err := api.Drain(dctx); err != nil {
-		log.Warn("drain", "err", err)
+		log.Warn("drain", "error", err)
 	}
 	log.Info("stopped")
 	return nil

@@ -72,7 +72,7 @@ func classify(err error) *Error {
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	e := classify(err)
 	if e.Status() >= 500 && e.Kind != KindUnavailable {
-		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err, "stack", string(debug.Stack()))
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err, "stack", string(debug.Stack()))
 	}
 	apierr.Write(w, e)
 }

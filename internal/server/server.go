@@ -98,7 +98,7 @@ func (s *Server) Load(ctx context.Context) error {
 		return fmt.Errorf("load functions: %w", err)
 	}
 	for name, ferr := range failed {
-		s.log.Warn("function not loaded", "function", name, "err", ferr)
+		s.log.Warn("function not loaded", "function", name, "error", ferr)
 	}
 	s.log.Info("functions loaded", "count", n, "failed", len(failed))
 	if err := s.syncTriggers(ctx); err != nil {
@@ -121,7 +121,7 @@ func (s *Server) syncTriggers(ctx context.Context) error {
 	for _, d := range docs {
 		var t router.Trigger
 		if err := json.Unmarshal(d.Data, &t); err != nil {
-			s.log.Warn("trigger not loaded", "trigger", d.Name, "err", err)
+			s.log.Warn("trigger not loaded", "trigger", d.Name, "error", err)
 			continue
 		}
 		triggers = append(triggers, t)
@@ -620,7 +620,7 @@ func (s *Server) record(ctx context.Context, info host.ExecutionInfo, ev cloudev
 	}
 	rec, err := json.Marshal(info)
 	if err != nil {
-		s.log.Error("encode call", "call_id", info.CallID, "err", err)
+		s.log.Error("encode call", "call_id", info.CallID, "error", err)
 		return
 	}
 	c := store.Call{
@@ -653,7 +653,7 @@ func (s *Server) record(ctx context.Context, info host.ExecutionInfo, ev cloudev
 		err = s.deps.Calls.Append(actx, c)
 	}
 	if err != nil {
-		s.log.Warn("call not recorded in the call log", "call_id", info.CallID, "err", err)
+		s.log.Warn("call not recorded in the call log", "call_id", info.CallID, "error", err)
 	}
 }
 
