@@ -41,14 +41,14 @@ SIGTERM or SIGINT stops accepting requests, lets calls in flight finish
 (shutdown.drain_timeout), flushes and stops NATS; a second signal exits at once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := loadConfig(cmd.Flags(), os.Environ())
+			cfg, _, err := loadConfig(cmd.Flags(), os.Environ(), serveScope)
 			if err != nil {
 				return err
 			}
 			return serve(cmd.Context(), cfg, cmd.ErrOrStderr())
 		},
 	}
-	addConfigFlags(cmd.Flags())
+	addConfigFlags(cmd.Flags(), serveScope)
 	return cmd
 }
 
