@@ -29,7 +29,7 @@ import (
 	"github.com/wasmfaas/wasmfaas/store/mem"
 )
 
-// TestHTTPLoad is issue 5's HTTP invoke benchmark: synchronous
+// TestHTTPLoad is the HTTP invoke benchmark: synchronous
 // POST /v1/functions/noop/invoke of the Go no-op guest through the real
 // internal/server API (in-memory backends, call log kept), next to a native
 // Go handler served by the same http.Server and mux, driven by a Go load
@@ -470,7 +470,7 @@ func writeHTTPTable(w io.Writer, cfg loadConfig, rounds int, concs []int, target
 				medianOf(rs, func(r loadResult) float64 { return float64(r.conns) }))
 		}
 	}
-	fmt.Fprintln(w, "\n### Targets (issue 5)")
+	fmt.Fprintln(w, "\n### Targets: HTTP invoke")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| target | measured | result |")
 	fmt.Fprintln(w, "|---|---:|---|")

@@ -608,7 +608,7 @@ func (s *Server) eventFromRequest(r *http.Request) (*cloudevents.Event, error) {
 }
 
 // record writes the call to the call log and the log: the ExecutionInfo is
-// the wide event of the call (seed 000). The call log entry is also the
+// the wide event of the call (from ucam_faas). The call log entry is also the
 // call's execution event (store.Call.Event), about the subject of ev, the
 // event that caused the call, one hop further than ev so that functions
 // reacting to each other's executions stop at router.MaxHops.
