@@ -38,10 +38,9 @@ FORCE:
 setup:
 	@bash scripts/setup-c.sh
 
-## run: start `wasmfaas serve` on the embedded default (until `serve` lands, the CLI's help)
+## run: build and start `wasmfaas serve` on the embedded default
 run: $(WASMFAAS)
-	@if $(WASMFAAS) serve --help >/dev/null 2>&1; then exec $(WASMFAAS) serve; \
-	else echo "wasmfaas serve is not built yet (issue 5); available commands:"; $(WASMFAAS) --help; fi
+	exec $(WASMFAAS) serve
 
 ## guests: build every example guest from source into build/guests
 guests: setup $(foreach e,$(EXAMPLES),$(foreach l,$(LANGS),$(GUESTS)/$(e)-$(l).wasm))

@@ -279,7 +279,7 @@ func readStream(t *testing.T, js jetstream.JetStream, stream, subject string) []
 	return out
 }
 
-// TestFanOutAndRetries is issue 6's "Fan-out and retries": 3 triggers on
+// TestFanOutAndRetries is the routing scenario "Fan-out and retries": 3 triggers on
 // overlapping filters, 10,000 events published over NATS, one function
 // failing each event's first 2 attempts.
 func TestFanOutAndRetries(t *testing.T) {

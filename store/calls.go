@@ -16,7 +16,7 @@ import (
 // ExecutionInfo, imports store; the host fills ID, Function, Status and
 // Start from the ExecutionInfo it marshals into Record.
 //
-// Every call is also an event (seed 002: "everything is an event"): Event
+// Every call is also an event (from KRules: "everything is an event"): Event
 // returns the call's execution event, which the JetStream backend stores as
 // the log entry itself, so recording a call and publishing its event are
 // one write.

@@ -130,7 +130,7 @@ func (r *e2eRig) calls(function string) ([]callRecord, error) {
 	return list.Calls, nil
 }
 
-// TestCascade is issue 6's "Cascade": seed 002's temperature rules as three
+// TestCascade is the routing scenario "Cascade": the temperature rules from KRules as three
 // functions wired only by triggers (examples/temperature-rules). A reading
 // posted over HTTP is handled by ingest, which sets tempc; the
 // property-changed event (propertyname=tempc) triggers status, which sets
@@ -158,7 +158,7 @@ func TestCascade(t *testing.T) {
 	rig.putTrigger(t, "ingest", `{"function": "ingest", "filters": [{"exact": {"type": "com.example.temperature.reading"}}], `+delivery+`}`)
 	rig.putTrigger(t, "status", `{"function": "status", "filters": [{"exact": {"type": "wasmfaas.property.changed", "propertyname": "tempc"}}], `+delivery+`}`)
 	rig.putTrigger(t, "notify", `{"function": "notify", "filters": [{"exact": {"type": "wasmfaas.property.changed", "propertyname": "temp_status"}}], `+delivery+`}`)
-	// Error propagation (seed 002): every call's execution event that did
+	// Error propagation (from KRules): every call's execution event that did
 	// not end ok.
 	rig.putTrigger(t, "failures", `{"function": "failures", "filters": [{"exact": {"type": "wasmfaas.execution"}}, {"not": {"exact": {"status": "ok"}}}], `+delivery+`}`)
 

@@ -28,7 +28,7 @@ type client struct {
 }
 
 func newClient(cmd *cobra.Command) (*client, error) {
-	cfg, _, err := loadConfig(cmd.Flags(), os.Environ())
+	cfg, _, err := loadConfig(cmd.Flags(), os.Environ(), clientScope)
 	if err != nil {
 		return nil, err
 	}
@@ -118,13 +118,17 @@ func table(w io.Writer, header []string, rows [][]string) {
 	_ = tw.Flush()
 }
 
+// clientFlags adds the client's flags, --server and --token (also
+// WASMFAAS_SERVER, WASMFAAS_TOKEN and wasmfaas.yaml), and none of the
+// server's settings.
 func clientFlags(cmd *cobra.Command) {
-	addConfigFlags(cmd.Flags())
+	addConfigFlags(cmd.Flags(), clientScope)
 }
 
 func newDeployCmd() *cobra.Command {
 	var grants, config, triggers []string
-	var isolation, timeout string
+	var isolation string
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "deploy NAME MODULE.wasm",
 		Short: "Upload a module, bind a function to it and, with --trigger, add a trigger, in one step",
@@ -158,12 +162,8 @@ func newDeployCmd() *cobra.Command {
 				}
 				spec.Config[k] = v
 			}
-			if timeout != "" {
-				d, err := time.ParseDuration(timeout)
-				if err != nil {
-					return fmt.Errorf("--timeout: %w", err)
-				}
-				spec.Limits.Timeout = router.Duration(d)
+			if timeout > 0 {
+				spec.Limits.Timeout = router.Duration(timeout)
 			}
 			b, err = c.call("PUT", "/v1/functions/"+url.PathEscape(name), "application/json", jsonBody(spec))
 			if err != nil {
@@ -195,7 +195,7 @@ func newDeployCmd() *cobra.Command {
 	cmd.Flags().StringArrayVar(&config, "config", nil, "function config entry key=value (repeatable)")
 	cmd.Flags().StringSliceVar(&triggers, "trigger", nil, "exact filter attribute=value for a trigger named after the function")
 	cmd.Flags().StringVar(&isolation, "isolation", "", "pooled or fresh")
-	cmd.Flags().StringVar(&timeout, "timeout", "", "per-call timeout, e.g. 5s")
+	cmd.Flags().Var(durationValue{&timeout}, "timeout", "per-call timeout, a duration such as 5s (default: the server's)")
 	return cmd
 }
 
@@ -400,18 +400,44 @@ func newCallsCmd() *cobra.Command {
 			var rows [][]string
 			for _, it := range list.Calls {
 				ev, _ := it["event"].(map[string]any)
-				rows = append(rows, []string{str(it["call_id"]), str(it["function"]), str(it["status"]), str(it["start"]), str(ev["type"])})
+				rows = append(rows, []string{str(it["call_id"]), str(it["function"]), str(it["status"]), callDuration(it), str(it["start"]), str(ev["type"])})
 			}
-			table(out, []string{"CALL", "FUNCTION", "STATUS", "START", "EVENT TYPE"}, rows)
+			table(out, []string{"CALL", "FUNCTION", "STATUS", "DURATION", "START", "EVENT TYPE"}, rows)
 			return nil
 		},
 	}
 	clientFlags(cmd)
 	cmd.Flags().StringVar(&function, "function", "", "only calls of this function")
 	cmd.Flags().StringVar(&status, "status", "", "only calls with this status")
-	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many (server default 50)")
+	cmd.Flags().Var(countValue{&limit}, "limit", "at most this many (0: the server's default, 50)")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
+}
+
+// callDuration is a listed call's duration_ns (see host.ExecutionInfo) in a
+// human form; empty when the record has none.
+func callDuration(it map[string]any) string {
+	ns, ok := it["duration_ns"].(float64)
+	if !ok {
+		return ""
+	}
+	return humanDuration(time.Duration(ns))
+}
+
+// humanDuration rounds d to about three significant digits in the unit
+// time.Duration picks: 850ns, 3.42µs, 1.2ms, 12.35ms, 2.5s, 1m5s.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < time.Microsecond:
+		return d.String()
+	case d < time.Millisecond:
+		return d.Round(10 * time.Nanosecond).String()
+	case d < time.Second:
+		return d.Round(10 * time.Microsecond).String()
+	case d < time.Minute:
+		return d.Round(10 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
 }
 
 func newPropsCmd() *cobra.Command {
@@ -519,7 +545,7 @@ func newDeadLettersCmd() *cobra.Command {
 		clientFlags(sub)
 	}
 	ls.Flags().StringVar(&trigger, "trigger", "", "only this trigger's dead letters")
-	ls.Flags().IntVar(&limit, "limit", 0, "at most this many (default 100)")
+	ls.Flags().Var(countValue{&limit}, "limit", "at most this many (0: the server's default, 100)")
 	ls.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	cmd.AddCommand(ls, show, replay)
 	return cmd

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,9 +22,10 @@ import (
 )
 
 // Config is the server's and the CLI's effective configuration, layered by
-// koanf: defaults < wasmfaas.yaml < WASMFAAS_* environment < flags (seed 001:
-// when running locally there is zero magic; every knob is reachable from the
-// command line).
+// koanf: defaults < wasmfaas.yaml < WASMFAAS_* environment < flags. Running
+// locally needs no file and hides nothing: every knob is reachable from the
+// command line, on the commands it concerns (the server's on serve and
+// config, the client's on the client commands).
 type Config struct {
 	DataDir string     `koanf:"data_dir"`
 	HTTP    HTTPConfig `koanf:"http"`
@@ -65,31 +68,81 @@ type LogConfig struct {
 	Level  string `koanf:"level"`
 }
 
+// kind is how a key's value is parsed, the same way from every layer
+// (file, environment, flag).
+type kind int
+
+const (
+	kindString   kind = iota
+	kindSize          // bytes: 8388608, 8MiB, 8MB
+	kindDuration      // a time.Duration: 168h, 30s
+	kindCount         // a positive whole number
+	kindAddr          // host:port
+	kindListen        // host:port, or empty
+	kindEnum          // one of configKey.enum
+)
+
+// use says which commands a key belongs to; a scope picks keys by it.
+type use uint8
+
+const (
+	// forServe keys are the server's settings: flags of serve and config.
+	forServe use = 1 << iota
+	// forClient keys are what the REST client commands need: their flags.
+	forClient
+	// forPublish keys are what publish needs to reach NATS: its flags.
+	forPublish
+	// forPublishRead keys are read by publish from the file and the
+	// environment, but are not its flags.
+	forPublishRead
+)
+
 // configKey is one key with its default and help; the table is the single
 // list every layer is checked against.
 type configKey struct {
 	key, def, help string
+	kind           kind
+	enum           []string
 	secret         bool
+	use            use
 }
 
+// scope is the keys one command shows as flags and the keys it decodes.
+// Every key of the table is accepted from the file and the environment by
+// every command (one wasmfaas.yaml serves the server and its clients);
+// keys outside the scope are neither parsed nor shown.
+type scope struct {
+	flags, reads use
+}
+
+var (
+	serveScope   = scope{flags: forServe}
+	clientScope  = scope{flags: forClient}
+	publishScope = scope{flags: forPublish, reads: forPublishRead}
+	configScope  = scope{flags: forServe | forClient}
+)
+
+func (s scope) flag(c configKey) bool { return c.use&s.flags != 0 }
+func (s scope) read(c configKey) bool { return c.use&(s.flags|s.reads) != 0 }
+
 var configKeys = []configKey{
-	{key: "data_dir", def: "wasmfaas-data", help: "directory for JetStream state and the compilation cache"},
-	{key: "http.addr", def: "127.0.0.1:8080", help: "HTTP API listen address"},
-	{key: "http.token", help: "bearer token for the management API (empty: loopback only)", secret: true},
-	{key: "http.max_body_bytes", def: "8388608", help: "largest request body other than module uploads"},
-	{key: "nats.url", help: "external NATS server URL (empty: the embedded server)"},
-	{key: "nats.token", help: "token for the external NATS server", secret: true},
-	{key: "nats.creds", help: "credentials file for the external NATS server"},
-	{key: "nats.listen", help: "TCP address the embedded NATS server listens on (empty: in-process only)"},
-	{key: "nats.sync_interval", def: "1s", help: "JetStream fsync interval of the embedded server"},
-	{key: "log.format", def: "auto", help: "auto, json or text"},
-	{key: "log.level", def: "info", help: "debug, info, warn or error"},
-	{key: "modules.max_size", def: "67108864", help: "largest module upload in bytes"},
-	{key: "calls.max_age", def: "168h", help: "how long the call log keeps a call"},
-	{key: "calls.max_count", def: "100000", help: "how many calls the call log keeps"},
-	{key: "shutdown.drain_timeout", def: "30s", help: "how long calls in flight may finish on SIGTERM"},
-	{key: "server", def: "http://127.0.0.1:8080", help: "server the client commands talk to"},
-	{key: "token", help: "bearer token the client commands send", secret: true},
+	{key: "data_dir", def: "wasmfaas-data", help: "directory for JetStream state and the compilation cache", use: forServe},
+	{key: "http.addr", def: "127.0.0.1:8080", help: "HTTP API listen address", kind: kindAddr, use: forServe},
+	{key: "http.token", help: "bearer token for the management API (empty: loopback only)", secret: true, use: forServe},
+	{key: "http.max_body_bytes", def: "8MiB", help: "largest request body other than module uploads", kind: kindSize, use: forServe},
+	{key: "nats.url", help: "external NATS server URL (empty: the embedded server)", use: forServe | forPublish},
+	{key: "nats.token", help: "token for the external NATS server", secret: true, use: forServe | forPublish},
+	{key: "nats.creds", help: "credentials file for the external NATS server", use: forServe | forPublish},
+	{key: "nats.listen", help: "TCP address the embedded NATS server listens on (empty: in-process only)", kind: kindListen, use: forServe | forPublishRead},
+	{key: "nats.sync_interval", def: "1s", help: "JetStream fsync interval of the embedded server", kind: kindDuration, use: forServe},
+	{key: "log.format", def: "auto", help: "log format (auto: text on a terminal, JSON otherwise)", kind: kindEnum, enum: []string{"auto", "json", "text"}, use: forServe},
+	{key: "log.level", def: "info", help: "log level", kind: kindEnum, enum: []string{"debug", "info", "warn", "error"}, use: forServe},
+	{key: "modules.max_size", def: "64MiB", help: "largest module upload", kind: kindSize, use: forServe},
+	{key: "calls.max_age", def: "168h", help: "how long the call log keeps a call", kind: kindDuration, use: forServe},
+	{key: "calls.max_count", def: "100000", help: "how many calls the call log keeps", kind: kindCount, use: forServe},
+	{key: "shutdown.drain_timeout", def: "30s", help: "how long calls in flight may finish on SIGTERM", kind: kindDuration, use: forServe},
+	{key: "server", def: "http://127.0.0.1:8080", help: "URL of the wasmfaas serve to talk to", use: forClient},
+	{key: "token", help: "bearer token to send (serve's http.token)", secret: true, use: forClient},
 }
 
 // envName is the environment variable of key: WASMFAAS_ and the key in
@@ -103,18 +156,204 @@ func flagName(key string) string {
 	return strings.NewReplacer(".", "-", "_", "-").Replace(key)
 }
 
-// addConfigFlags registers one flag per key and --config.
-func addConfigFlags(flags *pflag.FlagSet) {
-	flags.String("config-file", "", "config file (default: ./wasmfaas.yaml when it exists)")
-	for _, k := range configKeys {
-		flags.String(flagName(k.key), "", fmt.Sprintf("%s (default %q; env %s)", k.help, k.def, envName(k.key)))
+// addConfigFlags registers one typed flag per key of sc, and --config-file
+// on the server's commands and config.
+func addConfigFlags(flags *pflag.FlagSet, sc scope) {
+	if sc.flags&forServe != 0 {
+		flags.String("config-file", "", "config file (default: ./wasmfaas.yaml when it exists)")
+	}
+	for _, c := range configKeys {
+		if !sc.flag(c) {
+			continue
+		}
+		v := &keyValue{c: c, s: c.def}
+		flags.Var(v, flagName(c.key), fmt.Sprintf("%s%s (env %s)", c.help, kindHelp(c), envName(c.key)))
 	}
 }
 
+// kindHelp is what a flag's help says about the values it takes.
+func kindHelp(c configKey) string {
+	switch c.kind {
+	case kindSize:
+		return ": bytes, or with a unit KiB, MiB, GiB (powers of 1024) or KB, MB, GB (powers of 1000)"
+	case kindDuration:
+		return ": a duration such as 90s, 5m or 168h"
+	case kindEnum:
+		return ": " + strings.Join(c.enum, ", ")
+	}
+	return ""
+}
+
+// keyValue is a key's flag: it parses with the key's kind, so a bad value
+// is refused by the flag parser naming the flag.
+type keyValue struct {
+	c configKey
+	s string
+}
+
+var _ pflag.Value = (*keyValue)(nil)
+
+func (v *keyValue) String() string { return v.s }
+
+func (v *keyValue) Set(s string) error {
+	val, err := parseValue(v.c, s)
+	if err != nil {
+		return err
+	}
+	v.s = formatValue(v.c, val)
+	return nil
+}
+
+// Type is the value's name in help: "--http-max-body-bytes size".
+func (v *keyValue) Type() string {
+	switch v.c.kind {
+	case kindSize:
+		return "size"
+	case kindDuration:
+		return "duration"
+	case kindCount:
+		return "int"
+	case kindAddr, kindListen:
+		return "host:port"
+	}
+	return "string"
+}
+
+// parseValue parses s as c's kind: a string, an int64 (sizes), an int
+// (counts) or a time.Duration. Its errors say what is wanted; the caller
+// names the key.
+func parseValue(c configKey, s string) (any, error) {
+	switch c.kind {
+	case kindSize:
+		n, err := parseSize(s)
+		if err != nil {
+			return nil, err
+		}
+		if n <= 0 {
+			return nil, errors.New("want a positive size such as 8MiB")
+		}
+		return n, nil
+	case kindDuration:
+		d, err := time.ParseDuration(strings.TrimSpace(s))
+		if err != nil {
+			return nil, errors.New("want a duration such as 30s, 5m or 168h")
+		}
+		if d < 0 {
+			return nil, errors.New("want a duration that is not negative")
+		}
+		return d, nil
+	case kindCount:
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			return nil, errors.New("want a positive whole number such as 100000")
+		}
+		return n, nil
+	case kindAddr, kindListen:
+		if s == "" && c.kind == kindListen {
+			return s, nil
+		}
+		if _, _, err := net.SplitHostPort(s); err != nil {
+			return nil, errors.New("want host:port such as 127.0.0.1:8080")
+		}
+		return s, nil
+	case kindEnum:
+		if slices.Contains(c.enum, s) {
+			return s, nil
+		}
+		return nil, fmt.Errorf("want one of %s", strings.Join(c.enum, ", "))
+	}
+	return s, nil
+}
+
+// formatValue is the readable form of a parsed value, which parseValue reads back.
+func formatValue(c configKey, v any) string {
+	switch x := v.(type) {
+	case int64:
+		if c.kind == kindSize {
+			return formatSize(x)
+		}
+	case time.Duration:
+		return formatDuration(x)
+	}
+	return fmt.Sprint(v)
+}
+
+// formatDuration is d without zero trailing units: 168h, 1h30m, 90s.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// sizeUnits are the units parseSize accepts, case-insensitively: the
+// binary ones (KiB = 1024) and the decimal ones (KB = 1000).
+var sizeUnits = map[string]int64{
+	"": 1, "b": 1,
+	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+	"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+}
+
+// parseSize reads a byte count: a whole number with an optional unit
+// ("8388608", "8MiB", "8 MiB", "1.5GiB", "10MB"); the result must be a
+// whole number of bytes.
+func parseSize(s string) (int64, error) {
+	bad := errors.New("want a size such as 8MiB")
+	s = strings.TrimSpace(s)
+	i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	if i < 0 {
+		i = len(s)
+	}
+	num, unit := s[:i], strings.ToLower(strings.TrimSpace(s[i:]))
+	mult, ok := sizeUnits[unit]
+	if !ok || num == "" {
+		return 0, bad
+	}
+	if n, err := strconv.ParseInt(num, 10, 64); err == nil {
+		if n > math.MaxInt64/mult {
+			return 0, errors.New("want a size below 8EiB")
+		}
+		return n * mult, nil
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return 0, bad
+	}
+	b := f * float64(mult)
+	if b >= math.MaxInt64 {
+		return 0, errors.New("want a size below 8EiB")
+	}
+	if b != math.Trunc(b) {
+		return 0, fmt.Errorf("want a whole number of bytes (%s is %g bytes)", s, b)
+	}
+	return int64(b), nil
+}
+
+// formatSize writes n in the largest binary unit that divides it exactly
+// (8388608: 8MiB), else the largest decimal one (10000000: 10MB), else in
+// bytes.
+func formatSize(n int64) string {
+	for _, u := range []struct {
+		name string
+		size int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"TB", 1e12}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}} {
+		if n != 0 && n%u.size == 0 {
+			return fmt.Sprintf("%d%s", n/u.size, u.name)
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
 // loadConfig layers defaults, the file, the environment and the flags the
-// user set, refuses unknown keys and invalid values naming the key, and
-// returns the result.
-func loadConfig(flags *pflag.FlagSet, environ []string) (*Config, *koanf.Koanf, error) {
+// user set, refuses unknown keys, parses the keys of sc (naming the key of
+// a bad value), and returns the result. The file and the environment may
+// hold any key of the table: one wasmfaas.yaml and one environment serve
+// every command, each reading its own keys.
+func loadConfig(flags *pflag.FlagSet, environ []string, sc scope) (*Config, *koanf.Koanf, error) {
 	k := koanf.New(".")
 	defaults := map[string]any{}
 	known := map[string]bool{}
@@ -126,7 +365,10 @@ func loadConfig(flags *pflag.FlagSet, environ []string) (*Config, *koanf.Koanf, 
 		return nil, nil, err
 	}
 
-	path, _ := flags.GetString("config-file")
+	var path string
+	if flags.Lookup("config-file") != nil {
+		path, _ = flags.GetString("config-file")
+	}
 	explicit := path != ""
 	if !explicit {
 		path = "wasmfaas.yaml"
@@ -169,102 +411,71 @@ func loadConfig(flags *pflag.FlagSet, environ []string) (*Config, *koanf.Koanf, 
 			_ = k.Set(c.key, f.Value.String())
 		}
 	}
-	cfg, err := decodeConfig(k)
+	cfg, err := decodeConfig(k, sc)
 	if err != nil {
 		return nil, nil, err
 	}
 	return cfg, k, nil
 }
 
-// decodeConfig parses every value, naming the key of the first bad one.
-func decodeConfig(k *koanf.Koanf) (*Config, error) {
-	var c Config
-	str := func(key string) string { return fmt.Sprint(k.Get(key)) }
-	var err error
-	bad := func(key string, e error) error {
-		return fmt.Errorf("config key %s (%s): %q: %w", key, envName(key), str(key), e)
-	}
-	dur := func(key string, dst *time.Duration) {
-		if err != nil {
-			return
-		}
-		d, e := time.ParseDuration(str(key))
-		if e == nil && d < 0 {
-			e = errors.New("must not be negative")
-		}
-		if e != nil {
-			err = bad(key, e)
-		}
-		*dst = d
-	}
-	num := func(key string, dst *int64) {
-		if err != nil {
-			return
-		}
-		n, e := strconv.ParseInt(str(key), 10, 64)
-		if e == nil && n <= 0 {
-			e = errors.New("must be positive")
-		}
-		if e != nil {
-			err = bad(key, e)
-		}
-		*dst = n
-	}
-	oneOf := func(key string, dst *string, allowed ...string) {
-		if err != nil {
-			return
-		}
-		v := str(key)
-		for _, a := range allowed {
-			if v == a {
-				*dst = v
-				return
-			}
-		}
-		err = bad(key, fmt.Errorf("want one of %s", strings.Join(allowed, ", ")))
-	}
-	c.DataDir = str("data_dir")
-	c.HTTP.Addr = str("http.addr")
-	c.HTTP.Token = str("http.token")
-	num("http.max_body_bytes", &c.HTTP.MaxBodyBytes)
-	c.NATS.URL = str("nats.url")
-	c.NATS.Token = str("nats.token")
-	c.NATS.Creds = str("nats.creds")
-	c.NATS.Listen = str("nats.listen")
-	dur("nats.sync_interval", &c.NATS.SyncInterval)
-	oneOf("log.format", &c.Log.Format, "auto", "json", "text")
-	oneOf("log.level", &c.Log.Level, "debug", "info", "warn", "error")
-	num("modules.max_size", &c.Modules.MaxSize)
-	dur("calls.max_age", &c.Calls.MaxAge)
-	var count int64
-	num("calls.max_count", &count)
-	c.Calls.MaxCount = int(count)
-	dur("shutdown.drain_timeout", &c.Shutdown.DrainTimeout)
-	c.Server = str("server")
-	c.Token = str("token")
-	if err != nil {
-		return nil, err
-	}
-	if c.DataDir == "" {
-		return nil, bad("data_dir", errors.New("must not be empty"))
-	}
-	for _, a := range []struct{ key, val string }{{"http.addr", c.HTTP.Addr}, {"nats.listen", c.NATS.Listen}} {
-		if a.val == "" && a.key == "nats.listen" {
+// decodeConfig parses the keys of sc, naming the key of the first bad one;
+// the other fields stay zero.
+func decodeConfig(k *koanf.Koanf, sc scope) (*Config, error) {
+	vals := map[string]any{}
+	for _, c := range configKeys {
+		if !sc.read(c) {
 			continue
 		}
-		if _, _, e := net.SplitHostPort(a.val); e != nil {
-			return nil, bad(a.key, e)
+		raw := fmt.Sprint(k.Get(c.key))
+		v, err := parseValue(c, raw)
+		if err != nil {
+			return nil, fmt.Errorf("config key %s (%s, %s): %q: %w", c.key, envName(c.key), "--"+flagName(c.key), raw, err)
 		}
+		vals[c.key] = v
 	}
-	c.DataDir = filepath.Clean(c.DataDir)
+	s := func(key string) string { v, _ := vals[key].(string); return v }
+	size := func(key string) int64 { v, _ := vals[key].(int64); return v }
+	dur := func(key string) time.Duration { v, _ := vals[key].(time.Duration); return v }
+
+	var c Config
+	c.DataDir = s("data_dir")
+	c.HTTP.Addr = s("http.addr")
+	c.HTTP.Token = s("http.token")
+	c.HTTP.MaxBodyBytes = size("http.max_body_bytes")
+	c.NATS.URL = s("nats.url")
+	c.NATS.Token = s("nats.token")
+	c.NATS.Creds = s("nats.creds")
+	c.NATS.Listen = s("nats.listen")
+	c.NATS.SyncInterval = dur("nats.sync_interval")
+	c.Log.Format = s("log.format")
+	c.Log.Level = s("log.level")
+	c.Modules.MaxSize = size("modules.max_size")
+	c.Calls.MaxAge = dur("calls.max_age")
+	c.Calls.MaxCount, _ = vals["calls.max_count"].(int)
+	c.Shutdown.DrainTimeout = dur("shutdown.drain_timeout")
+	c.Server = s("server")
+	c.Token = s("token")
+	if _, ok := vals["data_dir"]; ok {
+		if c.DataDir == "" {
+			return nil, fmt.Errorf("config key data_dir (%s): must not be empty", envName("data_dir"))
+		}
+		c.DataDir = filepath.Clean(c.DataDir)
+	}
 	return &c, nil
 }
 
-// effective returns every key's value, secrets masked, sorted by key.
-func effective(k *koanf.Koanf) [][2]string {
+// effective returns the value of every key of sc, readable (sizes in
+// KiB/MiB/GiB) and secrets masked, sorted by key.
+func effective(k *koanf.Koanf, sc scope) [][2]string {
 	out := make([][2]string, 0, len(configKeys))
 	for _, c := range configKeys {
+		if !sc.read(c) {
+			continue
+		}
 		v := fmt.Sprint(k.Get(c.key))
+		if pv, err := parseValue(c, v); err == nil {
+			v = formatValue(c, pv)
+		}
 		if c.secret && v != "" {
 			v = "********"
 		}
@@ -273,3 +484,51 @@ func effective(k *koanf.Koanf) [][2]string {
 	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
 	return out
 }
+
+// durationValue is a command's own duration flag (deploy --timeout), with
+// the same clear error as the configuration's durations.
+type durationValue struct{ d *time.Duration }
+
+var _ pflag.Value = durationValue{}
+
+func (v durationValue) String() string {
+	if v.d == nil || *v.d == 0 {
+		return ""
+	}
+	return v.d.String()
+}
+
+func (v durationValue) Set(s string) error {
+	d, err := parseValue(configKey{kind: kindDuration}, s)
+	if err != nil {
+		return err
+	}
+	*v.d = d.(time.Duration)
+	return nil
+}
+
+func (durationValue) Type() string { return "duration" }
+
+// countValue is a command's own count flag (calls --limit): a whole number,
+// zero meaning the server's default.
+type countValue struct{ n *int }
+
+var _ pflag.Value = countValue{}
+
+func (v countValue) String() string {
+	if v.n == nil {
+		return "0"
+	}
+	return strconv.Itoa(*v.n)
+}
+
+func (v countValue) Set(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 0 {
+		return errors.New("want a whole number such as 50")
+	}
+	*v.n = n
+	return nil
+}
+
+func (countValue) Type() string { return "int" }

@@ -15,12 +15,12 @@ func newConfigCmd() *cobra.Command {
 		Short: "Print the effective configuration (defaults < wasmfaas.yaml < WASMFAAS_* < flags), secrets masked",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, k, err := loadConfig(cmd.Flags(), os.Environ())
+			_, k, err := loadConfig(cmd.Flags(), os.Environ(), configScope)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			eff := effective(k)
+			eff := effective(k, configScope)
 			if output == "json" {
 				m := make(map[string]string, len(eff))
 				for _, kv := range eff {
@@ -36,7 +36,7 @@ func newConfigCmd() *cobra.Command {
 			return nil
 		},
 	}
-	addConfigFlags(cmd.Flags())
+	addConfigFlags(cmd.Flags(), configScope)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
 }

@@ -94,7 +94,7 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// TestCrash is issue 6's "Crash": the host process is killed with SIGKILL
+// TestCrash is the routing scenario "Crash": the host process is killed with SIGKILL
 // while it processes a stream of events, then started again on the same
 // data directory. Every event accepted (202) before the kill is durable and
 // is processed at least once; the events whose POST failed or was never

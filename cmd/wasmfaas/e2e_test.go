@@ -69,6 +69,10 @@ func TestEndToEnd(t *testing.T) {
 	assert.Contains(t, out, `"status": "ok"`)
 	assert.Contains(t, out, info.CallID)
 
+	out, err = runOut(run("calls"))
+	require.NoError(t, err, out)
+	assert.Regexp(t, info.CallID+`\s+temperature\s+ok\s+[0-9.]+(ns|µs|ms|s)\s`, out, "the table shows the call's duration")
+
 	stop() // SIGTERM, and the process must exit cleanly
 	stop = startServe(t, bin, dir, env, addr)
 	defer stop()

@@ -40,7 +40,7 @@ The embedded server of serve accepts other processes only when it listens on
 TCP: run serve with --nats-listen 127.0.0.1:4222.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, _, err := loadConfig(cmd.Flags(), os.Environ())
+			cfg, _, err := loadConfig(cmd.Flags(), os.Environ(), publishScope)
 			if err != nil {
 				return err
 			}
@@ -70,12 +70,16 @@ TCP: run serve with --nats-listen 127.0.0.1:4222.`,
 			return nil
 		},
 	}
-	addConfigFlags(cmd.Flags())
+	addConfigFlags(cmd.Flags(), publishScope)
+	cmd.Flags().Lookup("nats-url").Usage = "NATS server URL (default: nats.listen of the configuration, else " + defaultPublishURL + ") (env WASMFAAS_NATS_URL)"
+	cmd.Flags().Lookup("nats-token").Usage = "token for the NATS server (env WASMFAAS_NATS_TOKEN)"
+	cmd.Flags().Lookup("nats-creds").Usage = "credentials file for the NATS server (env WASMFAAS_NATS_CREDS)"
 	cmd.Flags().StringVar(&source, "source", "wasmfaas/cli", "event source")
 	cmd.Flags().StringVar(&subject, "subject", "", "event subject")
 	cmd.Flags().StringVar(&data, "data", "", "event data: JSON, @file, or other text (sent as text/plain)")
 	cmd.Flags().StringVar(&natsSubject, "nats-subject", "events.cli", "NATS subject (under the events prefix)")
-	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for the connection and for the stream to store the event")
+	timeout = 5 * time.Second
+	cmd.Flags().Var(durationValue{&timeout}, "timeout", "how long to wait for the connection and for the stream to store the event")
 	return cmd
 }
 

@@ -69,8 +69,10 @@ func TestPublish(t *testing.T) {
 	id := strings.TrimPrefix(lines[0], "id ")
 	assert.Equal(t, "stream WASMFAAS_EVENTS seq 1", lines[1])
 
-	// --nats-listen (the serve config's address) is used when --nats-url is not.
-	out, err = runPublish(t, "com.example.note", "--nats-listen", "127.0.0.1:"+strconv.Itoa(port), "--data", "hello")
+	// nats.listen (serve's setting, from the same file or environment) is
+	// used when --nats-url is not given; it is not a flag of publish.
+	t.Setenv("WASMFAAS_NATS_LISTEN", "127.0.0.1:"+strconv.Itoa(port))
+	out, err = runPublish(t, "com.example.note", "--data", "hello")
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "seq 2")
 

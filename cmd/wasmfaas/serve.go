@@ -32,14 +32,14 @@ SIGTERM or SIGINT stops accepting requests, lets calls in flight finish
 (shutdown.drain_timeout), flushes and stops NATS; a second signal exits at once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := loadConfig(cmd.Flags(), os.Environ())
+			cfg, _, err := loadConfig(cmd.Flags(), os.Environ(), serveScope)
 			if err != nil {
 				return err
 			}
 			return serve(cmd.Context(), cfg, cmd.ErrOrStderr())
 		},
 	}
-	addConfigFlags(cmd.Flags())
+	addConfigFlags(cmd.Flags(), serveScope)
 	return cmd
 }
 
@@ -137,7 +137,7 @@ func serve(ctx context.Context, cfg *Config, logw io.Writer) error {
 	dctx, dcancel := context.WithTimeout(context.Background(), cfg.Shutdown.DrainTimeout)
 	defer dcancel()
 	if err := hs.Shutdown(dctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Warn("http shutdown", "err", err)
+		log.Warn("http shutdown", "error", err)
 	}
 	// The router stops fetching and lets its calls finish; what it has not
 	// acked is redelivered after a restart.

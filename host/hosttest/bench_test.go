@@ -17,7 +17,7 @@ import (
 	"github.com/wasmfaas/wasmfaas/internal/wasmgen"
 )
 
-// The benchmarks of issue 2: what one Invoke costs on top of the floor (a
+// The host's benchmarks: what one Invoke costs on top of the floor (a
 // no-op export called on a reused wazero instance).
 //
 //	go test -run '^$' -bench . -benchtime 2s -count 3 ./host/hosttest/

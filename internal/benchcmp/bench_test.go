@@ -17,7 +17,7 @@ import (
 	"github.com/wasmfaas/wasmfaas/host/hosttest"
 )
 
-// BenchmarkCompare is issue 3's comparison, in one process: every row runs
+// BenchmarkCompare is the comparison, in one process: every row runs
 // once per -count, interleaved, so drift hits all rows alike. The names are
 // what cmd/benchtable keys on:
 //

@@ -20,7 +20,7 @@ import (
 )
 
 // TestDensity measures memory per warm (idle, pooled) instance: 100 of the
-// Go no-op guest and 1,000 of the C no-op guest (issue 3, item 5). It runs
+// Go no-op guest and 1,000 of the C no-op guest (a density target). It runs
 // only when asked for by name:
 //
 //	go test -run '^TestDensity$' -v .

@@ -1,8 +1,8 @@
-// Package benchcmp holds issue 3's comparative benchmarks: the wasmfaas host
+// Package benchcmp holds the comparative benchmarks: the wasmfaas host
 // against the floor (a no-op export called directly on a reused wazero
 // instance) and against Extism's go-sdk calling a no-op plugin built with
 // its Go PDK, all in one process and one run, plus the density test and
-// issue 5's HTTP invoke load test (TestHTTPLoad: the real internal/server
+// the HTTP invoke load test (TestHTTPLoad: the real internal/server
 // API against a native handler on the same http.Server stack).
 //
 // It is a module of its own so that Extism never enters the host's go.mod.

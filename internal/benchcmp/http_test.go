@@ -27,7 +27,7 @@ import (
 	"github.com/wasmfaas/wasmfaas/modules"
 )
 
-// TestHTTPLoad is issue 5's HTTP invoke benchmark: synchronous
+// TestHTTPLoad is the HTTP invoke benchmark: synchronous
 // POST /v1/functions/noop/invoke of the Go no-op guest through the real
 // API of a host started as `wasmfaas serve` starts one (internal/app:
 // embedded NATS, JetStream call log and store), next to a native
@@ -450,7 +450,7 @@ func writeHTTPTable(w io.Writer, cfg loadConfig, rounds int, concs []int, target
 				medianOf(rs, func(r loadResult) float64 { return float64(r.conns) }))
 		}
 	}
-	fmt.Fprintln(w, "\n### Targets (issue 5)")
+	fmt.Fprintln(w, "\n### Targets: HTTP invoke")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| target | measured | result |")
 	fmt.Fprintln(w, "|---|---:|---|")

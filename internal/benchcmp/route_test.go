@@ -24,7 +24,7 @@ import (
 	"github.com/wasmfaas/wasmfaas/router"
 )
 
-// TestRouteLoad is issue 6's routing benchmark: end-to-end events/s from
+// TestRouteLoad is the routing benchmark: end-to-end events/s from
 // NATS publish to ack, through the router into the Go no-op guest with
 // serve's wiring (embedded NATS with JetStream, the JetStream store, call
 // log and definitions, internal/server as the Invoker, a JSON log line per

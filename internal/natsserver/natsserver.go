@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -57,6 +58,9 @@ type Config struct {
 type Server struct {
 	srv *server.Server
 	log *slog.Logger
+	// quiet is the adapter's switch: notices log at DEBUG while it is set
+	// (the start-up banner, the shutdown lines), at INFO otherwise.
+	quiet *atomic.Bool
 
 	mu    sync.Mutex
 	conns []*nats.Conn
@@ -104,16 +108,19 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("start nats server: %w", err)
 	}
 	log := cfg.Logger
+	quiet := new(atomic.Bool)
+	quiet.Store(true)
 	if log != nil {
 		log = log.With("component", "natsserver")
-		srv.SetLoggerV2(slogAdapter{log}, false, false, false)
+		srv.SetLoggerV2(slogAdapter{log: log, quiet: quiet}, false, false, false)
 	}
 	srv.Start()
 	if !srv.ReadyForConnections(readyTimeout) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("start nats server: not ready after %s", readyTimeout)
 	}
-	return &Server{srv: srv, log: log}, nil
+	quiet.Store(false)
+	return &Server{srv: srv, log: log, quiet: quiet}, nil
 }
 
 // splitListen parses Listen into a host (DefaultHost when empty) and port.
@@ -179,6 +186,7 @@ func (s *Server) asyncError(_ *nats.Conn, sub *nats.Subscription, err error) {
 // down, flushing JetStream's files; it gives up waiting when ctx is done
 // (the server keeps shutting down in the background).
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.quiet.Store(true)
 	s.mu.Lock()
 	conns := s.conns
 	s.conns = nil
@@ -248,14 +256,28 @@ func Connect(url string, opts ...ConnectOption) (*nats.Conn, error) {
 	return nc, nil
 }
 
-// slogAdapter writes the server's log lines to slog: notices at INFO,
-// warnings at WARN, errors and fatal errors at ERROR, debug and trace at
-// DEBUG.
-type slogAdapter struct{ log *slog.Logger }
+// slogAdapter writes the server's log lines to slog: warnings at WARN,
+// errors and fatal errors at ERROR, debug and trace at DEBUG, and notices at
+// INFO, except while quiet is set. Start sets it until the server is ready
+// and Shutdown sets it again, so the dozens of banner lines nats-server
+// prints when it starts (version, "Starting nats-server", JetStream's
+// settings, …) and stops are DEBUG: the host's own start-up line is the one
+// INFO line an operator needs, and the banner is there with log.level debug.
+type slogAdapter struct {
+	log   *slog.Logger
+	quiet *atomic.Bool
+}
 
-func (a slogAdapter) Noticef(format string, v ...any) { a.log.Info(fmt.Sprintf(format, v...)) }
-func (a slogAdapter) Warnf(format string, v ...any)   { a.log.Warn(fmt.Sprintf(format, v...)) }
-func (a slogAdapter) Fatalf(format string, v ...any)  { a.log.Error(fmt.Sprintf(format, v...)) }
-func (a slogAdapter) Errorf(format string, v ...any)  { a.log.Error(fmt.Sprintf(format, v...)) }
-func (a slogAdapter) Debugf(format string, v ...any)  { a.log.Debug(fmt.Sprintf(format, v...)) }
-func (a slogAdapter) Tracef(format string, v ...any)  { a.log.Debug(fmt.Sprintf(format, v...)) }
+func (a slogAdapter) Noticef(format string, v ...any) {
+	level := slog.LevelInfo
+	if a.quiet.Load() {
+		level = slog.LevelDebug
+	}
+	a.log.Log(context.Background(), level, fmt.Sprintf(format, v...))
+}
+
+func (a slogAdapter) Warnf(format string, v ...any)  { a.log.Warn(fmt.Sprintf(format, v...)) }
+func (a slogAdapter) Fatalf(format string, v ...any) { a.log.Error(fmt.Sprintf(format, v...)) }
+func (a slogAdapter) Errorf(format string, v ...any) { a.log.Error(fmt.Sprintf(format, v...)) }
+func (a slogAdapter) Debugf(format string, v ...any) { a.log.Debug(fmt.Sprintf(format, v...)) }
+func (a slogAdapter) Tracef(format string, v ...any) { a.log.Debug(fmt.Sprintf(format, v...)) }

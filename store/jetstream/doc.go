@@ -37,7 +37,7 @@
 // # Why a host-side mirror of the buckets?
 //
 // A direct get over an in-process connection costs 11–16 µs, fifty times a
-// pooled Wasm call; the target for a hot property or KV get is
+// pooled Wasm call; the target for a hot property or KV get is
 // 5 µs. The mirror answers in about 250 ns. Its price: memory (it holds
 // the whole bucket, values included: Config.NoCache turns it off), and
 // reads of another host's writes lag by the watch's delivery (typically

@@ -1,4 +1,4 @@
-// Command plugin is the Extism reference of issue 3's benchmarks: a no-op
+// Command plugin is the Extism reference of the comparative benchmarks: a no-op
 // export built with Extism's Go PDK and the standard Go toolchain.
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o noop.wasm .

@@ -1,4 +1,4 @@
-// Command failures is the error-propagation rule of seed 002 ("everything
+// Command failures is the error-propagation rule from KRules ("everything
 // is an event"): every call produces an execution event (type
 // wasmfaas.execution, the call's ExecutionInfo as data, about the subject
 // of the event that caused the call, with the extensions function and

@@ -1,4 +1,4 @@
-// Command ingest is the first of the temperature rules (seed 002): it
+// Command ingest is the first of the temperature rules (from KRules): it
 // handles com.example.temperature.reading events, whose data is
 // {"tempc": <number>}, and records the reading as the property "tempc" of
 // the event's subject. Nothing else: the store turns the change into a

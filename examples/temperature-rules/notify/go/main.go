@@ -1,4 +1,4 @@
-// Command notify is the last of the temperature rules (seed 002): it is
+// Command notify is the last of the temperature rules (from KRules): it is
 // triggered by property-changed events (type wasmfaas.property.changed)
 // with propertyname=temp_status and emits com.example.notification with data
 // {"subject": <subject>, "status": <new temp_status>}. The router publishes

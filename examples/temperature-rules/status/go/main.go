@@ -1,4 +1,4 @@
-// Command status is the second of the temperature rules (seed 002): it is
+// Command status is the second of the temperature rules (from KRules): it is
 // triggered by property-changed events (type wasmfaas.property.changed)
 // with propertyname=tempc, classifies the new temperature against the
 // subject's thresholds and sets the subject's "temp_status" when, and only

@@ -1,6 +1,6 @@
 // Command benchtable reads `go test -bench` output (any -count) on stdin and
 // prints a markdown table of medians with ratios to the floor and to
-// Extism's no-op call, then issue 3's targets, met or missed.
+// Extism's no-op call, then the host-overhead targets, met or missed.
 //
 //	go test -run '^$' -bench . -benchmem -count 5 . | go run ./cmd/benchtable
 package main

@@ -162,7 +162,7 @@ func (r *report) extism() (string, float64) {
 	return best, bestNS
 }
 
-// target is one of issue 3's goals.
+// target is one of the host-overhead goals.
 type target struct {
 	goal     string
 	measured string
@@ -268,7 +268,7 @@ func (r *report) write(w io.Writer) {
 		fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s | %s | %s | %s |\n",
 			n, dur(m), m, spread(rw.ns), count(rw.bytes), count(rw.allocs), ratio(m/floor), ratio(m/ext))
 	}
-	fmt.Fprintln(w, "\n| target (issue 3) | measured | result |")
+	fmt.Fprintln(w, "\n| target | measured | result |")
 	fmt.Fprintln(w, "|---|---:|---|")
 	for _, t := range r.targets() {
 		fmt.Fprintf(w, "| %s | %s | %s |\n", t.goal, t.measured, t.status)
