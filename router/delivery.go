@@ -484,7 +484,7 @@ func (r *Router) startWorker(ctx context.Context, t Trigger) (*worker, error) {
 		wg.Wait()
 		close(w.done)
 	}()
-	r.log.Info("trigger started", logKeyTrigger, t.Name, "function", t.Function, "durable", DurableName(t.Name))
+	r.log.Debug("trigger started", logKeyTrigger, t.Name, "function", t.Function, "durable", DurableName(t.Name))
 	return w, nil
 }
 

@@ -60,6 +60,7 @@ type NATSConfig struct {
 	Creds        string        `koanf:"creds"`
 	Listen       string        `koanf:"listen"`
 	SyncInterval time.Duration `koanf:"sync_interval"`
+	Replicas     int           `koanf:"replicas"`
 }
 
 // LogConfig sets the log format (auto: text on a terminal, JSON otherwise) and level.
@@ -135,6 +136,7 @@ var configKeys = []configKey{
 	{key: "nats.creds", help: "credentials file for the external NATS server", use: forServe | forPublish},
 	{key: "nats.listen", help: "TCP address the embedded NATS server listens on (empty: in-process only)", kind: kindListen, use: forServe | forPublishRead},
 	{key: "nats.sync_interval", def: "1s", help: "JetStream fsync interval of the embedded server", kind: kindDuration, use: forServe},
+	{key: "nats.replicas", def: "1", help: "replicas of every stream, bucket and object store (3 on a cluster)", kind: kindCount, use: forServe},
 	{key: "log.format", def: "auto", help: "log format (auto: text on a terminal, JSON otherwise)", kind: kindEnum, enum: []string{"auto", "json", "text"}, use: forServe},
 	{key: "log.level", def: "info", help: "log level", kind: kindEnum, enum: []string{"debug", "info", "warn", "error"}, use: forServe},
 	{key: "modules.max_size", def: "64MiB", help: "largest module upload", kind: kindSize, use: forServe},
@@ -447,6 +449,7 @@ func decodeConfig(k *koanf.Koanf, sc scope) (*Config, error) {
 	c.NATS.Creds = s("nats.creds")
 	c.NATS.Listen = s("nats.listen")
 	c.NATS.SyncInterval = dur("nats.sync_interval")
+	c.NATS.Replicas, _ = vals["nats.replicas"].(int)
 	c.Log.Format = s("log.format")
 	c.Log.Level = s("log.level")
 	c.Modules.MaxSize = size("modules.max_size")

@@ -2,11 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,18 +13,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/wasmfaas/wasmfaas/internal/natsserver"
+	"github.com/wasmfaas/wasmfaas/internal/layout"
+	"github.com/wasmfaas/wasmfaas/internal/natstest"
 	"github.com/wasmfaas/wasmfaas/router"
-	"github.com/wasmfaas/wasmfaas/router/ingress"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 func runPublish(t *testing.T, args ...string) (string, error) {
 	t.Helper()
@@ -43,23 +32,13 @@ func runPublish(t *testing.T, args ...string) (string, error) {
 }
 
 func TestPublish(t *testing.T) {
-	port := freePort(t)
-	srv, err := natsserver.Start(natsserver.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:" + strconv.Itoa(port)})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	nc, err := srv.Conn()
-	require.NoError(t, err)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	require.NoError(t, ingress.EnsureStreams(t.Context(), js, ingress.Config{}))
+	srv := natstest.Start(t, natstest.WithTCP())
+	js := srv.JetStream()
+	url := srv.URL()
+	port := strings.TrimPrefix(url, "nats://127.0.0.1:")
 
 	file := filepath.Join(t.TempDir(), "data.json")
 	require.NoError(t, os.WriteFile(file, []byte(`{"tempc": 22}`), 0o600))
-	url := "nats://127.0.0.1:" + strconv.Itoa(port)
 
 	out, err := runPublish(t, "com.example.reading", "--nats-url", url, "--source", "/kitchen",
 		"--subject", "sensor-1", "--data", "@"+file, "--nats-subject", "events.sensors")
@@ -71,12 +50,12 @@ func TestPublish(t *testing.T) {
 
 	// nats.listen (serve's setting, from the same file or environment) is
 	// used when --nats-url is not given; it is not a flag of publish.
-	t.Setenv("WASMFAAS_NATS_LISTEN", "127.0.0.1:"+strconv.Itoa(port))
+	t.Setenv("WASMFAAS_NATS_LISTEN", "127.0.0.1:"+port)
 	out, err = runPublish(t, "com.example.note", "--data", "hello")
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "seq 2")
 
-	s, err := js.Stream(t.Context(), ingress.EventsStream)
+	s, err := js.Stream(t.Context(), layout.EventsStream)
 	require.NoError(t, err)
 	m, err := s.GetMsg(t.Context(), 1)
 	require.NoError(t, err)
@@ -106,7 +85,10 @@ func TestPublish(t *testing.T) {
 }
 
 func TestPublishCannotConnect(t *testing.T) {
-	url := "nats://127.0.0.1:" + strconv.Itoa(freePort(t))
+	// A port a server listened on and no longer does.
+	srv := natstest.Start(t, natstest.WithTCP(), natstest.Bare())
+	url := srv.URL()
+	srv.Shutdown()
 	_, err := runPublish(t, "t", "--nats-url", url, "--timeout", "1s")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "connect to NATS at "+url)

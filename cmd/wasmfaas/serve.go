@@ -90,7 +90,7 @@ func serve(ctx context.Context, cfg *Config, logw io.Writer) error {
 			URL: cfg.NATS.URL, Token: cfg.NATS.Token, Creds: cfg.NATS.Creds,
 			Listen: cfg.NATS.Listen, SyncInterval: cfg.NATS.SyncInterval,
 		},
-		Layout:         layout.Config{CallsMaxAge: cfg.Calls.MaxAge, CallsMaxCount: int64(cfg.Calls.MaxCount)},
+		Layout:         layout.Config{Replicas: cfg.NATS.Replicas, CallsMaxAge: cfg.Calls.MaxAge, CallsMaxCount: int64(cfg.Calls.MaxCount)},
 		HTTP:           server.Config{Token: cfg.HTTP.Token, MaxBodyBytes: cfg.HTTP.MaxBodyBytes},
 		ModulesMaxSize: cfg.Modules.MaxSize,
 		Logger:         log,

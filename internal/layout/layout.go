@@ -269,13 +269,25 @@ func ageWords(age time.Duration, none string) string {
 	if age <= 0 {
 		return none
 	}
-	return "max age " + age.String()
+	return "max age " + duration(age)
+}
+
+// duration writes d in days or hours when it is a whole number of them.
+func duration(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d%day == 0:
+		return fmt.Sprintf("%dd", d/day)
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return d.String()
 }
 
 func callsWords(age time.Duration, count int64) string {
 	var parts []string
 	if age > 0 {
-		parts = append(parts, "max age "+age.String())
+		parts = append(parts, "max age "+duration(age))
 	}
 	if count > 0 {
 		parts = append(parts, fmt.Sprintf("max %d calls", count))

@@ -87,7 +87,7 @@ func (r *Rejecter) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", RejecterConsumer, err)
 	}
-	r.log.Info("rejecter started", "stream", r.cfg.EventsStream, "consumer", RejecterConsumer)
+	r.log.Debug("rejecter started", "stream", r.cfg.EventsStream, "consumer", RejecterConsumer)
 	<-ctx.Done()
 	cc.Stop()
 	<-cc.Closed()
