@@ -2,11 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,18 +13,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/wasmfaas/wasmfaas/internal/natsserver"
+	"github.com/wasmfaas/wasmfaas/internal/natstest"
 	"github.com/wasmfaas/wasmfaas/router"
 	"github.com/wasmfaas/wasmfaas/router/ingress"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 func runPublish(t *testing.T, args ...string) (string, error) {
 	t.Helper()
@@ -43,23 +32,13 @@ func runPublish(t *testing.T, args ...string) (string, error) {
 }
 
 func TestPublish(t *testing.T) {
-	port := freePort(t)
-	srv, err := natsserver.Start(natsserver.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:" + strconv.Itoa(port)})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	nc, err := srv.Conn()
-	require.NoError(t, err)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
+	srv := natstest.Start(t, natstest.WithTCP())
+	js := srv.JetStream()
 	require.NoError(t, ingress.EnsureStreams(t.Context(), js, ingress.Config{}))
 
 	file := filepath.Join(t.TempDir(), "data.json")
 	require.NoError(t, os.WriteFile(file, []byte(`{"tempc": 22}`), 0o600))
-	url := "nats://127.0.0.1:" + strconv.Itoa(port)
+	url := srv.URL()
 
 	out, err := runPublish(t, "com.example.reading", "--nats-url", url, "--source", "/kitchen",
 		"--subject", "sensor-1", "--data", "@"+file, "--nats-subject", "events.sensors")
@@ -70,7 +49,7 @@ func TestPublish(t *testing.T) {
 	assert.Equal(t, "stream WASMFAAS_EVENTS seq 1", lines[1])
 
 	// --nats-listen (the serve config's address) is used when --nats-url is not.
-	out, err = runPublish(t, "com.example.note", "--nats-listen", "127.0.0.1:"+strconv.Itoa(port), "--data", "hello")
+	out, err = runPublish(t, "com.example.note", "--nats-listen", strings.TrimPrefix(url, "nats://"), "--data", "hello")
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "seq 2")
 
@@ -104,7 +83,8 @@ func TestPublish(t *testing.T) {
 }
 
 func TestPublishCannotConnect(t *testing.T) {
-	url := "nats://127.0.0.1:" + strconv.Itoa(freePort(t))
+	// Port 1 (tcpmux) has no listener on loopback: the connection is refused.
+	url := "nats://127.0.0.1:1"
 	_, err := runPublish(t, "t", "--nats-url", url, "--timeout", "1s")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "connect to NATS at "+url)
