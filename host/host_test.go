@@ -214,9 +214,7 @@ func TestOverloadRejects(t *testing.T) {
 	fn := chaosFunction(t, h, Limits{MaxConcurrency: 1, Timeout: time.Second}, Pooled)
 	done := make(chan ExecutionInfo)
 	go func() { done <- h.Invoke(context.Background(), fn, event(strings.Repeat("x", caseLoop))) }()
-	for fn.Stats().Busy == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	require.Eventually(t, func() bool { return fn.Stats().Busy > 0 }, 10*time.Second, time.Millisecond, "the first call holds the slot")
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	info := h.Invoke(ctx, fn, event(""))

@@ -131,6 +131,8 @@ func TestLoopDuringGC(t *testing.T) {
 				return
 			default:
 				runtime.GC()
+				// Pacing, not waiting: collections back to back, a
+				// millisecond apart, are the load under test.
 				time.Sleep(time.Millisecond)
 			}
 		}

@@ -55,6 +55,8 @@ func startServeKillable(t *testing.T, rig *e2eRig, logs *syncBuffer) *killableSe
 		}
 	})
 	deadline := time.Now().Add(60 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		resp, err := http.Get("http://" + rig.addr + "/readyz")
 		if err == nil {
@@ -63,15 +65,14 @@ func startServeKillable(t *testing.T, rig *e2eRig, logs *syncBuffer) *killableSe
 				return p
 			}
 		}
-		select {
-		case <-p.done:
-			t.Fatalf("serve exited early: %v\n%s", p.err, logs.String())
-		default:
-		}
 		if time.Now().After(deadline) {
 			t.Fatalf("serve not ready after 60s:\n%s", logs.String())
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-p.done:
+			t.Fatalf("serve exited early: %v\n%s", p.err, logs.String())
+		case <-tick.C:
+		}
 	}
 }
 

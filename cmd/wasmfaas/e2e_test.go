@@ -136,6 +136,8 @@ func startServe(t *testing.T, bin, dir string, env []string, addr string) func()
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	deadline := time.Now().Add(60 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err == nil {
@@ -144,16 +146,15 @@ func startServe(t *testing.T, bin, dir string, env []string, addr string) func()
 				break
 			}
 		}
-		select {
-		case err := <-exited:
-			t.Fatalf("serve exited early: %v\n%s", err, logs.String())
-		default:
-		}
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			t.Fatalf("serve not ready after 60s:\n%s", logs.String())
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case err := <-exited:
+			t.Fatalf("serve exited early: %v\n%s", err, logs.String())
+		case <-tick.C:
+		}
 	}
 	stopped := false
 	return func() {

@@ -340,6 +340,8 @@ func runLoad(tg *httpTarget, c int, cfg loadConfig, prof string) (loadResult, er
 	}
 	var profErr error
 	if prof != "" {
+		// The profile covers the measurement window, which starts at a
+		// time, not on an event.
 		time.Sleep(time.Until(measure))
 		profErr = profileUntil(prof, end)
 	}
@@ -372,7 +374,7 @@ func profileUntil(path string, end time.Time) error {
 		f.Close()
 		return err
 	}
-	time.Sleep(time.Until(end))
+	time.Sleep(time.Until(end)) // the window's end is a time, not an event
 	pprof.StopCPUProfile()
 	return f.Close()
 }

@@ -20,7 +20,7 @@ import (
 
 	"github.com/wasmfaas/wasmfaas/internal/app"
 	"github.com/wasmfaas/wasmfaas/internal/layout"
-	"github.com/wasmfaas/wasmfaas/internal/natsserver"
+	"github.com/wasmfaas/wasmfaas/internal/natstest"
 	"github.com/wasmfaas/wasmfaas/router"
 )
 
@@ -101,15 +101,9 @@ const (
 func measureRoute(t *testing.T, tg routeTarget, n int, profile string) float64 {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := natsserver.Start(natsserver.Config{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = srv.Shutdown(context.Background()) }()
-	js := jsConn(t, srv)
-	if err := layout.Default().Ensure(ctx, js); err != nil {
-		t.Fatal(err)
-	}
+	srv := natstest.Start(t) // with the layout
+	defer srv.Shutdown()     // each measurement on a fresh server; natstest's cleanup is for a failed test
+	js := srv.JetStream(jetstream.WithPublishAsyncMaxPending(4096))
 	stop := tg.run(t, js)
 	defer stop()
 
@@ -118,12 +112,15 @@ func measureRoute(t *testing.T, tg routeTarget, n int, profile string) float64 {
 	consName := tg.durable
 	var cons jetstream.Consumer
 	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for cons == nil {
+		var err error
 		if cons, err = js.Consumer(ctx, layout.EventsStream, consName); err != nil {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s: consumer %s: %v", tg.name, consName, err)
 			}
-			time.Sleep(10 * time.Millisecond)
+			<-tick.C
 		}
 	}
 
@@ -151,6 +148,8 @@ func measureRoute(t *testing.T, tg routeTarget, n int, profile string) float64 {
 	pubErr := make(chan error, 1)
 	var lastSeq atomic.Uint64
 	go func() { pubErr <- publishAll(js, msgs, &lastSeq) }()
+	ackPoll := time.NewTicker(2 * time.Millisecond)
+	defer ackPoll.Stop()
 
 	for {
 		select {
@@ -173,7 +172,7 @@ func measureRoute(t *testing.T, tg routeTarget, n int, profile string) float64 {
 		if time.Since(start) > 5*time.Minute {
 			t.Fatalf("%s: not every event acked after 5 minutes", tg.name)
 		}
-		time.Sleep(2 * time.Millisecond)
+		<-ackPoll.C // the ack floor is polled: its resolution is the measurement's
 	}
 	return float64(n) / time.Since(start).Seconds()
 }
@@ -200,21 +199,6 @@ func publishAll(js jetstream.JetStream, msgs []*nats.Msg, last *atomic.Uint64) e
 		}
 	}
 	return nil
-}
-
-// jsConn is a JetStream context on a new in-process connection, with the
-// async publish window the benchmark's publisher uses.
-func jsConn(t *testing.T, srv *natsserver.Server) jetstream.JetStream {
-	t.Helper()
-	nc, err := srv.Conn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
 }
 
 // plainConsumer is the baseline: a durable pull consumer on the same

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wasmfaas/wasmfaas/abi"
+	"github.com/wasmfaas/wasmfaas/internal/natstest"
 	"github.com/wasmfaas/wasmfaas/store"
 	jsstore "github.com/wasmfaas/wasmfaas/store/jetstream"
 )
@@ -29,7 +30,7 @@ var benchModes = []struct {
 
 func benchStore(b *testing.B, cfg jsstore.Config) store.Store {
 	b.Helper()
-	return newStore(b, connect(b, startServer(b, "")), cfg)
+	return newStore(b, natstest.Start(b).JetStream(), cfg)
 }
 
 // latencies times each call of op and reports the median and p99.

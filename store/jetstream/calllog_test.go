@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmfaas/wasmfaas/internal/natsserver"
+	"github.com/wasmfaas/wasmfaas/internal/natstest"
 	"github.com/wasmfaas/wasmfaas/store"
 	jsstore "github.com/wasmfaas/wasmfaas/store/jetstream"
 	"github.com/wasmfaas/wasmfaas/store/storetest"
@@ -20,16 +21,10 @@ import (
 // logServer starts an embedded server on dir (fsyncing every write, so a
 // restart test's claim holds for an OS crash too) and returns it with a
 // JetStream context on an in-process connection.
-func logServer(t *testing.T, dir string) (*natsserver.Server, jetstream.JetStream) {
+func logServer(t *testing.T, dir string) (*natstest.Server, jetstream.JetStream) {
 	t.Helper()
-	srv, err := natsserver.Start(natsserver.Config{DataDir: dir, SyncInterval: natsserver.SyncAlways})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	nc, err := srv.Conn()
-	require.NoError(t, err)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	return srv, js
+	srv := natstest.Start(t, natstest.WithDir(dir), natstest.WithSyncInterval(natsserver.SyncAlways))
+	return srv, srv.JetStream()
 }
 
 func TestCallLog(t *testing.T) {
@@ -109,6 +104,7 @@ func TestCallLogIdempotentPastWindow(t *testing.T) {
 	require.NoError(t, err)
 	c := store.Call{ID: "c1", Function: "fn", Status: "ok", Start: time.Now(), Record: json.RawMessage(`1`)}
 	require.NoError(t, l.Append(ctx, c))
+	// The duplicate window passing is what is under test: only time does it.
 	time.Sleep(300 * time.Millisecond)
 	require.NoError(t, l.Append(ctx, c))
 	s, err := js.Stream(ctx, jsstore.DefaultCallStream)
@@ -145,7 +141,7 @@ func TestCallLogUnavailable(t *testing.T) {
 	require.NoError(t, err)
 	b, err := jsstore.NewBlobs(ctx, js, jsstore.BlobsConfig{})
 	require.NoError(t, err)
-	require.NoError(t, srv.Shutdown(ctx))
+	srv.Shutdown()
 
 	c := store.Call{ID: "c1", Function: "fn", Status: "ok", Start: time.Now(), Record: json.RawMessage(`1`)}
 	assert.ErrorIs(t, l.Append(ctx, c), store.ErrUnavailable)
@@ -162,9 +158,8 @@ func TestCallLogUnavailable(t *testing.T) {
 // TestCallLogAndBlobsSurviveRestart appends calls and puts a blob, stops
 // the server, starts another on the same directory: everything reads back.
 func TestCallLogAndBlobsSurviveRestart(t *testing.T) {
-	dir := t.TempDir()
 	ctx := t.Context()
-	srv, js := logServer(t, dir)
+	srv, js := logServer(t, t.TempDir())
 	l, err := jsstore.NewCallLog(ctx, js, jsstore.CallLogConfig{Retention: store.Retention{MaxAge: time.Hour, MaxCount: 1000}})
 	require.NoError(t, err)
 	b, err := jsstore.NewBlobs(ctx, js, jsstore.BlobsConfig{})
@@ -189,9 +184,8 @@ func TestCallLogAndBlobsSurviveRestart(t *testing.T) {
 	}
 	digest, err := b.Put(ctx, module)
 	require.NoError(t, err)
-	require.NoError(t, srv.Shutdown(ctx))
-
-	_, js = logServer(t, dir)
+	srv.Restart()
+	js = srv.JetStream()
 	l, err = jsstore.NewCallLog(ctx, js, jsstore.CallLogConfig{Retention: store.Retention{MaxAge: time.Hour, MaxCount: 1000}})
 	require.NoError(t, err)
 	b, err = jsstore.NewBlobs(ctx, js, jsstore.BlobsConfig{})
@@ -262,13 +256,7 @@ func TestCallLogListStopsEarly(t *testing.T) {
 }
 
 func BenchmarkCallLog(b *testing.B) {
-	srv, err := natsserver.Start(natsserver.Config{DataDir: b.TempDir()})
-	require.NoError(b, err)
-	b.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	nc, err := srv.Conn()
-	require.NoError(b, err)
-	js, err := jetstream.New(nc)
-	require.NoError(b, err)
+	js := natstest.Start(b).JetStream()
 	ctx := context.Background()
 	l, err := jsstore.NewCallLog(ctx, js, jsstore.CallLogConfig{})
 	require.NoError(b, err)

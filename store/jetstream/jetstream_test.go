@@ -5,14 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"net"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
@@ -20,32 +17,11 @@ import (
 
 	"github.com/wasmfaas/wasmfaas/abi"
 	"github.com/wasmfaas/wasmfaas/internal/natsserver"
+	"github.com/wasmfaas/wasmfaas/internal/natstest"
 	"github.com/wasmfaas/wasmfaas/store"
 	jsstore "github.com/wasmfaas/wasmfaas/store/jetstream"
 	"github.com/wasmfaas/wasmfaas/store/storetest"
 )
-
-// startServer starts an embedded server on dir (a fresh temp dir if
-// empty), shut down at the end of the test.
-func startServer(t testing.TB, dir string) *natsserver.Server {
-	t.Helper()
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	srv, err := natsserver.Start(natsserver.Config{DataDir: dir})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	return srv
-}
-
-func connect(t testing.TB, srv *natsserver.Server) jetstream.JetStream {
-	t.Helper()
-	nc, err := srv.Conn()
-	require.NoError(t, err)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	return js
-}
 
 func newStore(t testing.TB, js jetstream.JetStream, cfg jsstore.Config) *jsstore.Store {
 	t.Helper()
@@ -65,7 +41,7 @@ func TestStore(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			storetest.Run(t, func(t *testing.T) store.Store {
-				return newStore(t, connect(t, startServer(t, "")), tc.cfg)
+				return newStore(t, natstest.Start(t).JetStream(), tc.cfg)
 			})
 		})
 	}
@@ -73,7 +49,7 @@ func TestStore(t *testing.T) {
 
 func TestNotifier(t *testing.T) {
 	storetest.RunNotifier(t, func(t *testing.T, n store.Notifier) store.Store {
-		return newStore(t, connect(t, startServer(t, "")), jsstore.Config{Notifier: n})
+		return newStore(t, natstest.Start(t).JetStream(), jsstore.Config{Notifier: n})
 	})
 }
 
@@ -81,7 +57,7 @@ func TestNotifier(t *testing.T) {
 // as a property-changed CloudEvent with the subject's extended properties.
 func TestEvents(t *testing.T) {
 	ctx := t.Context()
-	js := connect(t, startServer(t, ""))
+	js := natstest.Start(t).JetStream()
 	s := newStore(t, js, jsstore.Config{Source: "test/host"})
 	p := s.Properties()
 	subj := "dev|1/a b.c*>é"
@@ -132,11 +108,11 @@ func TestTwoHosts(t *testing.T) {
 		workers = 8
 		each    = 1000
 	)
-	srv := startServer(t, "")
+	srv := natstest.Start(t)
 	ctx := t.Context()
 	var stores []store.Store
 	for range hosts {
-		stores = append(stores, newStore(t, connect(t, srv), jsstore.Config{}))
+		stores = append(stores, newStore(t, srv.JetStream(), jsstore.Config{}))
 	}
 	var (
 		wg      sync.WaitGroup
@@ -200,11 +176,9 @@ func increment(ctx context.Context, p store.Properties) (int, error) {
 // sync_interval (1s) is enough here because a clean shutdown flushes; an OS
 // crash is what the interval bounds.
 func TestRestart(t *testing.T) {
-	dir := t.TempDir()
 	ctx := t.Context()
-	srv, err := natsserver.Start(natsserver.Config{DataDir: dir})
-	require.NoError(t, err)
-	s, err := jsstore.New(ctx, connect(t, srv), jsstore.Config{})
+	srv := natstest.Start(t)
+	s, err := jsstore.New(ctx, srv.JetStream(), jsstore.Config{})
 	require.NoError(t, err)
 	c, err := s.Properties().Set(ctx, "dev/1", "temp", json.RawMessage(`21.5`), abi.RevAny)
 	require.NoError(t, err)
@@ -212,11 +186,11 @@ func TestRestart(t *testing.T) {
 	krev, err := s.KV().Put(ctx, "fn", "k|1", []byte("v"))
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
-	require.NoError(t, srv.Shutdown(ctx))
+	srv.Shutdown()
 
 	for _, cfg := range []jsstore.Config{{}, {NoCache: true}} {
-		srv2 := startServer(t, dir)
-		s2 := newStore(t, connect(t, srv2), cfg)
+		srv.Restart()
+		s2 := newStore(t, srv.JetStream(), cfg)
 		got, err := s2.Properties().Get(ctx, "dev/1", "temp")
 		require.NoError(t, err)
 		assert.JSONEq(t, `21.5`, string(got.Value))
@@ -229,28 +203,16 @@ func TestRestart(t *testing.T) {
 		assert.Equal(t, "v", string(e.Value))
 		assert.Equal(t, krev, e.Revision)
 		require.NoError(t, s2.Close())
-		require.NoError(t, srv2.Shutdown(ctx))
+		srv.Shutdown()
 	}
-}
-
-// freePort returns a TCP port nothing listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // TestUnavailable stops the server under a Store connected over TCP: calls
 // fail with store.ErrUnavailable within their deadline; when a server comes
 // back on the same directory and port, the same Store works again.
 func TestUnavailable(t *testing.T) {
-	dir := t.TempDir()
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	srv, err := natsserver.Start(natsserver.Config{DataDir: dir, Listen: listen})
-	require.NoError(t, err)
-	nc, err := natsserver.Connect(srv.ClientURL(), nats.ReconnectWait(50*time.Millisecond))
+	srv := natstest.Start(t, natstest.WithTCP())
+	nc, err := natsserver.Connect(srv.URL(), nats.ReconnectWait(50*time.Millisecond))
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
@@ -264,7 +226,7 @@ func TestUnavailable(t *testing.T) {
 	_, err = kv.Put(ctx, "fn", "k", []byte("v"))
 	require.NoError(t, err)
 
-	require.NoError(t, srv.Shutdown(ctx))
+	srv.Shutdown()
 	// Reads may be served from the mirror until the client notices the
 	// connection is gone, which it does as soon as the socket closes.
 	require.Eventually(t, func() bool { return nc.Status() != nats.CONNECTED }, 5*time.Second, time.Millisecond)
@@ -290,9 +252,7 @@ func TestUnavailable(t *testing.T) {
 		assert.Less(t, time.Since(start), 2*time.Second+100*time.Millisecond, "%s returns within its deadline", name)
 	}
 
-	srv2, err := natsserver.Start(natsserver.Config{DataDir: dir, Listen: listen})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv2.Shutdown(context.Background()) })
+	srv.Restart()
 	require.Eventually(t, func() bool {
 		cctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
@@ -312,7 +272,7 @@ func TestUnavailable(t *testing.T) {
 // server: the buckets hold nothing afterwards.
 func TestInvalidWritesNothing(t *testing.T) {
 	ctx := t.Context()
-	js := connect(t, startServer(t, ""))
+	js := natstest.Start(t).JetStream()
 	s := newStore(t, js, jsstore.Config{})
 	p, kv := s.Properties(), s.KV()
 	for _, tc := range []struct {
@@ -362,20 +322,10 @@ func TestInvalidWritesNothing(t *testing.T) {
 // that need headers (a compare-and-set of a 1 MiB property) fail with
 // store.ErrTooLarge, not as an outage.
 func TestSmallMaxPayload(t *testing.T) {
-	opts := &server.Options{JetStream: true, StoreDir: t.TempDir(), DontListen: true, NoSigs: true}
-	srv, err := server.NewServer(opts)
-	require.NoError(t, err)
-	srv.Start()
-	t.Cleanup(srv.Shutdown)
-	require.True(t, srv.ReadyForConnections(10*time.Second))
-	nc, err := nats.Connect("", nats.InProcessServer(srv))
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
+	js := natstest.Start(t, natstest.WithMaxPayload(1<<20)).JetStream()
 	s := newStore(t, js, jsstore.Config{})
 	big := append(append([]byte(`"`), bytes.Repeat([]byte("a"), abi.MaxPropertyLen-2)...), '"')
-	_, err = s.Properties().Set(t.Context(), "s", "big", big, abi.RevAny)
+	_, err := s.Properties().Set(t.Context(), "s", "big", big, abi.RevAny)
 	assert.ErrorIs(t, err, store.ErrTooLarge)
 	_, err = s.Properties().Set(t.Context(), "s", "small", json.RawMessage(`1`), abi.RevAny)
 	assert.NoError(t, err)
