@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/store"
 	jsstore "github.com/wasmfaas/wasmfaas/store/jetstream"
 	"github.com/wasmfaas/wasmfaas/store/storetest"
@@ -34,7 +35,7 @@ func TestBlobs(t *testing.T) {
 			mu.Lock()
 			js := jss[b]
 			mu.Unlock()
-			obs, err := js.ObjectStore(t.Context(), jsstore.DefaultBlobBucket)
+			obs, err := js.ObjectStore(t.Context(), layout.ModulesBucket)
 			require.NoError(t, err)
 			_, err = obs.PutBytes(t.Context(), digest, data)
 			require.NoError(t, err)
@@ -49,7 +50,7 @@ func TestBlobsForeignObjects(t *testing.T) {
 	require.NoError(t, err)
 	d, err := b.Put(ctx, []byte("module"))
 	require.NoError(t, err)
-	obs, err := js.ObjectStore(ctx, jsstore.DefaultBlobBucket)
+	obs, err := js.ObjectStore(ctx, layout.ModulesBucket)
 	require.NoError(t, err)
 	_, err = obs.PutString(ctx, "README", "not a blob")
 	require.NoError(t, err)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/internal/natsserver"
 	"github.com/wasmfaas/wasmfaas/internal/natstest"
 	"github.com/wasmfaas/wasmfaas/store"
@@ -27,34 +28,37 @@ func logServer(t *testing.T, dir string) (*natstest.Server, jetstream.JetStream)
 	return srv, srv.JetStream()
 }
 
+// withLayout applies cfg's layout to js (the call log's retention and
+// duplicate window are the layout's) and opens the call log on it.
+func withLayout(t *testing.T, js jetstream.JetStream, cfg layout.Config) *jsstore.CallLog {
+	t.Helper()
+	lay, err := layout.New(cfg)
+	require.NoError(t, err)
+	require.NoError(t, lay.Ensure(t.Context(), js))
+	l, err := jsstore.NewCallLog(t.Context(), js, jsstore.CallLogConfig{})
+	require.NoError(t, err)
+	return l
+}
+
 func TestCallLog(t *testing.T) {
 	storetest.RunCallLog(t, func(t *testing.T, r store.Retention) store.CallLog {
 		_, js := logServer(t, t.TempDir())
-		l, err := jsstore.NewCallLog(t.Context(), js, jsstore.CallLogConfig{Retention: r})
-		require.NoError(t, err)
-		return l
+		return withLayout(t, js, layout.Config{CallsMaxAge: r.MaxAge, CallsMaxCount: int64(r.MaxCount)})
 	})
 }
 
 func TestCallLogConfig(t *testing.T) {
 	_, js := logServer(t, t.TempDir())
 	ctx := t.Context()
-	for _, cfg := range []jsstore.CallLogConfig{
-		{Retention: store.Retention{MaxCount: -1}},
-		{Retention: store.Retention{MaxAge: -time.Second}},
-		{ClockSkew: -time.Second},
-		{DuplicateWindow: -time.Second},
-	} {
-		_, err := jsstore.NewCallLog(ctx, js, cfg)
-		assert.ErrorIs(t, err, store.ErrInvalid, "%+v", cfg)
-	}
+	_, err := jsstore.NewCallLog(ctx, js, jsstore.CallLogConfig{ClockSkew: -time.Second})
+	assert.ErrorIs(t, err, store.ErrInvalid)
+	_, err = jsstore.NewCallLog(ctx, js, jsstore.CallLogConfig{Stream: "NOPE"})
+	assert.ErrorIs(t, err, store.ErrUnavailable, "a stream the layout did not create is not created here")
 
-	// Opening again with another retention updates the stream.
-	_, err := jsstore.NewCallLog(ctx, js, jsstore.CallLogConfig{})
-	require.NoError(t, err)
-	_, err = jsstore.NewCallLog(ctx, js, jsstore.CallLogConfig{Retention: store.Retention{MaxAge: time.Minute, MaxCount: 10}})
-	require.NoError(t, err)
-	s, err := js.Stream(ctx, jsstore.DefaultCallStream)
+	// Applying the layout again with another retention updates the stream.
+	withLayout(t, js, layout.Config{})
+	withLayout(t, js, layout.Config{CallsMaxAge: time.Minute, CallsMaxCount: 10})
+	s, err := js.Stream(ctx, layout.CallsStream)
 	require.NoError(t, err)
 	info, err := s.Info(ctx)
 	require.NoError(t, err)
@@ -88,7 +92,7 @@ func TestCallLogEvents(t *testing.T) {
 	}
 	// A core subscriber may see a repeat's publish; the stream, which is
 	// what the router consumes, holds the call once.
-	s, err := js.Stream(ctx, jsstore.DefaultCallStream)
+	s, err := js.Stream(ctx, layout.CallsStream)
 	require.NoError(t, err)
 	info, err := s.Info(ctx)
 	require.NoError(t, err)
@@ -100,14 +104,13 @@ func TestCallLogEvents(t *testing.T) {
 func TestCallLogIdempotentPastWindow(t *testing.T) {
 	_, js := logServer(t, t.TempDir())
 	ctx := t.Context()
-	l, err := jsstore.NewCallLog(ctx, js, jsstore.CallLogConfig{DuplicateWindow: 100 * time.Millisecond})
-	require.NoError(t, err)
+	l := withLayout(t, js, layout.Config{DuplicateWindow: 100 * time.Millisecond})
 	c := store.Call{ID: "c1", Function: "fn", Status: "ok", Start: time.Now(), Record: json.RawMessage(`1`)}
 	require.NoError(t, l.Append(ctx, c))
 	// The duplicate window passing is what is under test: only time does it.
 	time.Sleep(300 * time.Millisecond)
 	require.NoError(t, l.Append(ctx, c))
-	s, err := js.Stream(ctx, jsstore.DefaultCallStream)
+	s, err := js.Stream(ctx, layout.CallsStream)
 	require.NoError(t, err)
 	info, err := s.Info(ctx)
 	require.NoError(t, err)
@@ -160,8 +163,7 @@ func TestCallLogUnavailable(t *testing.T) {
 func TestCallLogAndBlobsSurviveRestart(t *testing.T) {
 	ctx := t.Context()
 	srv, js := logServer(t, t.TempDir())
-	l, err := jsstore.NewCallLog(ctx, js, jsstore.CallLogConfig{Retention: store.Retention{MaxAge: time.Hour, MaxCount: 1000}})
-	require.NoError(t, err)
+	l := withLayout(t, js, layout.Config{CallsMaxAge: time.Hour, CallsMaxCount: 1000})
 	b, err := jsstore.NewBlobs(ctx, js, jsstore.BlobsConfig{})
 	require.NoError(t, err)
 
@@ -186,8 +188,7 @@ func TestCallLogAndBlobsSurviveRestart(t *testing.T) {
 	require.NoError(t, err)
 	srv.Restart()
 	js = srv.JetStream()
-	l, err = jsstore.NewCallLog(ctx, js, jsstore.CallLogConfig{Retention: store.Retention{MaxAge: time.Hour, MaxCount: 1000}})
-	require.NoError(t, err)
+	l = withLayout(t, js, layout.Config{CallsMaxAge: time.Hour, CallsMaxCount: 1000})
 	b, err = jsstore.NewBlobs(ctx, js, jsstore.BlobsConfig{})
 	require.NoError(t, err)
 

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmfaas/wasmfaas/abi"
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/internal/natsserver"
 	"github.com/wasmfaas/wasmfaas/internal/natstest"
 	"github.com/wasmfaas/wasmfaas/store"
@@ -70,7 +71,7 @@ func TestEvents(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, s.Close(), "Close waits for the acks")
 
-	cons, err := js.OrderedConsumer(ctx, jsstore.DefaultStream, jetstream.OrderedConsumerConfig{})
+	cons, err := js.OrderedConsumer(ctx, layout.PropsStream, jetstream.OrderedConsumerConfig{})
 	require.NoError(t, err)
 	type data struct {
 		PropertyName string          `json:"property_name"`
