@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/wasmfaas/wasmfaas/abi"
@@ -41,13 +42,24 @@ func (h *Host) runCommand(cctx, parent context.Context, c *call) {
 	fn.pool.live.Add(1)
 	fn.pool.created.Add(1)
 	defer fn.pool.live.Add(-1)
-	mod, err := fn.env.rt.InstantiateModule(cctx, fn.cm, mc)
+	var mem *budgetMemory
+	mod, err := fn.env.rt.InstantiateModule(experimental.WithMemoryAllocator(cctx, fn.host.budget.allocator(&mem)), fn.cm, mc)
 	if err != nil {
 		errw.flush()
+		if mem != nil && mem.refused.Load() {
+			c.finishAcquireError(parent, &budgetError{limit: fn.host.budget.limit})
+			return
+		}
 		c.finishError(parent, err)
 		info.Error.Message = "instantiate: " + info.Error.Message
 		return
 	}
+	if mem != nil && mem.refused.Load() {
+		_ = mod.Close(context.WithoutCancel(cctx))
+		c.finishAcquireError(parent, &budgetError{limit: fn.host.budget.limit})
+		return
+	}
+	defer c.checkBudget(mem)
 	inst, err := newWatched(mod, nil, errw)
 	if err != nil {
 		_ = mod.Close(context.WithoutCancel(cctx))

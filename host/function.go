@@ -11,6 +11,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/wasmfaas/wasmfaas/abi"
@@ -70,14 +71,37 @@ func (l Limits) withDefaults() Limits {
 	return d
 }
 
+// MaxLimits are the largest limits a function may have: past them a
+// setting is a mistake (a timeout of years, a million emits per call), not
+// a need. Memory is also bounded by the host's memory budget.
+var MaxLimits = Limits{
+	MemoryPages:    65536, // 4 GiB, all a wasm32 memory can address
+	Timeout:        15 * time.Minute,
+	MaxConcurrency: 1024,
+	MaxOutputBytes: 16 << 20,
+	MaxEmits:       1000,
+	MaxLogBytes:    1 << 20,
+}
+
 func (l Limits) validate() error {
+	m := MaxLimits
 	switch {
-	case l.MemoryPages > 65536:
-		return fmt.Errorf("memory pages %d exceed 65536 (4 GiB)", l.MemoryPages)
 	case l.Timeout < 0:
 		return fmt.Errorf("timeout %s is negative", l.Timeout)
 	case l.MaxConcurrency < 0 || l.MaxOutputBytes < 0 || l.MaxEmits < 0 || l.MaxLogBytes < 0:
 		return fmt.Errorf("limits must not be negative")
+	case l.MemoryPages > m.MemoryPages:
+		return fmt.Errorf("memory_pages %d exceed %d (4 GiB)", l.MemoryPages, m.MemoryPages)
+	case l.Timeout > m.Timeout:
+		return fmt.Errorf("timeout %s exceeds %s", l.Timeout, m.Timeout)
+	case l.MaxConcurrency > m.MaxConcurrency:
+		return fmt.Errorf("max_concurrency %d exceeds %d", l.MaxConcurrency, m.MaxConcurrency)
+	case l.MaxOutputBytes > m.MaxOutputBytes:
+		return fmt.Errorf("max_output_bytes %d exceeds %d", l.MaxOutputBytes, m.MaxOutputBytes)
+	case l.MaxEmits > m.MaxEmits:
+		return fmt.Errorf("max_emits %d exceeds %d", l.MaxEmits, m.MaxEmits)
+	case l.MaxLogBytes > m.MaxLogBytes:
+		return fmt.Errorf("max_log_bytes %d exceeds %d", l.MaxLogBytes, m.MaxLogBytes)
 	}
 	return nil
 }
@@ -128,6 +152,9 @@ func (h *Host) NewFunction(ctx context.Context, m *Module, cfg FunctionConfig) (
 	}
 	if err := m.info.CheckGrants(grants); err != nil {
 		return nil, err
+	}
+	if mem := int64(limits.MemoryPages) * 65536; mem > h.budget.limit {
+		return nil, &FunctionError{Reason: fmt.Sprintf("memory_pages %d (%d MiB) exceed the host's memory budget of %d MiB", limits.MemoryPages, mem>>20, h.budget.limit>>20)}
 	}
 	if m.MinMemoryPages > limits.MemoryPages {
 		return nil, &FunctionError{Reason: fmt.Sprintf("module needs %d memory pages at start; the function's limit is %d", m.MinMemoryPages, limits.MemoryPages)}
@@ -335,6 +362,10 @@ type instance struct {
 	// interrupt is the global instrument added; the watchdog sets it to stop
 	// the guest at its next function entry or loop header, after recording
 	// why in fired (a sys.ExitCode*).
+	// mem is the instance's linear memory, allocated against the host's
+	// budget; nil for a module without memory.
+	mem *budgetMemory
+
 	interrupt  api.MutableGlobal
 	fired      atomic.Uint32
 	watchdog   *time.Timer
@@ -407,15 +438,25 @@ func (f *Function) moduleConfig(out, errw *guestWriter) wazero.ModuleConfig {
 // the watchdog, so an initialiser that loops is stopped at the deadline.
 func (f *Function) newInstance(ctx context.Context, deadline time.Time) (*instance, error) {
 	out, errw := &guestWriter{level: "info"}, &guestWriter{level: "warn", stderr: true}
-	mod, err := f.env.rt.InstantiateModule(ctx, f.cm, f.moduleConfig(out, errw).WithStartFunctions())
+	var mem *budgetMemory
+	actx := experimental.WithMemoryAllocator(ctx, f.host.budget.allocator(&mem))
+	mod, err := f.env.rt.InstantiateModule(actx, f.cm, f.moduleConfig(out, errw).WithStartFunctions())
 	if err != nil {
+		if mem != nil && mem.refused.Load() {
+			return nil, &budgetError{limit: f.host.budget.limit}
+		}
 		return nil, &instantiateError{err: err, tail: errw.headString()}
+	}
+	if mem != nil && mem.refused.Load() {
+		_ = mod.Close(ctx)
+		return nil, &budgetError{limit: f.host.budget.limit}
 	}
 	inst, err := newWatched(mod, out, errw)
 	if err != nil {
 		_ = mod.Close(ctx)
 		return nil, err
 	}
+	inst.mem = mem
 	if f.module.info.HasInit {
 		inst.arm(ctx, deadline)
 		_, err = mod.ExportedFunction(abi.InitializeExport).Call(ctx)

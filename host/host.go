@@ -21,6 +21,11 @@ type Config struct {
 	CacheDir string
 	// Logger receives lifecycle logs; calls are the caller's to log.
 	Logger *slog.Logger
+	// MemoryBudget bounds the guest linear memory of every instance
+	// together, in bytes (DefaultMemoryBudget if zero): a guest that would
+	// grow past it fails with kind limit, and no function may declare a
+	// memory limit above it.
+	MemoryBudget int64
 	// KV backs the kv capability; each function gets its own namespace.
 	KV store.KV
 	// Properties backs the props capability.
@@ -39,6 +44,8 @@ type Host struct {
 	compiled map[compiledKey]*compiledEntry
 	modules  map[string]*Module // loaded modules by digest
 	closed   bool
+
+	budget budget
 }
 
 // runtimeEnv is one wazero runtime. wazero sets the memory limit per runtime,
@@ -67,6 +74,10 @@ func New(cfg Config) (*Host, error) {
 		runtimes: map[uint32]*runtimeEnv{},
 		compiled: map[compiledKey]*compiledEntry{},
 		modules:  map[string]*Module{},
+	}
+	h.budget.limit = cfg.MemoryBudget
+	if h.budget.limit <= 0 {
+		h.budget.limit = DefaultMemoryBudget
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)

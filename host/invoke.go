@@ -219,6 +219,7 @@ func (h *Host) Invoke(ctx context.Context, fn *Function, ev cloudevents.Event, o
 	} else {
 		c.finish(int32(inst.stack[0]))
 	}
+	c.checkBudget(inst.mem)
 	fn.release(ctx, inst, callErr == nil)
 	return info
 }
@@ -295,7 +296,11 @@ func (c *call) stderrHead() string {
 func (c *call) finishAcquireError(parent context.Context, err error) {
 	info := c.info
 	var ie *instantiateError
+	var be *budgetError
 	switch {
+	case errors.As(err, &be):
+		info.Status = StatusError
+		info.Error = &ErrorInfo{Kind: abi.KindLimit, Message: "instantiate: " + be.Error()}
 	case errors.Is(err, errOverloaded) && parent.Err() == nil:
 		info.Status = StatusRejected
 		info.Error = &ErrorInfo{Kind: abi.KindOverloaded, Message: fmt.Sprintf("overloaded: all %d instances of %s stayed busy until the call's deadline", c.fn.limits.MaxConcurrency, c.fn.name)}

@@ -152,6 +152,44 @@ func TestGoPanicIsTrap(t *testing.T) {
 	assert.Equal(t, host.StatusOK, h.Send(t.Context(), fn, hosttest.NewEvent("x", "", "calm")).Status)
 }
 
+// TestMemoryBudget: guests share one host-wide budget of linear memory. A
+// function holding 20 MiB leaves a second one, whose own limit is 32 MiB,
+// less than that: its memory bomb ends with kind limit when the budget
+// refuses, not the host; the other function and the next calls carry on,
+// and a limit above the budget is refused at deploy.
+func TestMemoryBudget(t *testing.T) {
+	const budget = 48 << 20
+	h, err := hosttest.New(hosttest.Options{MemoryBudget: budget})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = h.Close() })
+	wasm := build(t, "host/hosttest/testdata/guests/membomb")
+	_, err = h.Deploy(t.Context(), "too-big", wasm, hosttest.WithLimits(host.Limits{MemoryPages: 1024}))
+	require.ErrorIs(t, err, host.ErrInvalidFunction, "64 MiB over a 48 MiB budget")
+	assert.ErrorContains(t, err, "memory budget")
+
+	hold, err := h.Deploy(t.Context(), "hold", wasm, hosttest.WithLimits(host.Limits{MemoryPages: 512, MaxConcurrency: 1}))
+	require.NoError(t, err)
+	bomb, err := h.Deploy(t.Context(), "bomb", wasm, hosttest.WithLimits(host.Limits{MemoryPages: 512, MaxConcurrency: 1}))
+	require.NoError(t, err)
+	info := h.Send(t.Context(), hold, hosttest.NewEvent("x", "", "hold:20"))
+	require.Equal(t, host.StatusOK, info.Status, "%+v", info.Error)
+	held := h.MemoryUsed()
+	assert.GreaterOrEqual(t, held, int64(20<<20))
+
+	info = h.Send(t.Context(), bomb, hosttest.NewEvent("x", "", "bomb"))
+	require.Equal(t, host.StatusError, info.Status, "%+v", info.Error)
+	assert.Equal(t, "limit", info.Error.Kind)
+	assert.Contains(t, info.Error.Message, "memory budget")
+	assert.Less(t, info.MemoryBytes, uint64(32<<20), "the budget, not the function's limit, stopped it")
+	assert.LessOrEqual(t, h.MemoryUsed(), int64(budget))
+
+	assert.Equal(t, host.StatusOK, h.Send(t.Context(), bomb, hosttest.NewEvent("x", "", "calm")).Status, "the next call runs")
+	assert.Equal(t, host.StatusOK, h.Send(t.Context(), hold, hosttest.NewEvent("x", "", "calm")).Status, "the other function carries on")
+	require.NoError(t, hold.Close(t.Context()))
+	require.NoError(t, bomb.Close(t.Context()))
+	assert.Zero(t, h.MemoryUsed(), "closed instances give their memory back")
+}
+
 func TestGoMemoryBomb(t *testing.T) {
 	h := newHost(t)
 	fn, err := h.Deploy(t.Context(), "bomb", build(t, "host/hosttest/testdata/guests/membomb"),

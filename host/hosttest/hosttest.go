@@ -42,6 +42,9 @@ type Options struct {
 	// Close calls. `wasmfaas test --store jetstream` opens an embedded NATS
 	// server this way; this package links none.
 	OpenStore func() (store.Store, func() error, error)
+	// MemoryBudget is the host's budget of guest memory in bytes
+	// (host.DefaultMemoryBudget if zero).
+	MemoryBudget int64
 }
 
 // DefaultCacheDir is where compiled modules and built guests are cached:
@@ -76,7 +79,7 @@ func New(opts Options) (*Host, error) {
 		st = th.Store
 	}
 	th.state = st
-	h, err := host.New(host.Config{CacheDir: opts.CacheDir, KV: st.KV(), Properties: st.Properties()})
+	h, err := host.New(host.Config{CacheDir: opts.CacheDir, KV: st.KV(), Properties: st.Properties(), MemoryBudget: opts.MemoryBudget})
 	if err != nil {
 		if th.closeStore != nil {
 			_ = th.closeStore()

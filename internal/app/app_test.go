@@ -150,3 +150,52 @@ func TestLayout(t *testing.T) {
 		assert.Equal(t, jetstream.FileStorage, got.Storage, sc.Name)
 	}
 }
+
+// TestDamagedDefinitions: a stored trigger that no longer validates and a
+// function whose module is gone do not keep the host down: it starts,
+// serves the rest, and names both with the reason in /readyz, the trigger
+// list and the log; a valid change afterwards works.
+func TestDamagedDefinitions(t *testing.T) {
+	dir := t.TempDir()
+	a, ts := start(t, app.Config{DataDir: dir})
+	deploy(t, ts, "counter", "../../examples/counter/go", `"grants": ["props"]`)
+	kv, err := a.JetStream().KeyValue(t.Context(), layout.DefsBucket)
+	require.NoError(t, err)
+	_, err = kv.Put(t.Context(), "trigger.bad", []byte(`{"name": "bad", "function": "counter", "delivery": {"dead_letter": "events.loop"}}`))
+	require.NoError(t, err)
+	_, err = kv.Put(t.Context(), "function.ghost", []byte(`{"revision": 1, "spec": {"module": "sha256:`+strings.Repeat("0", 64)+`"}}`))
+	require.NoError(t, err)
+	ts.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, a.Shutdown(ctx))
+
+	_, ts = start(t, app.Config{DataDir: dir})
+	resp, b := call(t, ts, "GET", "/readyz", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	var ready struct {
+		Status            string
+		InvalidTriggers   map[string]string `json:"invalid_triggers"`
+		UnloadedFunctions map[string]string `json:"unloaded_functions"`
+	}
+	require.NoError(t, json.Unmarshal(b, &ready))
+	assert.Equal(t, "degraded", ready.Status)
+	assert.Contains(t, ready.InvalidTriggers["bad"], "dead_letter")
+	assert.Contains(t, ready.UnloadedFunctions["ghost"], "not uploaded")
+
+	_, b = call(t, ts, "GET", "/v1/triggers", "", nil)
+	assert.Contains(t, string(b), `"invalid"`, "the trigger list marks it")
+	resp, b = call(t, ts, "POST", "/v1/functions/counter/invoke?subject=s", "", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the other functions run: %s", b)
+	resp, b = call(t, ts, "POST", "/v1/functions/ghost/invoke", "", nil)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, string(b))
+	assert.Contains(t, string(b), "could not be loaded")
+
+	// Repair: a valid PUT replaces the bad trigger; deleting the ghost works.
+	resp, b = call(t, ts, "PUT", "/v1/triggers/bad", "application/json", []byte(`{"function": "counter"}`))
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	resp, b = call(t, ts, "DELETE", "/v1/functions/ghost", "", nil)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode, string(b))
+	_, b = call(t, ts, "GET", "/readyz", "", nil)
+	assert.JSONEq(t, `{"status": "ready"}`, string(b))
+}

@@ -170,8 +170,10 @@ type Catalog struct {
 	// same name cannot interleave their read and write.
 	putMu sync.Mutex
 
-	mu    sync.RWMutex // guards funcs
+	mu    sync.RWMutex // guards funcs and unloaded
 	funcs map[string]*deployed
+	// unloaded are the stored functions Load could not make live, and why.
+	unloaded map[string]error
 
 	drain drainer
 }
@@ -185,7 +187,7 @@ func New(cfg Config, deps Deps) (*Catalog, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Catalog{deps: deps, log: log.With("component", "functions"), funcs: map[string]*deployed{}}
+	c := &Catalog{deps: deps, log: log.With("component", "functions"), funcs: map[string]*deployed{}, unloaded: map[string]error{}}
 	c.metrics = newMetrics(c)
 	return c, nil
 }
@@ -290,6 +292,7 @@ func (c *Catalog) store(ctx context.Context, name string, spec FunctionSpec) (Fu
 
 func (c *Catalog) swap(ctx context.Context, name string, d *deployed) {
 	c.mu.Lock()
+	delete(c.unloaded, name)
 	old := c.funcs[name]
 	if d != nil {
 		c.funcs[name] = d
@@ -309,6 +312,14 @@ func (c *Catalog) acquire(name string) (*deployed, error) {
 		d := c.funcs[name]
 		c.mu.RUnlock()
 		if d == nil {
+			c.mu.RLock()
+			why := c.unloaded[name]
+			c.mu.RUnlock()
+			if why != nil {
+				// The reason's own kind (invalid) was the deploy's; to a
+				// caller now the function is unavailable until repaired.
+				return nil, errorf(ErrUnavailable, "function %s is stored but could not be loaded; fix or redeploy it: %v", name, why)
+			}
 			return nil, errorf(ErrNotFound, "function %s does not exist", name)
 		}
 		if d.acquire() {
@@ -371,6 +382,18 @@ func (c *Catalog) Delete(ctx context.Context, name string) error {
 	}
 	c.swap(ctx, name, nil)
 	return nil
+}
+
+// Unloaded returns the stored functions that could not be made live at
+// start, and why.
+func (c *Catalog) Unloaded() map[string]error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make(map[string]error, len(c.unloaded))
+	for k, v := range c.unloaded {
+		out[k] = v
+	}
+	return out
 }
 
 // UsedBy names the functions whose live revision uses digest.
@@ -451,9 +474,12 @@ func (c *Catalog) Load(ctx context.Context) (loaded int, failed map[string]error
 		c.swap(ctx, doc.Name, &deployed{info: FunctionInfo{Name: doc.Name, Revision: rec.Revision, Updated: doc.Updated, Spec: rec.Spec}, fn: fn})
 		loaded++
 	}
+	c.mu.Lock()
 	for name, ferr := range failed {
-		c.log.Warn("function not loaded", "function", name, "error", ferr)
+		c.unloaded[name] = ferr
+		c.log.Warn("function not loaded: its stored definition or module does not load; fix it with a deploy or delete it", "function", name, "error", ferr)
 	}
+	c.mu.Unlock()
 	c.log.Info("functions loaded", "count", loaded, "failed", len(failed))
 	return loaded, failed, nil
 }

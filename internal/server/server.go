@@ -161,12 +161,20 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) error {
 		return apierr.Errorf(apierr.KindUnavailable, "not ready")
 	}
 	body := map[string]any{"status": "ready"}
-	if invalid := s.deps.Triggers.Invalid(); len(invalid) > 0 {
-		reasons := make(map[string]string, len(invalid))
-		for name, err := range invalid {
-			reasons[name] = err.Error()
+	reasons := func(m map[string]error) map[string]string {
+		out := make(map[string]string, len(m))
+		for name, err := range m {
+			out[name] = err.Error()
 		}
-		body["invalid_triggers"] = reasons
+		return out
+	}
+	// Stored definitions that no longer load do not keep the host down:
+	// it serves the rest, says "degraded" and names each with its reason.
+	if invalid := s.deps.Triggers.Invalid(); len(invalid) > 0 {
+		body["status"], body["invalid_triggers"] = "degraded", reasons(invalid)
+	}
+	if unloaded := s.deps.Functions.Unloaded(); len(unloaded) > 0 {
+		body["status"], body["unloaded_functions"] = "degraded", reasons(unloaded)
 	}
 	return writeJSON(w, http.StatusOK, body)
 }

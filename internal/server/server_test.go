@@ -202,6 +202,10 @@ func TestBadInput(t *testing.T) {
 		{"unknown dialect", "PUT", "/v1/triggers/tr", "application/json", `{"function": "t", "filters": [{"cesql": "x"}]}`, 422, "invalid"},
 		{"empty filter value", "PUT", "/v1/triggers/tr", "application/json", `{"function": "t", "filters": [{"exact": {"type": ""}}]}`, 422, "invalid"},
 		{"trigger for a missing function", "PUT", "/v1/triggers/tr", "application/json", `{"function": "nope"}`, 422, "invalid"},
+		{"dead letter outside deadletter.>", "PUT", "/v1/triggers/tr", "application/json", `{"function": "t", "delivery": {"dead_letter": "events.loop"}}`, 422, "invalid"},
+		{"memory_pages 70000", "PUT", "/v1/functions/big", "application/json", `{"module": "` + mf.Digest + `", "limits": {"memory_pages": 70000}}`, 422, "invalid"},
+		{"timeout 100000h", "PUT", "/v1/functions/slow", "application/json", `{"module": "` + mf.Digest + `", "limits": {"timeout": "100000h"}}`, 422, "invalid"},
+		{"max_concurrency 100000", "PUT", "/v1/functions/wide", "application/json", `{"module": "` + mf.Digest + `", "limits": {"max_concurrency": 100000}}`, 422, "invalid"},
 		{"invoke a missing function", "POST", "/v1/functions/nope/invoke", "", "", 404, "not_found"},
 		{"malformed structured event", "POST", "/v1/functions/t/invoke", "application/cloudevents+json", `{"specversion": "1.0", "id": ""}`, 400, "malformed"},
 		{"oversized invoke", "POST", "/v1/functions/t/invoke", "application/octet-stream", strings.Repeat("x", 1<<17), 413, "too_large"},
@@ -219,6 +223,20 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
+
+	// Nothing refused was stored: no trigger, no function but t, and the
+	// next valid change works.
+	resp, b = e.do("GET", "/v1/triggers", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.JSONEq(t, `{"triggers": []}`, string(b))
+	resp, b = e.do("GET", "/v1/functions", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var fns struct{ Functions []struct{ Name string } }
+	require.NoError(t, json.Unmarshal(b, &fns))
+	require.Len(t, fns.Functions, 1)
+	assert.Equal(t, "t", fns.Functions[0].Name)
+	resp, b = e.do("PUT", "/v1/triggers/tr", "application/json", []byte(`{"function": "t"}`))
+	assert.Equal(t, http.StatusOK, resp.StatusCode, string(b))
 }
 
 func sortedAllow(s string) string {
