@@ -86,9 +86,25 @@ bench:
 	set -o pipefail; cd internal/benchcmp && $(GO) test -run '^TestHTTPLoad$$' -count=1 -v -httpload.variants . | tee ../../$(BUILD)/http.txt
 	set -o pipefail; cd internal/benchcmp && $(GO) test -run '^TestRouteLoad$$' -count=1 -v . | tee ../../$(BUILD)/route.txt
 
-## fuzz: a short run of every fuzz target
+# FUZZTIME is how long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 30s
+# FUZZ_MODULES are the Go modules whose fuzz targets `make fuzz` runs.
+FUZZ_MODULES := . guest-sdks/go examples internal/benchcmp
+
+## fuzz: every fuzz target of every Go module, FUZZTIME each, one at a time (go test fuzzes one target per run); seeds in each package's testdata/fuzz
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzSplitPairs -fuzztime 30s ./abi/
+	@set -eo pipefail; n=0; \
+	for mod in $(FUZZ_MODULES); do \
+		targets=$$(cd $$mod && $(GO) test -list '^Fuzz' ./... | \
+			awk '/^Fuzz/ { names = names " " $$1; next } /^ok/ { n = split(names, a, " "); for (i = 1; i <= n; i++) print $$2 " " a[i] } { names = "" }'); \
+		while read -r pkg name; do \
+			[ -n "$$name" ] || continue; \
+			echo "== $$name ($$pkg, $(FUZZTIME))"; \
+			(cd $$mod && $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg); \
+			n=$$((n + 1)); \
+		done <<< "$$targets"; \
+	done; \
+	echo "fuzz: $$n targets, $(FUZZTIME) each"
 
 lint: check
 
