@@ -2,8 +2,12 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/tetratelabs/wazero"
@@ -158,6 +162,17 @@ func (h *Host) compile(ctx context.Context, m *Module, pages uint32) (*runtimeEn
 		return env, e.cm, nil
 	}
 	cm, err := env.rt.CompileModule(ctx, m.wasm)
+	if err != nil && h.cfg.CacheDir != "" && strings.Contains(err.Error(), "compilationcache") {
+		// A damaged cache entry (a crash mid-write, a disk error) is the
+		// cache's fault, not the module's: drop the cache, which only ever
+		// saves time, and compile from the module's bytes, which writes a
+		// fresh entry.
+		h.log.Warn("compilation cache damaged; clearing it and compiling from the module", "module", m.Digest, "cache_dir", h.cfg.CacheDir, "error", err)
+		if rerr := clearDir(h.cfg.CacheDir); rerr != nil {
+			h.log.Warn("clear compilation cache", "cache_dir", h.cfg.CacheDir, "error", rerr)
+		}
+		cm, err = env.rt.CompileModule(ctx, m.wasm)
+	}
 	if err != nil {
 		return nil, nil, &abi.ModuleError{Err: abi.ErrInvalidModule, Reason: err.Error()}
 	}
@@ -177,6 +192,19 @@ func (h *Host) release(ctx context.Context, digest string, pages uint32) {
 		delete(h.compiled, key)
 		_ = e.cm.Close(ctx)
 	}
+}
+
+// clearDir removes every file under dir, keeping the directories (the
+// cache writes into the one it made for this wazero version).
+func clearDir(dir string) error {
+	var errs []error
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			errs = append(errs, os.Remove(path))
+		}
+		return err
+	})
+	return errors.Join(append(errs, err)...)
 }
 
 // Digest returns the content address of a module, the same as the blob
