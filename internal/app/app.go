@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -79,6 +80,9 @@ type App struct {
 	router   *router.Router
 	api      *server.Server
 
+	// seenPath is the record of the last sequences (seenFile).
+	seenPath string
+
 	stopRun context.CancelFunc
 	done    chan struct{} // closed when the background loops have ended
 	// closers undo what New did, in reverse order of creation.
@@ -113,6 +117,10 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	if err := a.layout.Ensure(ctx, a.js); err != nil {
 		return nil, fmt.Errorf("jetstream layout: %w", err)
+	}
+	lost, err := a.checkState(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, err
 	}
 
 	a.state, err = jsstore.New(ctx, a.js, jsstore.Config{Logger: log, ChangeSubject: layout.PropsSubject})
@@ -174,7 +182,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	hcfg.Logger = log
 	a.api, err = server.New(hcfg, server.Deps{
 		Functions: a.catalog, Triggers: a.triggers, Modules: reg, Calls: calls,
-		Properties: a.state.Properties(), Events: events, DeadLetters: a.router,
+		Properties: a.state.Properties(), Events: events, DeadLetters: a.router, LostData: lost,
 	})
 	if err != nil {
 		return nil, err
@@ -202,6 +210,47 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}()
 	a.api.SetReady(true)
 	return a, nil
+}
+
+// seenFile keeps, in the data directory, the last sequence of every stream
+// of the layout as of the last start and clean stop, so that a start after
+// storage lost the end of a file can tell (layout.Check).
+const seenFile = "jetstream-seen.json"
+
+// checkState reports data lost to damaged storage in the log and returns
+// it for /readyz; the host starts anyway and serves what is left.
+func (a *App) checkState(ctx context.Context, dataDir string) (map[string]string, error) {
+	path := filepath.Join(dataDir, seenFile)
+	var seen map[string]layout.Seen
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &seen); err != nil {
+			a.log.Warn("unreadable record of the last start; not checked against it", "file", path, "error", err)
+		}
+	}
+	lost, last, err := a.layout.Check(ctx, a.js, seen)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream layout: %w", err)
+	}
+	for name, what := range lost {
+		a.log.Error("stored state damaged: JetStream dropped what it could not read; see docs/RELIABILITY.md for recovery", "resource", name, "lost", what)
+	}
+	a.seenPath = path
+	a.writeSeen(last)
+	return lost, nil
+}
+
+// writeSeen records last sequences for the next start's check.
+func (a *App) writeSeen(last map[string]layout.Seen) {
+	b, err := json.Marshal(last)
+	if err == nil {
+		tmp := a.seenPath + ".tmp"
+		if err = os.WriteFile(tmp, b, 0o644); err == nil {
+			err = os.Rename(tmp, a.seenPath)
+		}
+	}
+	if err != nil {
+		a.log.Warn("record the state's last sequences", "file", a.seenPath, "error", err)
+	}
 }
 
 // connect starts the embedded server or connects to the external one.
@@ -285,6 +334,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 	<-a.done
 	if err := a.catalog.Drain(ctx); err != nil {
 		errs = append(errs, err)
+	}
+	if _, last, err := a.layout.Check(context.WithoutCancel(ctx), a.js, nil); err == nil {
+		a.writeSeen(last)
 	}
 	errs = append(errs, a.close(context.WithoutCancel(ctx)))
 	return errors.Join(errs...)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"path/filepath"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -198,4 +200,49 @@ func TestDamagedDefinitions(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, resp.StatusCode, string(b))
 	_, b = call(t, ts, "GET", "/readyz", "", nil)
 	assert.JSONEq(t, `{"status": "ready"}`, string(b))
+}
+
+// TestTruncatedDefinitions: the definitions bucket's block file cut in half
+// (a disk that lost the end of a file) loses functions; the host starts,
+// and /readyz and the log say which bucket lost how much, instead of the
+// functions silently going missing.
+func TestTruncatedDefinitions(t *testing.T) {
+	dir := t.TempDir()
+	a, ts := start(t, app.Config{DataDir: dir})
+	for i := range 11 {
+		deploy(t, ts, fmt.Sprintf("counter-%d", i), "../../examples/counter/go", `"grants": ["props"]`)
+	}
+	ts.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, a.Shutdown(ctx))
+
+	blocks, err := filepath.Glob(filepath.Join(dir, "nats", "jetstream", "*", "streams", "KV_"+layout.DefsBucket, "msgs", "*.blk"))
+	require.NoError(t, err)
+	require.NotEmpty(t, blocks)
+	last := blocks[len(blocks)-1]
+	st, err := os.Stat(last)
+	require.NoError(t, err)
+	require.NoError(t, os.Truncate(last, st.Size()/2))
+	// The index would let the server trust the old state without reading
+	// the block; a crash leaves no fresh index either.
+	idx, _ := filepath.Glob(filepath.Join(filepath.Dir(filepath.Dir(last)), "msgs", "*.idx"))
+	for _, f := range idx {
+		require.NoError(t, os.Remove(f))
+	}
+
+	_, ts = start(t, app.Config{DataDir: dir})
+	resp, b := call(t, ts, "GET", "/readyz", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	var ready struct {
+		Status   string
+		LostData map[string]string `json:"lost_data"`
+	}
+	require.NoError(t, json.Unmarshal(b, &ready))
+	_, fb := call(t, ts, "GET", "/v1/functions", "", nil)
+	var fns struct{ Functions []struct{ Name string } }
+	require.NoError(t, json.Unmarshal(fb, &fns))
+	require.Less(t, len(fns.Functions), 11, "the truncation lost functions: %s", fb)
+	assert.Equal(t, "degraded", ready.Status, string(b))
+	assert.Contains(t, ready.LostData[layout.DefsBucket], "lost", string(b))
 }

@@ -368,3 +368,64 @@ func (l Layout) Table() string {
 	}
 	return b.String()
 }
+
+// Check reports, for every stream of the layout (KV buckets and object
+// stores included), data lost to damaged storage: messages JetStream
+// found unreadable at start (State.Lost), and a last sequence below the
+// one seen before (seen, from an earlier Check; a block truncated at its
+// end is not reported as lost by JetStream, it just ends sooner). It
+// returns what it found and the last sequences to remember for the next
+// start. JetStream drops what it cannot read and carries on; this makes
+// it loud.
+func (l Layout) Check(ctx context.Context, js jetstream.JetStream, seen map[string]Seen) (lost map[string]string, last map[string]Seen, err error) {
+	lost, last = map[string]string{}, map[string]Seen{}
+	for _, r := range l.Resources() {
+		name := r.Name
+		switch r.Kind {
+		case KindKV:
+			name = "KV_" + r.Name
+		case KindObjectStore:
+			name = "OBJ_" + r.Name
+		}
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("check %s %s: %w", r.Kind, r.Name, err)
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("check %s %s: %w", r.Kind, r.Name, err)
+		}
+		st, was := info.State, seen[r.Name]
+		last[r.Name] = Seen{LastSeq: st.LastSeq, Msgs: st.Msgs}
+		switch {
+		case st.Lost != nil && len(st.Lost.Msgs) > 0:
+			lost[r.Name] = fmt.Sprintf("%d messages (%d bytes) lost to damaged storage, sequences %s",
+				len(st.Lost.Msgs), st.Lost.Bytes, seqRange(st.Lost.Msgs))
+		case was.LastSeq > st.LastSeq:
+			lost[r.Name] = fmt.Sprintf("the last sequence went back from %d to %d: messages lost to damaged storage",
+				was.LastSeq, st.LastSeq)
+		case was.LastSeq == st.LastSeq && was.Msgs > st.Msgs && info.Config.MaxAge == 0:
+			// Nothing was written since, and nothing expires: only
+			// damaged storage removes messages then.
+			lost[r.Name] = fmt.Sprintf("%d of %d messages lost to damaged storage since the last stop", was.Msgs-st.Msgs, was.Msgs)
+		}
+	}
+	return lost, last, nil
+}
+
+// Seen is what Check remembers of a stream for the next start.
+type Seen struct {
+	LastSeq uint64 `json:"last_seq"`
+	Msgs    uint64 `json:"msgs"`
+}
+
+func seqRange(seqs []uint64) string {
+	if len(seqs) == 1 {
+		return fmt.Sprint(seqs[0])
+	}
+	lo, hi := seqs[0], seqs[0]
+	for _, s := range seqs {
+		lo, hi = min(lo, s), max(hi, s)
+	}
+	return fmt.Sprintf("%d to %d", lo, hi)
+}

@@ -44,6 +44,9 @@ type Deps struct {
 	Events http.Handler
 	// DeadLetters, if set, serves the dead letters of trigger delivery.
 	DeadLetters DeadLetters
+	// LostData names the streams and buckets in which JetStream found
+	// damaged data at start, with what was lost; /readyz reports it.
+	LostData map[string]string
 }
 
 // DeadLetters is what the server needs of the router.
@@ -175,6 +178,9 @@ func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) error {
 	}
 	if unloaded := s.deps.Functions.Unloaded(); len(unloaded) > 0 {
 		body["status"], body["unloaded_functions"] = "degraded", reasons(unloaded)
+	}
+	if len(s.deps.LostData) > 0 {
+		body["status"], body["lost_data"] = "degraded", s.deps.LostData
 	}
 	return writeJSON(w, http.StatusOK, body)
 }
