@@ -18,8 +18,14 @@ func newRoot() *cobra.Command {
 			return []string{str(it["digest"]), str(it["mode"]), str(it["size"]), str(it["capabilities"])}
 		}, []string{"DIGEST", "MODE", "SIZE", "CAPABILITIES"}),
 		newResourceCmd("triggers", func(it map[string]any) []string {
-			return []string{str(it["name"]), str(it["function"]), str(it["filters"])}
-		}, []string{"NAME", "FUNCTION", "FILTERS"}),
+			// A stored trigger that no longer validates is not delivered;
+			// the list says so and why.
+			state := "delivered"
+			if why := str(it["invalid"]); why != "" {
+				state = "INVALID: " + why
+			}
+			return []string{str(it["name"]), str(it["function"]), str(it["filters"]), state}
+		}, []string{"NAME", "FUNCTION", "FILTERS", "STATE"}),
 	)
 	return root
 }
