@@ -48,9 +48,19 @@ type Config struct {
 
 // HTTPConfig is the HTTP API's listener.
 type HTTPConfig struct {
-	Addr         string `koanf:"addr"`
-	Token        string `koanf:"token"`
-	MaxBodyBytes int64  `koanf:"max_body_bytes"`
+	Addr          string `koanf:"addr"`
+	Token         string `koanf:"token"`
+	MaxBodyBytes  int64  `koanf:"max_body_bytes"`
+	MetricsPublic bool   `koanf:"metrics_public"`
+	// TLSCert and TLSKey are PEM files; both set, the API speaks HTTPS.
+	TLSCert string `koanf:"tls_cert"`
+	TLSKey  string `koanf:"tls_key"`
+	// ReadTimeout, WriteTimeout and IdleTimeout are http.Server's (0: none);
+	// MaxConnections caps the connections open at once.
+	ReadTimeout    time.Duration `koanf:"read_timeout"`
+	WriteTimeout   time.Duration `koanf:"write_timeout"`
+	IdleTimeout    time.Duration `koanf:"idle_timeout"`
+	MaxConnections int           `koanf:"max_connections"`
 }
 
 // NATSConfig chooses the embedded server (URL empty) or an external one.
@@ -61,6 +71,16 @@ type NATSConfig struct {
 	Listen       string        `koanf:"listen"`
 	SyncInterval time.Duration `koanf:"sync_interval"`
 	Replicas     int           `koanf:"replicas"`
+	// ListenToken, ListenUser and ListenPassword, or ListenNKeys (a file of
+	// user public keys), are what clients of the embedded listener present.
+	ListenToken    string `koanf:"listen_token"`
+	ListenUser     string `koanf:"listen_user"`
+	ListenPassword string `koanf:"listen_password"`
+	ListenNKeys    string `koanf:"listen_nkeys"`
+	// TLSCert and TLSKey are PEM files; both set, the embedded listener
+	// speaks TLS.
+	TLSCert string `koanf:"tls_cert"`
+	TLSKey  string `koanf:"tls_key"`
 }
 
 // LogConfig sets the log format (auto: text on a terminal, JSON otherwise) and level.
@@ -81,6 +101,7 @@ const (
 	kindAddr          // host:port
 	kindListen        // host:port, or empty
 	kindEnum          // one of configKey.enum
+	kindBool          // true or false
 )
 
 // use says which commands a key belongs to; a scope picks keys by it.
@@ -131,10 +152,23 @@ var configKeys = []configKey{
 	{key: "http.addr", def: "127.0.0.1:8080", help: "HTTP API listen address", kind: kindAddr, use: forServe},
 	{key: "http.token", help: "bearer token for the management API (empty: loopback only)", secret: true, use: forServe},
 	{key: "http.max_body_bytes", def: "8MiB", help: "largest request body other than module uploads", kind: kindSize, use: forServe},
+	{key: "http.tls_cert", help: "PEM certificate (chain) file: with http.tls_key the API speaks HTTPS", use: forServe},
+	{key: "http.tls_key", help: "PEM key file of http.tls_cert", use: forServe},
+	{key: "http.read_timeout", def: "60s", help: "longest time to read a request, body included (0: none)", kind: kindDuration, use: forServe},
+	{key: "http.write_timeout", def: "60s", help: "longest time from the end of a request's headers to the end of its response, a synchronous invoke included (0: none)", kind: kindDuration, use: forServe},
+	{key: "http.idle_timeout", def: "120s", help: "how long a keep-alive connection may wait for its next request (0: none)", kind: kindDuration, use: forServe},
+	{key: "http.max_connections", def: "1024", help: "most connections open at once; more wait to be accepted", kind: kindCount, use: forServe},
+	{key: "http.metrics_public", def: "false", help: "serve /metrics without http.token on a non-loopback listener (it names every function)", kind: kindBool, use: forServe},
 	{key: "nats.url", help: "external NATS server URL (empty: the embedded server)", use: forServe | forPublish},
 	{key: "nats.token", help: "token for the external NATS server", secret: true, use: forServe | forPublish},
 	{key: "nats.creds", help: "credentials file for the external NATS server", use: forServe | forPublish},
 	{key: "nats.listen", help: "TCP address the embedded NATS server listens on (empty: in-process only)", kind: kindListen, use: forServe | forPublishRead},
+	{key: "nats.listen_token", help: "token clients of nats.listen must present (one of this, nats.listen_user and nats.listen_password, or nats.listen_nkeys is required beyond loopback)", secret: true, use: forServe | forPublishRead},
+	{key: "nats.listen_user", help: "user name clients of nats.listen must present, with nats.listen_password", use: forServe | forPublishRead},
+	{key: "nats.listen_password", help: "password of nats.listen_user", secret: true, use: forServe | forPublishRead},
+	{key: "nats.listen_nkeys", help: "file of user nkey public keys (one a line, # comments) allowed to connect to nats.listen", use: forServe},
+	{key: "nats.tls_cert", help: "PEM certificate (chain) file: with nats.tls_key, nats.listen speaks TLS (publish trusts it)", use: forServe | forPublishRead},
+	{key: "nats.tls_key", help: "PEM key file of nats.tls_cert", use: forServe},
 	{key: "nats.sync_interval", def: "1s", help: "JetStream fsync interval of the embedded server", kind: kindDuration, use: forServe},
 	{key: "nats.replicas", def: "1", help: "replicas of every stream, bucket and object store (3 on a cluster)", kind: kindCount, use: forServe},
 	{key: "log.format", def: "auto", help: "log format (auto: text on a terminal, JSON otherwise)", kind: kindEnum, enum: []string{"auto", "json", "text"}, use: forServe},
@@ -169,7 +203,10 @@ func addConfigFlags(flags *pflag.FlagSet, sc scope) {
 			continue
 		}
 		v := &keyValue{c: c, s: c.def}
-		flags.Var(v, flagName(c.key), fmt.Sprintf("%s%s (env %s)", c.help, kindHelp(c), envName(c.key)))
+		f := flags.VarPF(v, flagName(c.key), "", fmt.Sprintf("%s%s (env %s)", c.help, kindHelp(c), envName(c.key)))
+		if c.kind == kindBool {
+			f.NoOptDefVal = "true"
+		}
 	}
 }
 
@@ -217,6 +254,8 @@ func (v *keyValue) Type() string {
 		return "int"
 	case kindAddr, kindListen:
 		return "host:port"
+	case kindBool:
+		return "bool"
 	}
 	return "string"
 }
@@ -258,6 +297,12 @@ func parseValue(c configKey, s string) (any, error) {
 			return nil, errors.New("want host:port such as 127.0.0.1:8080")
 		}
 		return s, nil
+	case kindBool:
+		b, err := strconv.ParseBool(strings.TrimSpace(s))
+		if err != nil {
+			return nil, errors.New("want true or false")
+		}
+		return b, nil
 	case kindEnum:
 		if slices.Contains(c.enum, s) {
 			return s, nil
@@ -444,10 +489,23 @@ func decodeConfig(k *koanf.Koanf, sc scope) (*Config, error) {
 	c.HTTP.Addr = s("http.addr")
 	c.HTTP.Token = s("http.token")
 	c.HTTP.MaxBodyBytes = size("http.max_body_bytes")
+	c.HTTP.MetricsPublic, _ = vals["http.metrics_public"].(bool)
+	c.HTTP.TLSCert = s("http.tls_cert")
+	c.HTTP.TLSKey = s("http.tls_key")
+	c.HTTP.ReadTimeout = dur("http.read_timeout")
+	c.HTTP.WriteTimeout = dur("http.write_timeout")
+	c.HTTP.IdleTimeout = dur("http.idle_timeout")
+	c.HTTP.MaxConnections, _ = vals["http.max_connections"].(int)
 	c.NATS.URL = s("nats.url")
 	c.NATS.Token = s("nats.token")
 	c.NATS.Creds = s("nats.creds")
 	c.NATS.Listen = s("nats.listen")
+	c.NATS.ListenToken = s("nats.listen_token")
+	c.NATS.ListenUser = s("nats.listen_user")
+	c.NATS.ListenPassword = s("nats.listen_password")
+	c.NATS.ListenNKeys = s("nats.listen_nkeys")
+	c.NATS.TLSCert = s("nats.tls_cert")
+	c.NATS.TLSKey = s("nats.tls_key")
 	c.NATS.SyncInterval = dur("nats.sync_interval")
 	c.NATS.Replicas, _ = vals["nats.replicas"].(int)
 	c.Log.Format = s("log.format")

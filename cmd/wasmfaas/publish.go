@@ -37,7 +37,9 @@ sequence.
 NATS is --nats-url when set, else the nats.listen address of the configuration
 (the same wasmfaas.yaml a running serve reads), else ` + defaultPublishURL + `.
 The embedded server of serve accepts other processes only when it listens on
-TCP: run serve with --nats-listen 127.0.0.1:4222.`,
+TCP: run serve with --nats-listen 127.0.0.1:4222. Without --nats-url, publish
+presents the listener's nats.listen_token or nats.listen_user and
+nats.listen_password, and trusts nats.tls_cert, from the same configuration.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, _, err := loadConfig(cmd.Flags(), os.Environ(), publishScope)
@@ -49,14 +51,7 @@ TCP: run serve with --nats-listen 127.0.0.1:4222.`,
 				return err
 			}
 			url := publishURL(cfg.NATS)
-			var opts []nats.Option
-			if cfg.NATS.Token != "" {
-				opts = append(opts, nats.Token(cfg.NATS.Token))
-			}
-			if cfg.NATS.Creds != "" {
-				opts = append(opts, nats.UserCredentials(cfg.NATS.Creds))
-			}
-			opts = append(opts, nats.Name("wasmfaas-publish"), nats.Timeout(timeout))
+			opts := append(publishAuth(cfg.NATS), nats.Name("wasmfaas-publish"), nats.Timeout(timeout))
 			nc, err := nats.Connect(url, opts...)
 			if err != nil {
 				return fmt.Errorf("connect to NATS at %s: %w (is `wasmfaas serve --nats-listen` running? or pass --nats-url)", url, err)
@@ -98,6 +93,35 @@ func publishURL(c NATSConfig) string {
 		}
 	}
 	return defaultPublishURL
+}
+
+// publishAuth is how publish authenticates: --nats-token and --nats-creds
+// when given; else, when it connects to serve's listener (no nats.url), the
+// listener's token or user and password, trusting nats.tls_cert when the
+// listener speaks TLS.
+func publishAuth(c NATSConfig) []nats.Option {
+	var opts []nats.Option
+	if c.Token != "" {
+		opts = append(opts, nats.Token(c.Token))
+	}
+	if c.Creds != "" {
+		opts = append(opts, nats.UserCredentials(c.Creds))
+	}
+	if c.URL != "" {
+		return opts
+	}
+	if len(opts) == 0 {
+		switch {
+		case c.ListenToken != "":
+			opts = append(opts, nats.Token(c.ListenToken))
+		case c.ListenUser != "":
+			opts = append(opts, nats.UserInfo(c.ListenUser, c.ListenPassword))
+		}
+	}
+	if c.TLSCert != "" {
+		opts = append(opts, nats.RootCAs(c.TLSCert))
+	}
+	return opts
 }
 
 // buildEvent makes the event: JSON data as application/json, anything else

@@ -75,47 +75,71 @@ func isLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// appConfig maps the configuration to the app's. /metrics needs no token
+// on a loopback listener, or when http.metrics_public says so.
+func appConfig(cfg *Config) (app.Config, error) {
+	auth, err := listenAuth(cfg.NATS)
+	if err != nil {
+		return app.Config{}, err
+	}
+	return app.Config{
+		DataDir: cfg.DataDir,
+		NATS: app.NATSConfig{
+			URL: cfg.NATS.URL, Token: cfg.NATS.Token, Creds: cfg.NATS.Creds,
+			Listen: cfg.NATS.Listen, ListenAuth: auth, TLSCert: cfg.NATS.TLSCert, TLSKey: cfg.NATS.TLSKey,
+			SyncInterval: cfg.NATS.SyncInterval,
+		},
+		Layout: layout.Config{Replicas: cfg.NATS.Replicas, CallsMaxAge: cfg.Calls.MaxAge, CallsMaxCount: int64(cfg.Calls.MaxCount)},
+		HTTP: server.Config{
+			Token: cfg.HTTP.Token, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+			MetricsPublic: cfg.HTTP.MetricsPublic || isLoopback(cfg.HTTP.Addr),
+		},
+		ModulesMaxSize: cfg.Modules.MaxSize,
+	}, nil
+}
+
 // serve runs until ctx is done (the first signal), then shuts down in order:
 // HTTP listener, calls in flight, NATS. A second signal exits at once.
 func serve(ctx context.Context, cfg *Config, logw io.Writer) error {
 	log := newLogger(cfg.Log, logw)
-	if cfg.HTTP.Token == "" && !isLoopback(cfg.HTTP.Addr) {
-		return fmt.Errorf("config key http.addr: %s is not a loopback address and no http.token is set; set a token to listen beyond this machine", cfg.HTTP.Addr)
+	if err := checkListeners(cfg); err != nil {
+		return err
 	}
+	acfg, err := appConfig(cfg)
+	if err != nil {
+		return err
+	}
+	acfg.Logger = log
 	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	a, err := app.New(octx, app.Config{
-		DataDir: cfg.DataDir,
-		NATS: app.NATSConfig{
-			URL: cfg.NATS.URL, Token: cfg.NATS.Token, Creds: cfg.NATS.Creds,
-			Listen: cfg.NATS.Listen, SyncInterval: cfg.NATS.SyncInterval,
-		},
-		Layout:         layout.Config{Replicas: cfg.NATS.Replicas, CallsMaxAge: cfg.Calls.MaxAge, CallsMaxCount: int64(cfg.Calls.MaxCount)},
-		HTTP:           server.Config{Token: cfg.HTTP.Token, MaxBodyBytes: cfg.HTTP.MaxBodyBytes},
-		ModulesMaxSize: cfg.Modules.MaxSize,
-		Logger:         log,
-	})
+	a, err := app.New(octx, acfg)
 	if err != nil {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	hs, ln, err := newHTTPServer(cfg.HTTP, a.Handler())
 	if err != nil {
 		_ = a.Shutdown(context.Background())
-		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
+		return err
 	}
-	hs := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- serveHTTP(hs, ln) }()
 	attrs := []any{"http", ln.Addr().String(), "data_dir", cfg.DataDir}
-	if a.Embedded() != nil {
+	if e := a.Embedded(); e != nil {
 		attrs = append(attrs, "nats", "embedded")
+		if u := e.ClientURL(); u != "" {
+			attrs = append(attrs, "nats_listen", u)
+		}
 	} else {
 		attrs = append(attrs, "nats", cfg.NATS.URL)
 	}
 	if cfg.HTTP.Token == "" {
 		attrs = append(attrs, "auth", "none: loopback only")
 	}
+	if hs.TLSConfig != nil {
+		attrs = append(attrs, "tls", true)
+	}
+
 	log.Info("wasmfaas serving", attrs...)
 
 	select {

@@ -60,6 +60,13 @@ type NATSConfig struct {
 	Token, Creds string
 	// Listen is the embedded server's TCP address (empty: in-process only).
 	Listen string
+	// ListenAuth is what every client of the embedded server must present,
+	// the host's own in-process connection included; required when Listen
+	// is not a loopback address.
+	ListenAuth natsserver.Auth
+	// TLSCert and TLSKey are PEM files that put the embedded listener
+	// behind TLS.
+	TLSCert, TLSKey string
 	// SyncInterval is the embedded JetStream's fsync interval
 	// (natsserver.SyncAlways for every write).
 	SyncInterval time.Duration
@@ -267,6 +274,7 @@ func (a *App) connect(cfg Config) error {
 	case cfg.NATS.URL == "":
 		a.embedded, err = natsserver.Start(natsserver.Config{
 			DataDir: filepath.Join(cfg.DataDir, "nats"), Listen: cfg.NATS.Listen,
+			Auth: cfg.NATS.ListenAuth, TLSCert: cfg.NATS.TLSCert, TLSKey: cfg.NATS.TLSKey,
 			SyncInterval: cfg.NATS.SyncInterval, Logger: a.log,
 		})
 		if err != nil {

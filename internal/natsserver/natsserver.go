@@ -44,6 +44,14 @@ type Config struct {
 	// ":4222" binds DefaultHost, port 0 picks a free port); empty means no
 	// TCP listener, only in-process connections.
 	Listen string
+	// Auth is what every client must present, the host's in-process
+	// connections included; it is required when Listen is not a loopback
+	// address.
+	Auth Auth
+	// TLSCert and TLSKey are PEM files of the TCP listener's certificate
+	// (chain) and key; both or neither. TLS keeps the wire private; it is
+	// not authentication, so it does not replace Auth.
+	TLSCert, TLSKey string
 	// SyncInterval is JetStream's sync_interval: 0 means DefaultSyncInterval,
 	// SyncAlways fsyncs every write.
 	SyncInterval time.Duration
@@ -61,6 +69,9 @@ type Server struct {
 	// quiet is the adapter's switch: notices log at DEBUG while it is set
 	// (the start-up banner, the shutdown lines), at INFO otherwise.
 	quiet *atomic.Bool
+
+	// auth is what Conn's connections present (Config.Auth).
+	auth []nats.Option
 
 	mu    sync.Mutex
 	conns []*nats.Conn
@@ -103,6 +114,26 @@ func Start(cfg Config) (*Server, error) {
 			opts.Port = server.RANDOM_PORT
 		}
 	}
+	if err := cfg.Auth.Validate(); err != nil {
+		return nil, fmt.Errorf("start nats server: auth: %w", err)
+	}
+	if cfg.Listen != "" && !Loopback(cfg.Listen) && !cfg.Auth.Set() {
+		return nil, fmt.Errorf("start nats server: listen address %q is not loopback and no auth is set", cfg.Listen)
+	}
+	auth, err := cfg.Auth.apply(opts)
+	if err != nil {
+		return nil, fmt.Errorf("start nats server: %w", err)
+	}
+	tc, err := tlsConfig(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("start nats server: %w", err)
+	}
+	if tc != nil {
+		if cfg.Listen == "" {
+			return nil, errors.New("start nats server: tls is set but there is no listener")
+		}
+		opts.TLS, opts.TLSConfig = true, tc
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("start nats server: %w", err)
@@ -120,7 +151,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("start nats server: not ready after %s", readyTimeout)
 	}
 	quiet.Store(false)
-	return &Server{srv: srv, log: log, quiet: quiet}, nil
+	return &Server{srv: srv, log: log, quiet: quiet, auth: auth}, nil
 }
 
 // splitListen parses Listen into a host (DefaultHost when empty) and port.
@@ -150,14 +181,16 @@ func (s *Server) ClientURL() string {
 	return s.srv.ClientURL()
 }
 
-// Conn returns a new in-process connection to the server; Shutdown drains
-// it. Extra options (a name, handlers) are applied after the defaults.
+// Conn returns a new in-process connection to the server, authenticated
+// with Config.Auth; Shutdown drains it. Extra options (a name, handlers)
+// are applied after the defaults.
 func (s *Server) Conn(opts ...nats.Option) (*nats.Conn, error) {
 	all := append([]nats.Option{
 		nats.InProcessServer(s.srv),
 		nats.Name("wasmfaas-embedded"),
 		nats.ErrorHandler(s.asyncError),
-	}, opts...)
+	}, s.auth...)
+	all = append(all, opts...)
 	nc, err := nats.Connect("", all...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to embedded nats server: %w", err)

@@ -25,8 +25,13 @@ import (
 
 // Config configures the API.
 type Config struct {
-	// Token, when set, is required as "Authorization: Bearer <token>" on /v1.
+	// Token, when set, is required as "Authorization: Bearer <token>" on /v1
+	// and /metrics.
 	Token string
+	// MetricsPublic serves /metrics without the token: the caller sets it
+	// for a loopback listener, or when the operator asks for it (the
+	// metrics name every function).
+	MetricsPublic bool
 	// MaxBodyBytes bounds request bodies other than module uploads.
 	MaxBodyBytes int64
 	Logger       *slog.Logger
@@ -151,7 +156,11 @@ func (s *Server) routes() {
 		return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}})
 	s.route("/readyz", false, map[string]handler{"GET": s.readyz})
-	s.mux.Handle("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	metrics := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})
+	s.route("/metrics", !s.cfg.MetricsPublic, map[string]handler{"GET": func(w http.ResponseWriter, r *http.Request) error {
+		metrics.ServeHTTP(w, r)
+		return nil
+	}})
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, apierr.Errorf(apierr.KindNotFound, "no route for %s", r.URL.Path))
 	})

@@ -32,6 +32,11 @@ type env struct {
 
 func newEnv(t *testing.T, token string) *env {
 	t.Helper()
+	return newEnvConfig(t, server.Config{Token: token, MaxBodyBytes: 1 << 16})
+}
+
+func newEnvConfig(t *testing.T, cfg server.Config) *env {
+	t.Helper()
 	h, err := host.New(host.Config{CacheDir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = h.Close(context.Background()) })
@@ -47,7 +52,7 @@ func newEnv(t *testing.T, token string) *env {
 	defs := mem.NewDefinitions(0)
 	fns, err := functions.New(functions.Config{}, functions.Deps{Host: h2, Modules: reg, Defs: defs, Calls: calls})
 	require.NoError(t, err)
-	s, err := server.New(server.Config{Token: token, MaxBodyBytes: 1 << 16}, server.Deps{
+	s, err := server.New(cfg, server.Deps{
 		Functions: fns, Triggers: functions.NewTriggers(defs, nil, nil), Modules: reg,
 		Calls: calls, Properties: st.Properties(),
 	})
@@ -57,7 +62,7 @@ func newEnv(t *testing.T, token string) *env {
 	s.SetReady(true)
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
-	return &env{t: t, srv: ts, token: token}
+	return &env{t: t, srv: ts, token: cfg.Token}
 }
 
 func (e *env) do(method, path, ctype string, body []byte, hdr ...string) (*http.Response, []byte) {
@@ -264,6 +269,32 @@ func TestAuth(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	resp, _ = e.do("GET", "/healthz", "", nil)
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "health needs no token")
+}
+
+// TestMetricsAuth: /metrics names every function, so with a token it is
+// the token's like /v1, unless MetricsPublic says otherwise.
+func TestMetricsAuth(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		public     bool
+		wantNoAuth int
+	}{
+		{"behind the token", false, http.StatusUnauthorized},
+		{"public", true, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnvConfig(t, server.Config{Token: "s3cret", MetricsPublic: tc.public})
+			resp, b := e.do("GET", "/metrics", "", nil)
+			require.Equal(t, http.StatusOK, resp.StatusCode, "with the token")
+			assert.Contains(t, string(b), "go_goroutines")
+			e.token = ""
+			resp, _ = e.do("GET", "/metrics", "", nil)
+			assert.Equal(t, tc.wantNoAuth, resp.StatusCode, "without the token")
+			e.token = "wrong"
+			resp, _ = e.do("GET", "/metrics", "", nil)
+			assert.Equal(t, tc.wantNoAuth, resp.StatusCode, "with a wrong token")
+		})
+	}
 }
 
 // TestCallRecordedDespiteSubject: an event whose subject no execution
