@@ -168,9 +168,13 @@ func TestRejecterAttributeRule(t *testing.T) {
 	}
 	require.NoError(t, e.nc.PublishMsg(bin("ce-id", "marker")))
 	require.NoError(t, e.nc.Flush())
-	cons, err := e.js.Consumer(t.Context(), layout.EventsStream, ingress.RejecterConsumer)
-	require.NoError(t, err)
+	// The rejecter creates its consumer when it starts, which may be after
+	// the publishes: look it up inside the wait.
 	require.Eventually(t, func() bool {
+		cons, err := e.js.Consumer(t.Context(), layout.EventsStream, ingress.RejecterConsumer)
+		if err != nil {
+			return false
+		}
 		info, err := cons.Info(t.Context())
 		return err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.AckFloor.Stream == uint64(len(tests)+1)
 	}, 10*time.Second, 20*time.Millisecond)
