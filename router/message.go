@@ -9,6 +9,7 @@ import (
 	"mime"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -30,13 +31,28 @@ const (
 // DecodeMsg reads a CloudEvent from a NATS message in the CloudEvents NATS
 // binding: binary mode when a ce-specversion header is present (attributes
 // in ce- headers, the payload as data, Content-Type as datacontenttype),
-// structured JSON otherwise. The event is validated.
+// structured JSON otherwise. The event is validated, and its attributes
+// checked with CheckAttributes, the rule HTTP ingress applies too.
 func DecodeMsg(msg *nats.Msg) (cloudevents.Event, error) {
-	if msg.Header != nil && msg.Header.Get(headerPrefix+"specversion") != "" {
-		return decodeBinary(msg)
-	}
 	var ev cloudevents.Event
-	if err := json.Unmarshal(msg.Data, &ev); err != nil {
+	var err error
+	if msg.Header != nil && msg.Header.Get(headerPrefix+"specversion") != "" {
+		ev, err = decodeBinary(msg)
+	} else {
+		ev, err = decodeStructured(msg.Data)
+	}
+	if err != nil {
+		return ev, err
+	}
+	if err := CheckAttributes(&ev); err != nil {
+		return ev, err
+	}
+	return ev, nil
+}
+
+func decodeStructured(data []byte) (cloudevents.Event, error) {
+	var ev cloudevents.Event
+	if err := json.Unmarshal(data, &ev); err != nil {
 		return ev, fmt.Errorf("%w: structured JSON: %v", ErrInvalidEvent, err)
 	}
 	if err := ev.Validate(); err != nil {
@@ -91,6 +107,11 @@ func decodeBinary(msg *nats.Msg) (cloudevents.Event, error) {
 	}
 	if len(msg.Data) > 0 {
 		ev.DataEncoded = append([]byte(nil), msg.Data...)
+		// Without a Content-Type the payload is opaque bytes: it keeps no
+		// datacontenttype and is never taken for JSON, so re-encoding the
+		// event (EncodeMsg, command mode's stdin) carries it as
+		// data_base64, byte for byte. See router/ingress decodeBinary.
+		ev.DataBase64 = ev.DataContentType() == ""
 	}
 	if err := ev.Validate(); err != nil {
 		return ev, fmt.Errorf("%w: %v", ErrInvalidEvent, err)
@@ -100,7 +121,12 @@ func decodeBinary(msg *nats.Msg) (cloudevents.Event, error) {
 
 // EncodeMsg writes ev as a structured-mode NATS message on subject, with
 // Nats-Msg-Id set to MsgID(ev) so JetStream drops a republished duplicate.
+// Data the JSON format cannot carry as is goes as data_base64
+// (dataAsIs), so any event's data encodes, and decodes to the same bytes.
 func EncodeMsg(subject string, ev cloudevents.Event) (*nats.Msg, error) {
+	if len(ev.DataEncoded) > 0 && !ev.DataBase64 && !dataAsIs(ev.DataContentType(), ev.DataEncoded) {
+		ev.DataBase64 = true // ev is a copy: the caller's event is unchanged
+	}
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return nil, fmt.Errorf("encode event %s: %w", ev.ID(), err)
@@ -117,4 +143,23 @@ func EncodeMsg(subject string, ev cloudevents.Event) (*nats.Msg, error) {
 func MsgID(ev cloudevents.Event) string {
 	h := sha256.Sum256([]byte(ev.Source() + "\x00" + ev.ID()))
 	return hex.EncodeToString(h[:16])
+}
+
+// dataAsIs reports whether sdk-go's JSON format can write data of media
+// type ct as the "data" member and read the same bytes back: as a JSON
+// value when ct is JSON or empty (sdk-go takes no datacontenttype for
+// JSON), which data must then be; as a JSON string otherwise, which needs
+// UTF-8. Anything else goes as data_base64, which the JSON event format
+// allows for any media type. Without this, json.Marshal fails on, for
+// example, "not json{" with no datacontenttype.
+func dataAsIs(ct string, data []byte) bool {
+	mt := ct
+	if i := strings.IndexByte(mt, ';'); i >= 0 {
+		mt = mt[:i]
+	}
+	switch strings.ToLower(strings.TrimSpace(mt)) {
+	case "", event.ApplicationJSON, event.TextJSON, event.ApplicationCloudEventsJSON, event.ApplicationCloudEventsBatchJSON:
+		return json.Valid(data) && utf8.Valid(data)
+	}
+	return utf8.Valid(data)
 }

@@ -75,6 +75,10 @@ func TestDecodeRefuses(t *testing.T) {
 func FuzzDecodeMsg(f *testing.F) {
 	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data":{"a":1}}`))
 	f.Add([]byte(`{`))
+	f.Add([]byte(`{"specversion":"1.0","id":"nul\u0000id","source":"/s","type":"t"}`))
+	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","subject":"a\nb","ext":"v"}`))
+	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","data_base64":"bm90IGpzb257"}`))
+	f.Add([]byte(`{"specversion":"1.0","id":"1","source":"/s","type":"t","datacontenttype":"application/json","data_base64":"/w=="}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ev, err := DecodeMsg(&nats.Msg{Data: b})
 		if err != nil {

@@ -119,7 +119,7 @@ func CheckCall(c Call) error {
 		err = fmt.Errorf("%w: record is not valid JSON", ErrInvalid)
 	case len(c.Subject) > MaxCallSubject:
 		err = fmt.Errorf("%w: subject is %d bytes, limit %d", ErrTooLarge, len(c.Subject), MaxCallSubject)
-	case !attrValue(c.Subject):
+	case !IsAttributeValue(c.Subject):
 		err = fmt.Errorf("%w: subject %s must be UTF-8 without control characters", ErrInvalid, quote(c.Subject))
 	case len(c.Extensions) > MaxCallExts:
 		err = fmt.Errorf("%w: %d extensions, limit %d", ErrTooLarge, len(c.Extensions), MaxCallExts)
@@ -195,17 +195,19 @@ func checkCallExts(ext map[string]string) error {
 			return fmt.Errorf("%w: extension %s is set by the call log itself", ErrInvalid, quote(name))
 		case len(v) > MaxCallExtLen:
 			return fmt.Errorf("%w: extension %s is %d bytes, limit %d", ErrTooLarge, name, len(v), MaxCallExtLen)
-		case !attrValue(v):
+		case !IsAttributeValue(v):
 			return fmt.Errorf("%w: extension %s value must be UTF-8 without control characters", ErrInvalid, name)
 		}
 	}
 	return nil
 }
 
-// attrValue reports whether s may be a CloudEvents string attribute: UTF-8
-// without control characters (CloudEvents 1.0, "Type System"). That also
-// makes it safe as a NATS header value.
-func attrValue(s string) bool {
+// IsAttributeValue reports whether s may be a CloudEvents string
+// attribute: UTF-8 without control characters, U+0000–U+001F and
+// U+007F–U+009F (CloudEvents 1.0, "Type System"). That also makes it safe
+// as a NATS header value. Ingress (router.CheckAttributes) and the call
+// log apply the same rule.
+func IsAttributeValue(s string) bool {
 	if !utf8.ValidString(s) {
 		return false
 	}

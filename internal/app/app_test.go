@@ -95,7 +95,6 @@ func TestSyncInvokePublishesEmitted(t *testing.T) {
 		_, b := call(t, ts, "GET", "/v1/subjects/device%7C1/properties", "", nil)
 		return strings.Contains(string(b), `"count"`)
 	}, 20*time.Second, 20*time.Millisecond, "counter runs on the emitted event")
-	_, b = call(t, ts, "GET", "/v1/calls?function=counter", "", nil)
 	var list struct {
 		Calls []struct {
 			Status string
@@ -105,7 +104,12 @@ func TestSyncInvokePublishesEmitted(t *testing.T) {
 			}
 		}
 	}
-	require.NoError(t, json.Unmarshal(b, &list), string(b))
+	// The call is recorded after the guest's property write returns, so
+	// the count can be visible before the call is.
+	require.Eventually(t, func() bool {
+		_, b = call(t, ts, "GET", "/v1/calls?function=counter", "", nil)
+		return json.Unmarshal(b, &list) == nil && len(list.Calls) > 0
+	}, 20*time.Second, 20*time.Millisecond, "counter's call is recorded")
 	require.Len(t, list.Calls, 1, string(b))
 	assert.Equal(t, "ok", list.Calls[0].Status)
 	assert.Equal(t, "com.example.temperature.status.changed", list.Calls[0].Event.Type)
@@ -245,4 +249,34 @@ func TestTruncatedDefinitions(t *testing.T) {
 	require.Less(t, len(fns.Functions), 11, "the truncation lost functions: %s", fb)
 	assert.Equal(t, "degraded", ready.Status, string(b))
 	assert.Contains(t, ready.LostData[layout.DefsBucket], "lost", string(b))
+}
+
+// TestEventsBodyLimit: --http-max-body-bytes (app.Config.HTTP.MaxBodyBytes)
+// is the limit of POST /v1/events too, and an event within it but over the
+// embedded NATS server's max payload (natsserver.MaxPayload, 4 MiB) is a
+// 413 saying so, never a 503.
+func TestEventsBodyLimit(t *testing.T) {
+	body := func(n int) []byte { return []byte(`"` + strings.Repeat("x", n-2) + `"`) }
+	tests := []struct {
+		name     string
+		maxBody  int64
+		bodySize int
+		status   int
+		reason   string
+	}{
+		{name: "body of 2 MiB, limit 4 MiB -> 202", maxBody: 4 << 20, bodySize: 2 << 20, status: http.StatusAccepted},
+		{name: "body of 2 MiB, limit 1 MiB -> 413", maxBody: 1 << 20, bodySize: 2 << 20, status: http.StatusRequestEntityTooLarge, reason: "limit of 1048576"},
+		{name: "body of 5 MiB, limit 8 MiB, over the 4 MiB max payload -> 413", maxBody: 8 << 20, bodySize: 5 << 20, status: http.StatusRequestEntityTooLarge, reason: "max payload of 4194304 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ts := start(t, app.Config{HTTP: server.Config{MaxBodyBytes: tt.maxBody}})
+			resp, b := call(t, ts, "POST", "/v1/events", "application/json", body(tt.bodySize),
+				"ce-specversion", "1.0", "ce-id", "big-1", "ce-source", "/test", "ce-type", "com.example.big")
+			require.Equal(t, tt.status, resp.StatusCode, string(b))
+			if tt.reason != "" {
+				assert.Contains(t, string(b), tt.reason)
+			}
+		})
+	}
 }

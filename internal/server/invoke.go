@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/wasmfaas/wasmfaas/host"
 	"github.com/wasmfaas/wasmfaas/internal/apierr"
 	"github.com/wasmfaas/wasmfaas/internal/functions"
+	"github.com/wasmfaas/wasmfaas/router"
 	"github.com/wasmfaas/wasmfaas/router/ingress"
 )
 
@@ -127,6 +129,8 @@ func (s *Server) eventFromRequest(w http.ResponseWriter, r *http.Request) (cloud
 			if json.Valid(data) {
 				ct = "application/json"
 			}
+		} else if _, _, err := mime.ParseMediaType(ct); err != nil {
+			return cloudevents.Event{}, apierr.Errorf(apierr.KindMalformed, "Content-Type %q: %v", ct, err)
 		}
 		if err := ev.SetData(ct, data); err != nil {
 			return cloudevents.Event{}, apierr.Errorf(apierr.KindMalformed, "data: %v", err)
@@ -134,6 +138,12 @@ func (s *Server) eventFromRequest(w http.ResponseWriter, r *http.Request) (cloud
 	}
 	if err := ev.Validate(); err != nil {
 		return cloudevents.Event{}, apierr.Errorf(apierr.KindMalformed, "invalid event: %v", err)
+	}
+	// ?type= and ?subject= are attributes from the request like any
+	// other: the same rule as at ingress, so what a guest sees and the
+	// call log keeps is bounded the same way.
+	if err := router.CheckAttributes(&ev); err != nil {
+		return cloudevents.Event{}, &apierr.Error{Kind: apierr.KindMalformed, Message: err.Error(), Err: err}
 	}
 	return ev, nil
 }

@@ -297,10 +297,13 @@ func TestMetricsAuth(t *testing.T) {
 	}
 }
 
-// TestCallRecordedDespiteSubject: an event whose subject no execution
-// event can carry (a control character) still has its call recorded, the
-// subject kept in full in the ExecutionInfo.
-func TestCallRecordedDespiteSubject(t *testing.T) {
+// TestInvokeClientErrors: synchronous invoke decodes events with the
+// ingress decoder and checks plain-data attributes (?subject=, ?type=)
+// with the same rule, so what the request gets wrong is a 4xx naming the
+// reason, before the function runs. A subject no execution event can carry
+// (a control character, over 1,024 bytes) used to run the function and
+// lose the subject from its call record; now it never gets that far.
+func TestInvokeClientErrors(t *testing.T) {
 	e := newEnv(t, "")
 	resp, b := e.do("POST", "/v1/modules", "application/wasm", temperature(t))
 	require.Equal(t, http.StatusCreated, resp.StatusCode, string(b))
@@ -309,11 +312,47 @@ func TestCallRecordedDespiteSubject(t *testing.T) {
 	resp, b = e.do("PUT", "/v1/functions/temperature", "application/json", []byte(`{"module": "`+mf.Digest+`", "grants": ["props", "emit"]}`))
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
 
-	resp, b = e.do("POST", "/v1/functions/temperature/invoke?subject="+url.QueryEscape("device\n1"), "application/json", []byte(`{"tempc": 31}`))
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
-	resp, b = e.do("GET", "/v1/calls/"+resp.Header.Get(server.HeaderCallID), "", nil)
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
-	var info host.ExecutionInfo
-	require.NoError(t, json.Unmarshal(b, &info))
-	assert.Equal(t, "device\n1", info.Event.Subject)
+	ce := func(kv ...string) []string {
+		return append([]string{"ce-specversion", "1.0", "ce-id", "i1", "ce-source", "/test", "ce-type", "com.example.t"}, kv...)
+	}
+	tests := []struct {
+		name, path, ctype, body string
+		hdr                     []string
+		status                  int
+		reason                  string // substring of the error message
+	}{
+		{name: "plain ?subject=device%0A1 -> 400", path: "?subject=" + url.QueryEscape("device\n1"), ctype: "application/json", body: `{"tempc": 31}`, status: 400, reason: "subject must be UTF-8 without control characters"},
+		{name: "plain ?subject of 1025 bytes -> 400", path: "?subject=" + strings.Repeat("s", 1025), ctype: "application/json", body: `{"tempc": 31}`, status: 400, reason: "subject is 1025 bytes, limit 1024"},
+		{name: "plain ?type=a%00b -> 400", path: "?type=a%00b", ctype: "application/json", body: `{"tempc": 31}`, status: 400, reason: "type must be UTF-8"},
+		{name: "plain, Content-Type application/json; =x -> 400", ctype: "application/json; =x", body: `{"tempc": 31}`, status: 400, reason: "Content-Type"},
+		{name: "binary ce-subject of 1 MiB -> 400", hdr: ce("ce-subject", strings.Repeat("s", 1<<20)), ctype: "application/json", body: `{"tempc": 31}`, status: 400, reason: "subject is 1048576 bytes, limit 1024"},
+		{name: "binary ce-id nul%00id -> 400", hdr: ce("ce-id", "nul%00id"), ctype: "application/json", body: `{"tempc": 31}`, status: 400, reason: "id must be UTF-8 without control characters"},
+		{name: "binary ce-subject cr%0Dlf%0A -> 400", hdr: ce("ce-subject", "cr%0Dlf%0A"), ctype: "application/json", body: `{"tempc": 31}`, status: 400, reason: "subject must be UTF-8"},
+		{name: "structured subject with \\n -> 400", ctype: "application/cloudevents+json", body: `{"specversion":"1.0","id":"i2","source":"/s","type":"t","subject":"a\nb"}`, status: 400, reason: "subject must be UTF-8"},
+		{name: "binary body over the limit -> 413", hdr: ce(), ctype: "application/json", body: `"` + strings.Repeat("x", 1<<17) + `"`, status: 413, reason: "limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, b := e.do("POST", "/v1/functions/temperature/invoke"+tt.path, tt.ctype, []byte(tt.body), tt.hdr...)
+			require.Equal(t, tt.status, resp.StatusCode, string(b))
+			assert.Empty(t, resp.Header.Get(server.HeaderCallID), "the function did not run")
+			var body struct {
+				Error struct{ Code, Message string }
+			}
+			require.NoError(t, json.Unmarshal(b, &body), string(b))
+			assert.Contains(t, body.Error.Message, tt.reason)
+		})
+	}
+
+	// Binary mode without Content-Type: the body is opaque bytes, handed
+	// to the function without a datacontenttype; whatever the function
+	// makes of it, the request itself is no error of ours.
+	t.Run("binary, no content type, non-JSON body -> the function runs", func(t *testing.T) {
+		resp, b := e.do("POST", "/v1/functions/temperature/invoke?output=info", "", []byte("not json{"), ce()...)
+		assert.Less(t, resp.StatusCode, 500, string(b))
+		require.NotEmpty(t, resp.Header.Get(server.HeaderCallID), string(b))
+		var info host.ExecutionInfo
+		require.NoError(t, json.Unmarshal(b, &info), string(b))
+		assert.Empty(t, info.Event.DataContentType)
+	})
 }

@@ -65,22 +65,77 @@ type Accepted struct {
 	Duplicate bool   `json:"duplicate,omitempty"`
 }
 
-// ServeHTTP decodes and validates every event of the request, then stores
-// each one and answers 202 with their stream sequences. A request with any
-// invalid event stores nothing. When storing fails part way through a batch
-// the answer is 503; the client retries the whole request and the events
-// already stored are dropped as duplicates (Nats-Msg-Id is router.MsgID,
-// remembered for DuplicateWindow).
+// ServeHTTP decodes and validates every event of the request, encodes each
+// for the events stream, then stores each one and answers 202 with their
+// stream sequences. A request with any event that is invalid, or too large
+// for the NATS server, stores nothing and gets a 4xx with the reason. When
+// storing fails part way through a batch the answer is 503, the only
+// status that means the event store is unavailable; the client retries the
+// whole request and the events already stored are dropped as duplicates
+// (Nats-Msg-Id is router.MsgID, remembered for DuplicateWindow).
 func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	events, ierr := h.decode(w, r)
-	if ierr != nil {
-		h.log.Debug("event refused", "method", r.Method, "status", ierr.Status(), "reason", ierr.Error())
-		writeError(w, ierr)
-		return
+	if ierr == nil {
+		var msgs []*nats.Msg
+		if msgs, ierr = h.encode(events); ierr == nil {
+			h.storeAll(w, r, events, msgs)
+			return
+		}
 	}
+	if ierr.Kind == apierr.KindInternal {
+		h.log.Error("encode event", "error", ierr)
+	} else {
+		h.log.Debug("event refused", "method", r.Method, "status", ierr.Status(), "reason", ierr.Error())
+	}
+	writeError(w, ierr)
+}
+
+// encode turns events into messages for the events stream, refusing with
+// 413 an event larger than the NATS server's max payload: JetStream would
+// refuse it, and it is the client's to make smaller.
+func (h *HTTP) encode(events []cloudevents.Event) ([]*nats.Msg, *apierr.Error) {
+	maxPayload := h.js.Conn().MaxPayload()
+	msgs := make([]*nats.Msg, 0, len(events))
+	for i, ev := range events {
+		msg, err := router.EncodeMsg(h.cfg.httpSubject(), ev)
+		if err != nil {
+			// EncodeMsg encodes every event Decode accepts (FuzzDecode
+			// checks it), so this is our bug, not the client's.
+			return nil, &apierr.Error{Kind: apierr.KindInternal, Message: "internal error", Err: err}
+		}
+		if n := msgSize(msg); maxPayload > 0 && n > maxPayload {
+			what := "event"
+			if len(events) > 1 {
+				what = fmt.Sprintf("batch event %d", i)
+			}
+			return nil, apierr.Errorf(apierr.KindTooLarge, "%s is %d bytes as stored, more than the NATS server's max payload of %d bytes", what, n, maxPayload)
+		}
+		msgs = append(msgs, msg)
+	}
+	return msgs, nil
+}
+
+// msgSize is the size of msg as the NATS client counts it against the
+// server's max payload: the data and the encoded headers.
+func msgSize(msg *nats.Msg) int64 {
+	n := len(msg.Data)
+	if len(msg.Header) > 0 {
+		n += len("NATS/1.0\r\n\r\n")
+		for k, vs := range msg.Header {
+			for _, v := range vs {
+				n += len(k) + len(": ") + len(v) + len("\r\n")
+			}
+		}
+	}
+	return int64(n)
+}
+
+// storeAll publishes msgs, the encoded events, and answers 202, or the
+// reason not.
+func (h *HTTP) storeAll(w http.ResponseWriter, r *http.Request, events []cloudevents.Event, msgs []*nats.Msg) {
 	accepted := make([]Accepted, 0, len(events))
-	for _, ev := range events {
-		ack, err := h.store(r.Context(), ev)
+	for i, ev := range events {
+		ack, err := h.store(r.Context(), ev, msgs[i])
 		if err != nil {
 			ierr := storeError(err)
 			if ierr.Kind == apierr.KindUnavailable {
@@ -99,11 +154,7 @@ func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}{accepted})
 }
 
-func (h *HTTP) store(ctx context.Context, ev cloudevents.Event) (*jetstream.PubAck, error) {
-	msg, err := router.EncodeMsg(h.cfg.httpSubject(), ev)
-	if err != nil {
-		return nil, err
-	}
+func (h *HTTP) store(ctx context.Context, ev cloudevents.Event, msg *nats.Msg) (*jetstream.PubAck, error) {
 	ctx, cancel := context.WithTimeout(ctx, h.cfg.PublishTimeout)
 	defer cancel()
 	ack, err := h.js.PublishMsg(ctx, msg)
@@ -113,9 +164,11 @@ func (h *HTTP) store(ctx context.Context, ev cloudevents.Event) (*jetstream.PubA
 	return ack, nil
 }
 
-// storeError maps a JetStream publish failure: too large for the server
-// is the client's fault (413), anything else means the event is not stored
-// and a retry may succeed (503).
+// storeError maps a JetStream publish failure. Everything the request can
+// cause is refused before publishing (Decode, encode), so what is left
+// means the event is not stored and a retry may succeed (503). Too large
+// for the server stays 413 in case the server's max payload shrank since
+// encode read it.
 func storeError(err error) *apierr.Error {
 	if errors.Is(err, nats.ErrMaxPayload) {
 		return &apierr.Error{Kind: apierr.KindTooLarge, Message: "event larger than the NATS server's max payload", Err: err}
@@ -227,23 +280,39 @@ func ceHeader(hdr http.Header, attr string) ([]string, bool) {
 // validated events. It is exported for the fuzz test and for callers that
 // read the body themselves.
 func Decode(mode Mode, hdr http.Header, body []byte) ([]cloudevents.Event, *apierr.Error) {
+	var events []cloudevents.Event
 	switch mode {
 	case ModeBinary:
 		ev, err := decodeBinary(hdr, body)
 		if err != nil {
 			return nil, err
 		}
-		return []cloudevents.Event{ev}, nil
+		events = []cloudevents.Event{ev}
 	case ModeStructured:
 		ev, err := decodeStructured(body)
 		if err != nil {
 			return nil, err
 		}
-		return []cloudevents.Event{ev}, nil
+		events = []cloudevents.Event{ev}
 	case ModeBatch:
-		return decodeBatch(body)
+		var err *apierr.Error
+		if events, err = decodeBatch(body); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, apierr.Errorf(apierr.KindMediaType, "unknown content mode %d", mode)
 	}
-	return nil, apierr.Errorf(apierr.KindMediaType, "unknown content mode %d", mode)
+	for i := range events {
+		// The same rule as the NATS binding's, on the decoded values.
+		if err := router.CheckAttributes(&events[i]); err != nil {
+			msg := err.Error()
+			if mode == ModeBatch {
+				msg = fmt.Sprintf("batch event %d: %s", i, msg)
+			}
+			return nil, &apierr.Error{Kind: apierr.KindMalformed, Message: msg, Err: err}
+		}
+	}
+	return events, nil
 }
 
 // decodeBinary checks what sdk-go lets through — header names, repeated
@@ -274,6 +343,12 @@ func decodeBinary(hdr http.Header, body []byte) (cloudevents.Event, *apierr.Erro
 		if err != nil {
 			return cloudevents.Event{}, apierr.Errorf(apierr.KindMalformed, "header %s: %v", name, err)
 		}
+		// Checked here too, not only in Decode, so that the reason names
+		// the attribute where sdk-go would refuse it first (a control
+		// character in ce-source is a URL parse error).
+		if err := router.CheckAttribute(attr, v); err != nil {
+			return cloudevents.Event{}, &apierr.Error{Kind: apierr.KindMalformed, Message: fmt.Sprintf("header %s: %v", name, err), Err: err}
+		}
 		// sdk-go reads attributes by canonical header name.
 		clean[http.CanonicalHeaderKey(name)] = []string{v}
 	}
@@ -293,6 +368,17 @@ func decodeBinary(hdr http.Header, body []byte) (cloudevents.Event, *apierr.Erro
 	}
 	if err := ev.Validate(); err != nil {
 		return cloudevents.Event{}, &apierr.Error{Kind: apierr.KindMalformed, Message: "invalid event: " + err.Error(), Err: err}
+	}
+	if len(ev.DataEncoded) > 0 && ev.DataContentType() == "" {
+		// The HTTP binding puts data in the body as is, its media type in
+		// Content-Type (CloudEvents HTTP binding, §3.1.1); with no
+		// Content-Type, HTTP (RFC 9110, §8.3) lets the recipient assume
+		// application/octet-stream or sniff. CloudEvents' rule that data
+		// without datacontenttype is JSON belongs to the JSON event format,
+		// not to a binary-mode body. So the body is opaque bytes: stored
+		// without a datacontenttype (nothing is guessed) as data_base64,
+		// and a guest reads back exactly the bytes that were sent.
+		ev.DataBase64 = true
 	}
 	return *ev, nil
 }
@@ -370,9 +456,19 @@ func checkMembers(members map[string]json.RawMessage) *apierr.Error {
 	if data && data64 {
 		return apierr.Errorf(apierr.KindMalformed, "structured body: both data and data_base64")
 	}
-	for name := range members {
-		if name != "data_base64" && !validAttrName(name) {
+	for name, raw := range members {
+		if name == "data_base64" {
+			continue
+		}
+		if !validAttrName(name) {
 			return apierr.Errorf(apierr.KindMalformed, "structured body: attribute name %q must be 1 to 20 of a-z and 0-9", name)
+		}
+		// As in decodeBinary: name the attribute before sdk-go parses it.
+		var v string
+		if name != "data" && json.Unmarshal(raw, &v) == nil {
+			if err := router.CheckAttribute(name, v); err != nil {
+				return &apierr.Error{Kind: apierr.KindMalformed, Message: err.Error(), Err: err}
+			}
 		}
 	}
 	return nil

@@ -20,7 +20,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	srv := natstest.Start(t, natstest.WithTCP())
+	return newEnvOn(t, natstest.Start(t, natstest.WithTCP()))
+}
+
+// newEnvOn is newEnv on a server the test started.
+func newEnvOn(t *testing.T, srv *natstest.Server) *env {
+	t.Helper()
 	nc := srv.Conn()
 	js, err := jetstream.New(nc)
 	require.NoError(t, err)

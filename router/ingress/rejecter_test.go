@@ -3,6 +3,7 @@ package ingress_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -134,4 +135,56 @@ func TestRejecterTwoHosts(t *testing.T) {
 		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
 	}, 10*time.Second, 20*time.Millisecond)
 	assert.Len(t, e.msgs(t, layout.RejectedStream), n/2+1, "each invalid message rejected once")
+}
+
+// TestRejecterAttributeRule: messages that break router.CheckAttributes
+// are moved to the rejected stream with the reason naming the attribute;
+// a valid one published after them is the marker that all were handled.
+func TestRejecterAttributeRule(t *testing.T) {
+	e := newEnv(t)
+	runRejecter(t, e)
+	bin := func(kv ...string) *nats.Msg {
+		m := nats.NewMsg("events.attrs")
+		m.Header.Set("ce-specversion", "1.0")
+		m.Header.Set("ce-id", "a1")
+		m.Header.Set("ce-source", "/s")
+		m.Header.Set("ce-type", "t")
+		for i := 0; i+1 < len(kv); i += 2 {
+			m.Header.Set(kv[i], kv[i+1])
+		}
+		return m
+	}
+	tests := []struct {
+		name   string
+		msg    *nats.Msg
+		reason string
+	}{
+		{name: "NATS: ce-subject of 2000 bytes -> rejected stream with reason", msg: bin("ce-subject", strings.Repeat("s", 2000)), reason: "subject is 2000 bytes, limit 1024"},
+		{name: "NATS: ce-id with NUL -> rejected stream with reason", msg: bin("ce-id", "nul\x00id"), reason: "id must be UTF-8 without control characters"},
+		{name: "NATS structured: subject with LF -> rejected stream with reason", msg: &nats.Msg{Subject: "events.attrs", Data: []byte(`{"specversion":"1.0","id":"a2","source":"/s","type":"t","subject":"a\nb"}`)}, reason: "subject must be UTF-8 without control characters"},
+	}
+	for _, tt := range tests {
+		require.NoError(t, e.nc.PublishMsg(tt.msg), tt.name)
+	}
+	require.NoError(t, e.nc.PublishMsg(bin("ce-id", "marker")))
+	require.NoError(t, e.nc.Flush())
+	// The rejecter creates its consumer when it starts, which may be after
+	// the publishes: look it up inside the wait.
+	require.Eventually(t, func() bool {
+		cons, err := e.js.Consumer(t.Context(), layout.EventsStream, ingress.RejecterConsumer)
+		if err != nil {
+			return false
+		}
+		info, err := cons.Info(t.Context())
+		return err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.AckFloor.Stream == uint64(len(tests)+1)
+	}, 10*time.Second, 20*time.Millisecond)
+
+	rejected := e.msgs(t, layout.RejectedStream)
+	require.Len(t, rejected, len(tests), "the marker is valid and stays")
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Contains(t, rejected[i].Header.Get(ingress.HeaderRejectReason), tt.reason)
+			assert.Equal(t, "events.attrs", rejected[i].Header.Get(ingress.HeaderOriginalSubject))
+		})
+	}
 }
