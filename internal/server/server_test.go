@@ -213,6 +213,7 @@ func TestBadInput(t *testing.T) {
 		{"max_concurrency 100000", "PUT", "/v1/functions/wide", "application/json", `{"module": "` + mf.Digest + `", "limits": {"max_concurrency": 100000}}`, 422, "invalid"},
 		{"invoke a missing function", "POST", "/v1/functions/nope/invoke", "", "", 404, "not_found"},
 		{"malformed structured event", "POST", "/v1/functions/t/invoke", "application/cloudevents+json", `{"specversion": "1.0", "id": ""}`, 400, "malformed"},
+		{"invoke a batch", "POST", "/v1/functions/t/invoke", "application/cloudevents-batch+json", `[]`, 415, "unsupported_media_type"},
 		{"oversized invoke", "POST", "/v1/functions/t/invoke", "application/octet-stream", strings.Repeat("x", 1<<17), 413, "too_large"},
 		{"wrong method", "PATCH", "/v1/functions/t", "", "", 405, "method_not_allowed"},
 		{"no such route", "GET", "/v2/anything", "", "", 404, "not_found"},
