@@ -446,17 +446,18 @@ func (r *Router) startWorker(ctx context.Context, t Trigger) (*worker, error) {
 			}
 			continue
 		}
-		policy := jetstream.DeliverAllPolicy
-		if src.selected {
-			// A trigger on execution events starts with the calls made
-			// after it, not the whole call log.
-			policy = jetstream.DeliverNewPolicy
+		start, err := r.startOf(ctx, src, t)
+		if err != nil {
+			cancel()
+			return nil, err
 		}
 		cons, err := r.js.CreateOrUpdateConsumer(ctx, src.stream, jetstream.ConsumerConfig{
 			Durable:       DurableName(t.Name),
 			Description:   "wasmfaas trigger " + t.Name + " -> " + t.Function,
 			FilterSubject: src.subject,
-			DeliverPolicy: policy,
+			DeliverPolicy: start.DeliverPolicy,
+			OptStartTime:  start.OptStartTime,
+			OptStartSeq:   start.OptStartSeq,
 			AckPolicy:     jetstream.AckExplicitPolicy,
 			AckWait:       r.cfg.AckWait,
 			MaxDeliver:    maxDeliver(t),
@@ -486,6 +487,31 @@ func (r *Router) startWorker(ctx context.Context, t Trigger) (*worker, error) {
 	}()
 	r.log.Debug("trigger started", logKeyTrigger, t.Name, "function", t.Function, "durable", DurableName(t.Name))
 	return w, nil
+}
+
+// startOf is where t's consumer on src starts. A consumer that exists
+// keeps its start (JetStream refuses to change it, and its position is
+// what matters by then). A new one starts at the trigger's creation, so a
+// trigger sees the events stored after it was made, not the whole
+// retained history (Knative's behaviour), unless the trigger asks to
+// replay from a time or from the first event (Trigger.ReplayFrom).
+func (r *Router) startOf(ctx context.Context, src source, t Trigger) (jetstream.ConsumerConfig, error) {
+	cons, err := r.js.Consumer(ctx, src.stream, DurableName(t.Name))
+	switch {
+	case err == nil:
+		c := cons.CachedInfo().Config
+		return jetstream.ConsumerConfig{DeliverPolicy: c.DeliverPolicy, OptStartTime: c.OptStartTime, OptStartSeq: c.OptStartSeq}, nil
+	case !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound):
+		return jetstream.ConsumerConfig{}, fmt.Errorf("look up consumer of trigger %q on %s: %w", t.Name, src.stream, err)
+	}
+	all, from := t.startAt()
+	switch {
+	case all:
+		return jetstream.ConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}, nil
+	case !from.IsZero():
+		return jetstream.ConsumerConfig{DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &from}, nil
+	}
+	return jetstream.ConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy}, nil
 }
 
 // maxDeliver is the consumer's MaxDeliver: the trigger's attempts plus one

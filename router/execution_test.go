@@ -149,8 +149,10 @@ func TestHandledBeforeRestart(t *testing.T) {
 
 	inv := newFake(nil)
 	startRouter(t, Config{AckWait: 5 * time.Second}, js, inv,
-		Trigger{Name: "readings", Function: "readings", Delivery: fastDelivery, Filters: []Filter{filter(t, `{"exact": {"type": "com.example.reading"}}`)}},
-		Trigger{Name: "other", Function: "other", Delivery: fastDelivery, Filters: []Filter{filter(t, `{"exact": {"type": "com.example.reading"}}`)}},
+		// The events were stored before the triggers existed (the restart
+		// is simulated): replay them.
+		Trigger{Name: "readings", Function: "readings", Delivery: fastDelivery, ReplayFrom: ReplayAll, Filters: []Filter{filter(t, `{"exact": {"type": "com.example.reading"}}`)}},
+		Trigger{Name: "other", Function: "other", Delivery: fastDelivery, ReplayFrom: ReplayAll, Filters: []Filter{filter(t, `{"exact": {"type": "com.example.reading"}}`)}},
 	)
 	eventually(t, 10*time.Second, func() bool {
 		return len(inv.attempts("readings", fresh.ID())) == 1 && len(inv.attempts("other", done.ID())) == 1 && len(inv.attempts("other", fresh.ID())) == 1

@@ -19,6 +19,32 @@ type Trigger struct {
 	Function string   `json:"function"`
 	Filters  []Filter `json:"filters,omitempty"`
 	Delivery Delivery `json:"delivery"`
+	// Created is when the trigger was first stored. A trigger sees the
+	// events stored from then on (Knative's behaviour), unless ReplayFrom
+	// says otherwise; the catalog sets it, a caller's value is ignored.
+	Created time.Time `json:"created,omitzero"`
+	// ReplayFrom makes a new trigger start earlier than its creation:
+	// "all" for every retained event, or an RFC 3339 time. It applies when
+	// the trigger's consumers are first made; changing it later does not
+	// rewind them (delete and re-create the trigger for that).
+	ReplayFrom string `json:"replay_from,omitempty"`
+}
+
+// ReplayAll as ReplayFrom starts a trigger at the first retained event.
+const ReplayAll = "all"
+
+// startAt returns where a new consumer of t starts: every retained
+// event, the stored events from a time on, or (zero Created, a trigger
+// stored before creation times existed) the events stored after now.
+func (t Trigger) startAt() (all bool, from time.Time) {
+	switch {
+	case t.ReplayFrom == ReplayAll:
+		return true, time.Time{}
+	case t.ReplayFrom != "":
+		from, _ = time.Parse(time.RFC3339Nano, t.ReplayFrom) // Validate checked it
+		return false, from
+	}
+	return false, t.Created
 }
 
 // Delivery says how often and how patiently an event is retried before it
@@ -85,6 +111,8 @@ func (t *Trigger) Validate() error {
 	case strings.ContainsAny(t.Delivery.DeadLetter, " \t\r\n*>") || strings.Contains(t.Delivery.DeadLetter, "..") ||
 		strings.HasSuffix(t.Delivery.DeadLetter, "."):
 		return fmt.Errorf("%w: delivery.dead_letter %q is not a NATS subject", ErrInvalidTrigger, t.Delivery.DeadLetter)
+	case t.ReplayFrom != "" && t.ReplayFrom != ReplayAll && !validTime(t.ReplayFrom):
+		return fmt.Errorf("%w: replay_from %q: want %q or an RFC 3339 time such as 2026-12-01T00:00:00Z", ErrInvalidTrigger, t.ReplayFrom, ReplayAll)
 	case !strings.HasPrefix(t.Delivery.DeadLetter, layout.DeadLetterPrefix+"."):
 		return fmt.Errorf("%w: delivery.dead_letter %q must be under %s.", ErrInvalidTrigger, t.Delivery.DeadLetter, layout.DeadLetterPrefix)
 	}
@@ -94,6 +122,11 @@ func (t *Trigger) Validate() error {
 		}
 	}
 	return nil
+}
+
+func validTime(s string) bool {
+	_, err := time.Parse(time.RFC3339Nano, s)
+	return err == nil
 }
 
 // BackoffFor returns the delay before retry n (1 for the first retry).

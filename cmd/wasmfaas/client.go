@@ -127,6 +127,7 @@ func clientFlags(cmd *cobra.Command) {
 
 func newDeployCmd() *cobra.Command {
 	var grants, config, triggers []string
+	var replayFrom string
 	var isolation string
 	var timeout time.Duration
 	cmd := &cobra.Command{
@@ -182,6 +183,9 @@ func newDeployCmd() *cobra.Command {
 					exact[k] = v
 				}
 				body := map[string]any{"function": name, "filters": []any{map[string]any{"exact": exact}}}
+				if replayFrom != "" {
+					body["replay_from"] = replayFrom
+				}
 				if _, err := c.call("PUT", "/v1/triggers/"+url.PathEscape(name), "application/json", jsonBody(body)); err != nil {
 					return fmt.Errorf("trigger %s: %w", name, err)
 				}
@@ -194,6 +198,7 @@ func newDeployCmd() *cobra.Command {
 	cmd.Flags().StringSliceVar(&grants, "grant", nil, "capabilities to grant besides log,info,wasi (kv, props, emit, config)")
 	cmd.Flags().StringArrayVar(&config, "config", nil, "function config entry key=value (repeatable)")
 	cmd.Flags().StringSliceVar(&triggers, "trigger", nil, "exact filter attribute=value for a trigger named after the function")
+	cmd.Flags().StringVar(&replayFrom, "replay-from", "", `where a new trigger starts: "all" retained events, or an RFC 3339 time (default: the events stored after it is made)`)
 	cmd.Flags().StringVar(&isolation, "isolation", "", "pooled or fresh")
 	cmd.Flags().Var(durationValue{&timeout}, "timeout", "per-call timeout, a duration such as 5s (default: the server's)")
 	return cmd

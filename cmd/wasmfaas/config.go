@@ -34,6 +34,16 @@ type Config struct {
 	Modules struct {
 		MaxSize int64 `koanf:"max_size"`
 	} `koanf:"modules"`
+	Events struct {
+		MaxAge   time.Duration `koanf:"max_age"`
+		MaxBytes int64         `koanf:"max_bytes"`
+	} `koanf:"events"`
+	DeadLetters struct {
+		MaxAge time.Duration `koanf:"max_age"`
+	} `koanf:"deadletters"`
+	Rejected struct {
+		MaxAge time.Duration `koanf:"max_age"`
+	} `koanf:"rejected"`
 	Calls struct {
 		MaxAge   time.Duration `koanf:"max_age"`
 		MaxCount int           `koanf:"max_count"`
@@ -176,6 +186,10 @@ var configKeys = []configKey{
 	{key: "modules.max_size", def: "64MiB", help: "largest module upload", kind: kindSize, use: forServe},
 	{key: "calls.max_age", def: "168h", help: "how long the call log keeps a call", kind: kindDuration, use: forServe},
 	{key: "calls.max_count", def: "100000", help: "how many calls the call log keeps", kind: kindCount, use: forServe},
+	{key: "events.max_age", def: "168h", help: "how long the events stream keeps events (a trigger made later can replay them)", kind: kindDuration, use: forServe},
+	{key: "events.max_bytes", def: "4GiB", help: "the most the events stream holds; the oldest events are dropped first", kind: kindSize, use: forServe},
+	{key: "deadletters.max_age", def: "720h", help: "how long dead letters are kept for inspection and replay", kind: kindDuration, use: forServe},
+	{key: "rejected.max_age", def: "168h", help: "how long messages that are not CloudEvents are kept", kind: kindDuration, use: forServe},
 	{key: "shutdown.drain_timeout", def: "30s", help: "how long calls in flight may finish on SIGTERM", kind: kindDuration, use: forServe},
 	{key: "server", def: "http://127.0.0.1:8080", help: "URL of the wasmfaas serve to talk to", use: forClient},
 	{key: "token", help: "bearer token to send (serve's http.token)", secret: true, use: forClient},
@@ -513,6 +527,10 @@ func decodeConfig(k *koanf.Koanf, sc scope) (*Config, error) {
 	c.Modules.MaxSize = size("modules.max_size")
 	c.Calls.MaxAge = dur("calls.max_age")
 	c.Calls.MaxCount, _ = vals["calls.max_count"].(int)
+	c.Events.MaxAge = dur("events.max_age")
+	c.Events.MaxBytes = size("events.max_bytes")
+	c.DeadLetters.MaxAge = dur("deadletters.max_age")
+	c.Rejected.MaxAge = dur("rejected.max_age")
 	c.Shutdown.DrainTimeout = dur("shutdown.drain_timeout")
 	c.Server = s("server")
 	c.Token = s("token")

@@ -89,7 +89,11 @@ func appConfig(cfg *Config) (app.Config, error) {
 			Listen: cfg.NATS.Listen, ListenAuth: auth, TLSCert: cfg.NATS.TLSCert, TLSKey: cfg.NATS.TLSKey,
 			SyncInterval: cfg.NATS.SyncInterval,
 		},
-		Layout: layout.Config{Replicas: cfg.NATS.Replicas, CallsMaxAge: cfg.Calls.MaxAge, CallsMaxCount: int64(cfg.Calls.MaxCount)},
+		Layout: layout.Config{
+			Replicas: cfg.NATS.Replicas, CallsMaxAge: cfg.Calls.MaxAge, CallsMaxCount: int64(cfg.Calls.MaxCount),
+			EventsMaxAge: cfg.Events.MaxAge, EventsMaxBytes: cfg.Events.MaxBytes,
+			DeadLetterMaxAge: cfg.DeadLetters.MaxAge, RejectedMaxAge: cfg.Rejected.MaxAge,
+		},
 		HTTP: server.Config{
 			Token: cfg.HTTP.Token, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
 			MetricsPublic: cfg.HTTP.MetricsPublic || isLoopback(cfg.HTTP.Addr),

@@ -280,3 +280,54 @@ func TestEventsBodyLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestNewTriggerSeesNewEvents: a trigger created after 10 matching events
+// runs 0 calls until the 11th arrives (a 12th, the marker, shows nothing
+// older came late); a trigger asking for replay_from "all" runs on all of
+// them.
+func TestNewTriggerSeesNewEvents(t *testing.T) {
+	_, ts := start(t, app.Config{})
+	deploy(t, ts, "counter", "../../examples/counter/go", `"grants": ["props"]`)
+	deploy(t, ts, "replayer", "../../examples/counter/go", `"grants": ["props"]`)
+	post := func(i int) {
+		t.Helper()
+		resp, b := call(t, ts, "POST", "/v1/events", "application/json", []byte(`{}`),
+			"Ce-Specversion", "1.0", "Ce-Id", fmt.Sprintf("e%d", i), "Ce-Source", "/t", "Ce-Type", "com.example.tick", "Ce-Subject", fmt.Sprintf("s%d", i))
+		require.Equal(t, http.StatusAccepted, resp.StatusCode, string(b))
+	}
+	calls := func(fn string) []string {
+		_, b := call(t, ts, "GET", "/v1/calls?limit=100&function="+fn, "", nil)
+		var list struct {
+			Calls []struct{ Event struct{ ID string } }
+		}
+		require.NoError(t, json.Unmarshal(b, &list), string(b))
+		var ids []string
+		for _, c := range list.Calls {
+			ids = append(ids, c.Event.ID)
+		}
+		return ids
+	}
+	for i := 1; i <= 10; i++ {
+		post(i)
+	}
+	resp, b := call(t, ts, "PUT", "/v1/triggers/counter", "application/json", []byte(`{"function": "counter", "filters": [{"exact": {"type": "com.example.tick"}}]}`))
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	resp, b = call(t, ts, "PUT", "/v1/triggers/replayer", "application/json", []byte(`{"function": "replayer", "replay_from": "all", "filters": [{"exact": {"type": "com.example.tick"}}]}`))
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	resp, b = call(t, ts, "PUT", "/v1/triggers/bad-replay", "application/json", []byte(`{"function": "counter", "replay_from": "yesterday"}`))
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, string(b))
+
+	post(11)
+	require.Eventually(t, func() bool { return len(calls("counter")) >= 1 }, 20*time.Second, 20*time.Millisecond)
+	post(12)
+	require.Eventually(t, func() bool { return len(calls("counter")) >= 2 }, 20*time.Second, 20*time.Millisecond)
+	assert.ElementsMatch(t, []string{"e11", "e12"}, calls("counter"), "none of the 10 older events ran")
+	require.Eventually(t, func() bool { return len(calls("replayer")) == 12 }, 20*time.Second, 20*time.Millisecond, "replay_from all runs on every retained event")
+
+	// A change to the trigger keeps its start: no replay.
+	resp, b = call(t, ts, "PUT", "/v1/triggers/counter", "application/json", []byte(`{"function": "counter", "filters": [{"prefix": {"type": "com.example."}}]}`))
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	post(13)
+	require.Eventually(t, func() bool { return len(calls("counter")) >= 3 }, 20*time.Second, 20*time.Millisecond)
+	assert.ElementsMatch(t, []string{"e11", "e12", "e13"}, calls("counter"))
+}

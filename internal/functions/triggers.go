@@ -58,6 +58,7 @@ func (ts *Triggers) Put(ctx context.Context, name string, t router.Trigger) (Tri
 		return TriggerInfo{}, &kindError{kind: ErrBadName, msg: fmt.Sprintf("trigger name %q in the body differs from %q in the path", t.Name, name)}
 	}
 	t.Name = name
+	t.Created = time.Time{}
 	if err := t.Normalize(); err != nil {
 		return TriggerInfo{}, wrapf(ErrInvalid, err, "trigger %s", name)
 	}
@@ -76,6 +77,18 @@ func (ts *Triggers) Put(ctx context.Context, name string, t router.Trigger) (Tri
 	}
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
+	// A trigger keeps its creation time across changes: it is where its
+	// consumers started.
+	t.Created = time.Now().UTC()
+	if prev, err := ts.defs.Get(ctx, KindTrigger, name); err == nil {
+		if old, derr := decodeTrigger(prev); derr == nil && !old.Created.IsZero() {
+			t.Created = old.Created
+		}
+	}
+	data, err = json.Marshal(t)
+	if err != nil {
+		return TriggerInfo{}, err
+	}
 	doc, err := ts.defs.Put(ctx, KindTrigger, name, data, -1)
 	if err != nil {
 		return TriggerInfo{}, err

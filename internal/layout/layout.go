@@ -53,6 +53,13 @@ const (
 
 	// DefaultDuplicateWindow is how long a stream remembers a Nats-Msg-Id.
 	DefaultDuplicateWindow = 2 * time.Minute
+	// Retention defaults of the events, rejected and dead-letter streams:
+	// a week of events (within 4 GiB, the oldest dropped first), a week of
+	// rejected messages, a month of dead letters to look at and replay.
+	DefaultEventsMaxAge     = 7 * 24 * time.Hour
+	DefaultEventsMaxBytes   = 4 << 30
+	DefaultRejectedMaxAge   = 7 * 24 * time.Hour
+	DefaultDeadLetterMaxAge = 30 * 24 * time.Hour
 	// DefaultPropsMaxAge is how long property-changed events are kept; the
 	// triggers' durable consumers read them long before.
 	DefaultPropsMaxAge = 7 * 24 * time.Hour
@@ -74,9 +81,13 @@ type Config struct {
 	// EventsPrefix is the events stream's subject prefix; EventsPrefix if
 	// empty.
 	EventsPrefix string
-	// EventsMaxAge bounds how long accepted events are kept; 0 keeps them
-	// until deleted.
-	EventsMaxAge time.Duration
+	// EventsMaxAge and EventsMaxBytes bound the events stream (the oldest
+	// dropped first), RejectedMaxAge the rejected stream, DeadLetterMaxAge
+	// the dead letters. Zero means the default; a negative value no bound.
+	EventsMaxAge     time.Duration
+	EventsMaxBytes   int64
+	RejectedMaxAge   time.Duration
+	DeadLetterMaxAge time.Duration
 	// PropsMaxAge bounds how long property-changed events are kept;
 	// DefaultPropsMaxAge if zero.
 	PropsMaxAge time.Duration
@@ -104,6 +115,23 @@ func New(cfg Config) (Layout, error) {
 	}
 	if cfg.EventsPrefix == "" {
 		cfg.EventsPrefix = EventsPrefix
+	}
+	def := func(v *time.Duration, d time.Duration) {
+		switch {
+		case *v == 0:
+			*v = d
+		case *v < 0:
+			*v = 0 // no bound
+		}
+	}
+	def(&cfg.EventsMaxAge, DefaultEventsMaxAge)
+	def(&cfg.RejectedMaxAge, DefaultRejectedMaxAge)
+	def(&cfg.DeadLetterMaxAge, DefaultDeadLetterMaxAge)
+	switch {
+	case cfg.EventsMaxBytes == 0:
+		cfg.EventsMaxBytes = DefaultEventsMaxBytes
+	case cfg.EventsMaxBytes < 0:
+		cfg.EventsMaxBytes = 0
 	}
 	if cfg.PropsMaxAge == 0 {
 		cfg.PropsMaxAge = DefaultPropsMaxAge
@@ -233,16 +261,17 @@ func (l Layout) Resources() []Resource {
 	return []Resource{
 		stream(jetstream.StreamConfig{
 			Name: EventsStream, Description: "wasmfaas events", Subjects: []string{l.cfg.EventsPrefix + ".>"},
-			MaxAge: l.cfg.EventsMaxAge, Duplicates: l.window(l.cfg.EventsMaxAge),
-		}, ageWords(l.cfg.EventsMaxAge, "until deleted"), "HTTP ingress, NATS publishers, functions' emitted events", "triggers' durable consumers, the rejecter"),
+			MaxAge: l.cfg.EventsMaxAge, MaxBytes: maxBytes(l.cfg.EventsMaxBytes), Discard: jetstream.DiscardOld,
+			Duplicates: l.window(l.cfg.EventsMaxAge),
+		}, limitWords(l.cfg.EventsMaxAge, l.cfg.EventsMaxBytes), "HTTP ingress, NATS publishers, functions' emitted events", "triggers' durable consumers, the rejecter"),
 		stream(jetstream.StreamConfig{
 			Name: RejectedStream, Description: "wasmfaas messages that are not CloudEvents", Subjects: []string{RejectedPrefix + ".>"},
-			Duplicates: l.cfg.DuplicateWindow,
-		}, "until deleted", "the rejecter", "operators"),
+			MaxAge: l.cfg.RejectedMaxAge, Duplicates: l.window(l.cfg.RejectedMaxAge),
+		}, ageWords(l.cfg.RejectedMaxAge, "until deleted"), "the rejecter", "operators"),
 		stream(jetstream.StreamConfig{
 			Name: DeadLetterStream, Description: "wasmfaas dead letters", Subjects: []string{DeadLetterPrefix + ".>"},
-			Duplicates: l.cfg.DuplicateWindow,
-		}, "until deleted or replayed", "trigger delivery", "the dead-letter API (list, show, replay)"),
+			MaxAge: l.cfg.DeadLetterMaxAge, Duplicates: l.window(l.cfg.DeadLetterMaxAge),
+		}, ageWords(l.cfg.DeadLetterMaxAge, "until deleted"), "trigger delivery", "the dead-letter API (list, show, replay)"),
 		stream(jetstream.StreamConfig{
 			Name: PropsStream, Description: "wasmfaas property-changed events", Subjects: []string{PropsSubject + ".>"},
 			MaxAge: l.cfg.PropsMaxAge, Duplicates: l.window(l.cfg.PropsMaxAge),
@@ -282,6 +311,21 @@ func duration(d time.Duration) string {
 		return fmt.Sprintf("%dh", d/time.Hour)
 	}
 	return d.String()
+}
+
+func maxBytes(n int64) int64 {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+func limitWords(age time.Duration, bytes int64) string {
+	w := ageWords(age, "until deleted")
+	if bytes > 0 {
+		w += fmt.Sprintf(", at most %d GiB, oldest dropped", bytes>>30)
+	}
+	return w
 }
 
 func callsWords(age time.Duration, count int64) string {
