@@ -11,7 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/internal/natstest"
+	"github.com/wasmfaas/wasmfaas/store"
 )
 
 // TestEngine pins the JetStream behaviours idempotent writes rest on
@@ -120,4 +122,10 @@ func TestEngine(t *testing.T) {
 		_, err = js.PublishMsg(ctx, msg("e.k.a", "4", "Nats-Msg-Id", "w1"), jetstream.WithExpectLastSequencePerSubject(seq))
 		wrongLast(t, err)
 	})
+}
+
+// TestWriteMarkerTTL: the markers of write ids live as long as the store
+// package promises to remember them.
+func TestWriteMarkerTTL(t *testing.T) {
+	assert.Equal(t, store.WriteIDRetention, layout.WriteMarkerTTL)
 }

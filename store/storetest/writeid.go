@@ -37,6 +37,10 @@ func testWriteIDOnce(t *testing.T, s store.Store) {
 		e, err = kv.Get(ctx, "ns", "other")
 		require.NoError(t, err)
 		assert.Equal(t, "a", string(e.Value), "the same id on another key is another write")
+
+		keys, err := kv.Keys(ctx, "ns", "")
+		require.NoError(t, err)
+		assert.Equal(t, []string{"k", "other"}, keys, "whatever remembers write ids is not a key")
 	})
 	t.Run("KV delete", func(t *testing.T) {
 		d := store.WithWriteID(ctx, "d1")
