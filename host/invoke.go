@@ -66,6 +66,7 @@ type call struct {
 	scancel context.CancelFunc
 
 	logBytes int
+	writes   int        // store writes applied so far (see writeCtx)
 	sticky   *ErrorInfo // a host-recorded failure the guest cannot clear
 	guestErr *ErrorInfo // from error_set
 	stderr   *guestWriter
