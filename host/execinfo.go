@@ -37,6 +37,7 @@ type ExecutionInfo struct {
 	Start           time.Time                  `json:"start"`
 	DurationNS      int64                      `json:"duration_ns"`
 	Attempt         int                        `json:"attempt"`
+	Redelivered     bool                       `json:"redelivered,omitempty"`
 	MemoryBytes     uint64                     `json:"memory_bytes"`
 	Result          *Result                    `json:"result,omitempty"`
 	Emitted         []cloudevents.Event        `json:"emitted,omitempty"`
@@ -174,6 +175,9 @@ func (e ExecutionInfo) LogValue() slog.Value {
 			slog.String("type", e.Event.Type),
 			slog.String("subject", e.Event.Subject),
 		),
+	}
+	if e.Redelivered {
+		attrs = append(attrs, slog.Bool("redelivered", true))
 	}
 	if e.Error != nil {
 		attrs = append(attrs, slog.Group("error", slog.String("kind", e.Error.Kind), slog.String("message", e.Error.Message)))

@@ -133,6 +133,8 @@ func TestEmitBinaryData(t *testing.T) {
 	}
 	assert.Equal(t, EmittedID("ev-1", "trig-a", 0), a.Emitted[0].ID())
 	assert.Equal(t, a.Emitted[0].ID(), retry.Emitted[0].ID())
+	assert.False(t, a.Redelivered, "a first delivery")
+	assert.True(t, retry.Redelivered, "attempt 2 is a redelivery")
 	assert.Equal(t, EmittedID("ev-1", "trig-b", 0), b.Emitted[0].ID())
 	assert.NotEqual(t, a.Emitted[0].ID(), b.Emitted[0].ID())
 }

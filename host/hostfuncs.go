@@ -287,6 +287,31 @@ func EmittedID(triggerID, scope string, index int) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
+// WriteID derives the write id (store.WithWriteID) of the index-th write a
+// call made, counting only the writes the store applied: the call on the
+// event (source, id) in scope (as for EmittedID) of function. A call run
+// again on the same event through the same trigger, after a crash or a
+// failure, derives the same ids in the same order, and the store does not
+// apply its earlier writes twice (docs/RATIONALE.md, "Why atomic batches
+// for idempotent writes?").
+func WriteID(source, id, scope, function string, index int) string {
+	h := sha256.New()
+	for _, s := range []string{source, id, scope, function} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	h.Write([]byte(strconv.Itoa(index)))
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// writeCtx is the context of the call's next write: storeCtx with the
+// write's id. A write that fails (a conflict, not found) does not count,
+// so a compare-and-set loop retries under the same id, and a re-run finds
+// its applied writes at the same indexes.
+func (c *call) writeCtx() context.Context {
+	return store.WithWriteID(c.storeCtx(), WriteID(c.ev.Source(), c.ev.ID(), c.scope, c.fn.name, c.writes))
+}
+
 func emitEvent(ctx context.Context, mod api.Module, stack []uint64) {
 	c := callFrom(ctx)
 	attrs := region(mod, "emit_event", u32(stack[0]), u32(stack[1]))
@@ -420,11 +445,12 @@ func kvSet(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = status(abi.Unavailable)
 		return
 	}
-	rev, err := kv.Put(c.storeCtx(), c.fn.name, key, val)
+	rev, err := kv.Put(c.writeCtx(), c.fn.name, key, val)
 	if err != nil {
 		stack[0] = c.storeStatus("kv_set", err)
 		return
 	}
+	c.writes++
 	c.info.KVChanges = append(c.info.KVChanges, KVChange{Key: key, Revision: rev, Size: len(val)})
 	stack[0] = rev
 }
@@ -437,10 +463,11 @@ func kvDelete(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = status(abi.Unavailable)
 		return
 	}
-	if err := kv.Delete(c.storeCtx(), c.fn.name, key); err != nil {
+	if err := kv.Delete(c.writeCtx(), c.fn.name, key); err != nil {
 		stack[0] = c.storeStatus("kv_delete", err)
 		return
 	}
+	c.writes++
 	c.info.KVChanges = append(c.info.KVChanges, KVChange{Key: key, Deleted: true})
 	stack[0] = status(abi.OK)
 }
@@ -508,11 +535,12 @@ func propsSet(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = status(abi.Unavailable)
 		return
 	}
-	ch, err := ps.Set(c.storeCtx(), subj, name, json.RawMessage(val), expect)
+	ch, err := ps.Set(c.writeCtx(), subj, name, json.RawMessage(val), expect)
 	if err != nil {
 		stack[0] = c.storeStatus("props_set", err)
 		return
 	}
+	c.writes++
 	c.recordChange(ch)
 	stack[0] = ch.Revision
 }
@@ -527,11 +555,12 @@ func propsDelete(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = status(abi.Unavailable)
 		return
 	}
-	ch, err := ps.Delete(c.storeCtx(), subj, name, expect)
+	ch, err := ps.Delete(c.writeCtx(), subj, name, expect)
 	if err != nil {
 		stack[0] = c.storeStatus("props_delete", err)
 		return
 	}
+	c.writes++
 	c.recordChange(ch)
 	stack[0] = status(abi.OK)
 }
@@ -564,10 +593,11 @@ func propsExtSet(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = status(abi.Unavailable)
 		return
 	}
-	if err := ps.SetExtended(c.storeCtx(), subj, name, val); err != nil {
+	if err := ps.SetExtended(c.writeCtx(), subj, name, val); err != nil {
 		stack[0] = c.storeStatus("props_ext_set", err)
 		return
 	}
+	c.writes++
 	stack[0] = status(abi.OK)
 }
 
@@ -580,9 +610,10 @@ func propsExtDelete(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = status(abi.Unavailable)
 		return
 	}
-	if err := ps.DeleteExtended(c.storeCtx(), subj, name); err != nil {
+	if err := ps.DeleteExtended(c.writeCtx(), subj, name); err != nil {
 		stack[0] = c.storeStatus("props_ext_delete", err)
 		return
 	}
+	c.writes++
 	stack[0] = status(abi.OK)
 }

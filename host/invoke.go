@@ -33,7 +33,10 @@ type callOptions struct {
 	emitScope string
 }
 
-// WithAttempt records the delivery attempt (1 for the first).
+// WithAttempt records the delivery attempt (1 for the first); an attempt
+// above 1 marks the call redelivered (ExecutionInfo.Redelivered): the event
+// was delivered before, and that delivery may have run the function, or
+// part of it, already.
 func WithAttempt(n int) CallOption { return func(o *callOptions) { o.attempt = n } }
 
 // WithCallID sets the call id instead of a fresh UUIDv7.
@@ -63,6 +66,7 @@ type call struct {
 	scancel context.CancelFunc
 
 	logBytes int
+	writes   int        // store writes applied so far (see writeCtx)
 	sticky   *ErrorInfo // a host-recorded failure the guest cannot clear
 	guestErr *ErrorInfo // from error_set
 	stderr   *guestWriter
@@ -156,6 +160,7 @@ func (h *Host) Invoke(ctx context.Context, fn *Function, ev cloudevents.Event, o
 		Event:        eventInfo(&ev),
 		Start:        start.UTC(),
 		Attempt:      o.attempt,
+		Redelivered:  o.attempt > 1,
 	}
 	defer func() {
 		if r := recover(); r != nil {

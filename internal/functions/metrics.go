@@ -9,6 +9,7 @@ import (
 // metrics are the call path's Prometheus collectors.
 type metrics struct {
 	calls    *prometheus.CounterVec
+	redeliv  *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	pools    *poolCollector
 }
@@ -18,6 +19,10 @@ func newMetrics(c *Catalog) *metrics {
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wasmfaas_calls_total", Help: "Calls by function and status.",
 		}, []string{"function", "status"}),
+		redeliv: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wasmfaas_redeliveries_total",
+			Help: "Calls on an event delivered before (a retry after a failure, or a redelivery after a crash or a lost ack), by function.",
+		}, []string{"function"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "wasmfaas_call_duration_seconds", Help: "Call duration by function.",
 			Buckets: []float64{0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10},
@@ -28,13 +33,16 @@ func newMetrics(c *Catalog) *metrics {
 
 func (m *metrics) observe(info host.ExecutionInfo) {
 	m.calls.WithLabelValues(info.Function, string(info.Status)).Inc()
+	if info.Redelivered {
+		m.redeliv.WithLabelValues(info.Function).Inc()
+	}
 	m.duration.WithLabelValues(info.Function).Observe(info.Duration().Seconds())
 }
 
 // Collectors returns the catalog's metrics: calls by function and status,
-// call durations, and the instance pools' counters.
+// redelivered calls by function, call durations, and the instance pools' counters.
 func (c *Catalog) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{c.metrics.calls, c.metrics.duration, c.metrics.pools}
+	return []prometheus.Collector{c.metrics.calls, c.metrics.redeliv, c.metrics.duration, c.metrics.pools}
 }
 
 // poolCollector reads the pools' counters at scrape time.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -66,6 +67,12 @@ const (
 	// DefsHistory is how many revisions of a definition the bucket keeps:
 	// the most JetStream KV allows, so rollback reaches far back.
 	DefsHistory = 64
+	// WriteMarkerTTL is how long a guest bucket keeps the marker of an
+	// applied write id (Nats-TTL on the marker message): as long as
+	// store.WriteIDRetention, far longer than any redelivery of the
+	// event that caused the write (docs/RATIONALE.md, "Why atomic batches
+	// for idempotent writes?").
+	WriteMarkerTTL = 24 * time.Hour
 	// ValueSlack is what a bucket's max value size allows beyond the abi
 	// limit, which the store enforces exactly before writing: JetStream
 	// counts the message's headers against it too.
@@ -221,7 +228,16 @@ type Resource struct {
 	stream *jetstream.StreamConfig
 	kv     *jetstream.KeyValueConfig
 	obj    *jetstream.ObjectStoreConfig
+	// writeOnce: the bucket's stream takes atomic batches and per-message
+	// TTLs, for the markers of idempotent writes (WriteMarkerTTL), which
+	// KeyValueConfig cannot ask for.
+	writeOnce bool
 }
+
+// WriteOnce reports whether the resource is a KV bucket whose stream
+// allows atomic batch publish and per-message TTLs, the two features
+// idempotent guest writes need.
+func (r Resource) WriteOnce() bool { return r.writeOnce }
 
 // Resource kinds.
 const (
@@ -247,6 +263,7 @@ func (l Layout) Resources() []Resource {
 		return Resource{Kind: KindStream, Name: sc.Name, Subjects: sc.Subjects, Retention: retention, Writers: writers, Readers: readers, stream: &sc}
 	}
 	bucket := func(name, desc string, maxValue int, history uint8, writers, readers string) Resource {
+		writeOnce := history == 1 // the guests' buckets; definitions keep history and no markers
 		kv := jetstream.KeyValueConfig{Bucket: name, Description: desc, History: history, Storage: st, Replicas: r}
 		if maxValue > 0 {
 			kv.MaxValueSize = int32(maxValue + ValueSlack)
@@ -255,7 +272,10 @@ func (l Layout) Resources() []Resource {
 		if history > 1 {
 			ret = fmt.Sprintf("%d revisions per key", history)
 		}
-		return Resource{Kind: KindKV, Name: name, Subjects: []string{"$KV." + name + ".>"}, Retention: ret, Writers: writers, Readers: readers, kv: &kv}
+		if writeOnce {
+			ret += ", write-id markers for " + duration(WriteMarkerTTL)
+		}
+		return Resource{Kind: KindKV, Name: name, Subjects: []string{"$KV." + name + ".>"}, Retention: ret, Writers: writers, Readers: readers, kv: &kv, writeOnce: writeOnce}
 	}
 	obj := jetstream.ObjectStoreConfig{Bucket: ModulesBucket, Description: "wasmfaas module blobs by sha256 digest", Storage: st, Replicas: r}
 	return []Resource{
@@ -385,6 +405,8 @@ func (l Layout) Ensure(ctx context.Context, js jetstream.JetStream) error {
 		switch {
 		case r.stream != nil:
 			_, err = js.CreateOrUpdateStream(ctx, *r.stream)
+		case r.kv != nil && r.writeOnce:
+			err = ensureWriteOnce(ctx, js, *r.kv)
 		case r.kv != nil:
 			_, err = js.CreateOrUpdateKeyValue(ctx, *r.kv)
 		case r.obj != nil:
@@ -395,6 +417,42 @@ func (l Layout) Ensure(ctx context.Context, js jetstream.JetStream) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ensureWriteOnce creates the bucket if it is missing, then sets on its
+// stream what KeyValueConfig cannot express (AllowAtomicPublish,
+// AllowMsgTTL) along with what the layout may change on an existing bucket
+// (description, history, max value size, replicas). It cannot use
+// CreateOrUpdateKeyValue on an existing bucket: that would ask to turn
+// AllowMsgTTL off, which the server refuses.
+func ensureWriteOnce(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValueConfig) error {
+	name := "KV_" + kv.Bucket
+	st, err := js.Stream(ctx, name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		_, err = js.CreateKeyValue(ctx, kv)
+		if err != nil && !errors.Is(err, jetstream.ErrBucketExists) {
+			return err
+		}
+		st, err = js.Stream(ctx, name)
+	}
+	if err != nil {
+		return err
+	}
+	sc := st.CachedInfo().Config
+	want := sc
+	want.Description = kv.Description
+	want.MaxMsgsPerSubject = max(int64(kv.History), 1)
+	want.MaxMsgSize = kv.MaxValueSize
+	if want.MaxMsgSize == 0 {
+		want.MaxMsgSize = -1
+	}
+	want.Replicas = max(kv.Replicas, 1)
+	want.AllowAtomicPublish, want.AllowMsgTTL = true, true
+	if reflect.DeepEqual(sc, want) {
+		return nil
+	}
+	_, err = js.UpdateStream(ctx, want)
+	return err
 }
 
 // Table is the layout as a Markdown table: name, kind, subjects,
@@ -448,8 +506,9 @@ func (l Layout) Check(ctx context.Context, js jetstream.JetStream, seen map[stri
 		case was.LastSeq > st.LastSeq:
 			lost[r.Name] = fmt.Sprintf("the last sequence went back from %d to %d: messages lost to damaged storage",
 				was.LastSeq, st.LastSeq)
-		case was.LastSeq == st.LastSeq && was.Msgs > st.Msgs && info.Config.MaxAge == 0:
-			// Nothing was written since, and nothing expires: only
+		case was.LastSeq == st.LastSeq && was.Msgs > st.Msgs && info.Config.MaxAge == 0 && !info.Config.AllowMsgTTL:
+			// Nothing was written since, and nothing expires (no max
+			// age, no per-message TTL such as write markers'): only
 			// damaged storage removes messages then.
 			lost[r.Name] = fmt.Sprintf("%d of %d messages lost to damaged storage since the last stop", was.Msgs-st.Msgs, was.Msgs)
 		}

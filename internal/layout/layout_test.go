@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmfaas/wasmfaas/internal/layout"
+	"github.com/wasmfaas/wasmfaas/internal/natstest"
 )
 
 var update = flag.Bool("update", false, "rewrite the layout table in docs/ARCHITECTURE.md")
@@ -79,5 +80,32 @@ func TestBadConfig(t *testing.T) {
 	} {
 		_, err := layout.New(cfg)
 		assert.Error(t, err, name)
+	}
+}
+
+// TestWriteOnceBuckets: the guests' buckets take atomic batches and
+// per-message TTLs, on a fresh server and again when Ensure runs on an
+// existing layout (a restart), which must not try to turn them off.
+func TestWriteOnceBuckets(t *testing.T) {
+	srv := natstest.Start(t, natstest.Bare())
+	js := srv.JetStream()
+	l := layout.Default()
+	for range 2 {
+		require.NoError(t, l.Ensure(t.Context(), js))
+		for _, r := range l.Resources() {
+			if r.Kind != layout.KindKV {
+				continue
+			}
+			st, err := js.Stream(t.Context(), "KV_"+r.Name)
+			require.NoError(t, err)
+			cfg := st.CachedInfo().Config
+			assert.Equal(t, r.WriteOnce(), cfg.AllowAtomicPublish, r.Name)
+			assert.Equal(t, r.WriteOnce(), cfg.AllowMsgTTL, r.Name)
+			assert.True(t, cfg.AllowDirect, r.Name)
+		}
+	}
+	for _, name := range []string{layout.KVBucket, layout.PropsBucket, layout.ExtBucket} {
+		_, err := js.KeyValue(t.Context(), name)
+		require.NoError(t, err, "still a KV bucket: %s", name)
 	}
 }

@@ -145,3 +145,45 @@ func BenchmarkPropertyUpdate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkWriteID is the cost of idempotent writes: the same write with
+// and without a write id (store.WithWriteID), a fresh id per write as a
+// guest's calls make them. With an id, a write is one atomic batch of two
+// messages (marker and value) instead of one publish.
+func BenchmarkWriteID(b *testing.B) {
+	for _, withID := range []bool{false, true} {
+		name := "plain"
+		if withID {
+			name = "writeid"
+		}
+		ctx := func(i int) context.Context {
+			if !withID {
+				return context.Background()
+			}
+			return store.WithWriteID(context.Background(), "bench-"+strconv.Itoa(i))
+		}
+		b.Run("KVPut/"+name, func(b *testing.B) {
+			kv := benchStore(b, jsstore.Config{}).KV()
+			v, i := make([]byte, 64), 0
+			latencies(b, func() error {
+				i++
+				_, err := kv.Put(ctx(i), "fn", "user/42", v)
+				return err
+			})
+		})
+		b.Run("PropertyCAS/"+name, func(b *testing.B) {
+			p := benchStore(b, jsstore.Config{}).Properties()
+			c, err := p.Set(context.Background(), "device/42", "n", json.RawMessage(`0`), abi.RevAny)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rev, i := c.Revision, 0
+			latencies(b, func() error {
+				i++
+				c, err := p.Set(ctx(i), "device/42", "n", json.RawMessage(strconv.Itoa(i)), int64(rev))
+				rev = c.Revision
+				return err
+			})
+		})
+	}
+}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wasmfaas/wasmfaas/store"
 )
 
 // NATS KV header names and operations (nats.go keeps its own unexported).
@@ -92,8 +94,12 @@ func isTombstone(h nats.Header) bool {
 }
 
 // put stores value unconditionally; the mirror keeps value, which the
-// caller must not modify afterwards.
+// caller must not modify afterwards. With a write id in ctx it returns
+// errApplied, having written nothing, if the id was applied to key before.
 func (b *bucket) put(ctx context.Context, key string, value []byte) (uint64, error) {
+	if id := store.WriteID(ctx); id != "" {
+		return b.writeOnceAlways(ctx, key, value, false, id)
+	}
 	rev, err := b.kv.Put(ctx, key, value)
 	if err != nil {
 		return 0, unavailable(ctx, err)
@@ -109,8 +115,11 @@ func (b *bucket) put(ctx context.Context, key string, value []byte) (uint64, err
 var errStale = errors.New("stale revision")
 
 // update stores value (kept by the mirror, like put's) if the key's last message has revision last (0: no
-// message at all); errStale if not.
+// message at all); errStale if not; errApplied (as put) with a write id.
 func (b *bucket) update(ctx context.Context, key string, value []byte, last uint64) (uint64, error) {
+	if id := store.WriteID(ctx); id != "" {
+		return b.writeOnce(ctx, key, value, false, last, true, id)
+	}
 	rev, err := b.kv.Update(ctx, key, value, last)
 	if isConflict(err) {
 		return 0, errStale
@@ -127,7 +136,14 @@ func (b *bucket) update(ctx context.Context, key string, value []byte, last uint
 // remove writes a delete marker, if the key's last message has revision
 // last when expect is true (errStale if not), and returns the marker's
 // revision. KeyValue.Delete does not return it, and the mirror needs it.
+// With a write id in ctx it returns errApplied, as put.
 func (b *bucket) remove(ctx context.Context, key string, last uint64, expect bool) (uint64, error) {
+	if id := store.WriteID(ctx); id != "" {
+		if !expect {
+			return b.writeOnceAlways(ctx, key, nil, true, id)
+		}
+		return b.writeOnce(ctx, key, nil, true, last, true, id)
+	}
 	m := nats.NewMsg(b.pre + key)
 	m.Header.Set(hdrKVOperation, opDelete)
 	var opts []jetstream.PublishOpt
@@ -145,6 +161,18 @@ func (b *bucket) remove(ctx context.Context, key string, last uint64, expect boo
 		b.m.apply(key, nil, pa.Sequence, true)
 	}
 	return pa.Sequence, nil
+}
+
+// writeOnceAlways is writeOnce without an expected revision: only the
+// marker can refuse the batch, so errStale (a marker that expired between
+// the refusal and the check) is tried again.
+func (b *bucket) writeOnceAlways(ctx context.Context, key string, value []byte, del bool, id string) (uint64, error) {
+	for {
+		rev, err := b.writeOnce(ctx, key, value, del, 0, false, id)
+		if err != errStale {
+			return rev, err
+		}
+	}
 }
 
 // group lists the live entries of group token g, sorted by name.

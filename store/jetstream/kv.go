@@ -59,6 +59,17 @@ func (k *kv) Put(ctx context.Context, ns, key string, value []byte) (uint64, err
 		v = []byte{}
 	}
 	rev, err := k.kvB.put(ctx, nk, v)
+	if err == errApplied {
+		// A repeat: answer the key's current revision (0 if it is gone).
+		st, err := k.kvB.fetch(ctx, nk)
+		if err != nil {
+			return 0, store.WrapKey("put", key, err)
+		}
+		if !st.exists {
+			return 0, nil
+		}
+		return st.last, nil
+	}
 	if err != nil {
 		return 0, store.WrapKey("put", key, err)
 	}
@@ -74,7 +85,7 @@ func (k *kv) Delete(ctx context.Context, ns, key string) error {
 		return store.WrapKey("delete", key, err)
 	}
 	// A delete marker for a missing key is harmless and saves a read.
-	if _, err := k.kvB.remove(ctx, nk, 0, false); err != nil {
+	if _, err := k.kvB.remove(ctx, nk, 0, false); err != nil && err != errApplied {
 		return store.WrapKey("delete", key, err)
 	}
 	return nil

@@ -159,8 +159,8 @@ func (m *mirror) apply(key string, value []byte, rev uint64, deleted bool) {
 
 func (m *mirror) applyLocked(v *view, key string, value []byte, rev uint64, deleted bool) {
 	g, n, ok := splitKey(key)
-	if !ok {
-		return
+	if !ok || g == markerGroup {
+		return // write markers are not entries (writeonce.go)
 	}
 	names := v.groups[g]
 	if cur := names[n]; cur != nil && cur.rev >= rev {

@@ -91,12 +91,24 @@ func (p *props) Set(ctx context.Context, subj, name string, value json.RawMessag
 				fresh = true
 				continue
 			}
+			if c, ok, rerr := p.repeat(ctx, p.propB, subj, name, nk, false); rerr != nil {
+				return store.Change{}, store.WrapProperty("set", subj, name, rerr)
+			} else if ok {
+				return c, nil
+			}
 			return store.Change{}, store.WrapProperty("set", subj, name, err)
 		}
 		rev, err := p.propB.update(ctx, nk, v, st.last)
 		if err == errStale {
 			fresh = true
 			continue
+		}
+		if err == errApplied {
+			c, _, err := p.repeat(ctx, p.propB, subj, name, nk, true)
+			if err != nil {
+				return store.Change{}, store.WrapProperty("set", subj, name, err)
+			}
+			return c, nil
 		}
 		if err != nil {
 			return store.Change{}, store.WrapProperty("set", subj, name, err)
@@ -140,17 +152,21 @@ func (p *props) Delete(ctx context.Context, subj, name string, expect int64) (st
 		if err != nil {
 			return store.Change{}, store.WrapProperty("delete", subj, name, err)
 		}
+		err = nil
 		if !st.exists {
+			err = store.ErrNotFound
+		} else {
+			err = store.CheckExpect(st.last, st.exists, expect)
+		}
+		if err != nil {
 			if fromMirror {
 				fresh = true
 				continue
 			}
-			return store.Change{}, store.WrapProperty("delete", subj, name, store.ErrNotFound)
-		}
-		if err := store.CheckExpect(st.last, st.exists, expect); err != nil {
-			if fromMirror {
-				fresh = true
-				continue
+			if _, ok, rerr := p.repeat(ctx, p.propB, subj, name, nk, false); rerr != nil {
+				return store.Change{}, store.WrapProperty("delete", subj, name, rerr)
+			} else if ok {
+				return store.Change{Subject: subj, Name: name}, nil
 			}
 			return store.Change{}, store.WrapProperty("delete", subj, name, err)
 		}
@@ -158,6 +174,9 @@ func (p *props) Delete(ctx context.Context, subj, name string, expect int64) (st
 		if err == errStale {
 			fresh = true
 			continue
+		}
+		if err == errApplied {
+			return store.Change{Subject: subj, Name: name}, nil
 		}
 		if err != nil {
 			return store.Change{}, store.WrapProperty("delete", subj, name, err)
@@ -213,7 +232,7 @@ func (p *props) SetExtended(ctx context.Context, subj, name, value string) error
 	if err := p.s().check(ctx); err != nil {
 		return store.WrapExtended("set", subj, name, err)
 	}
-	if _, err := p.extB.put(ctx, natsKey(subj, name), []byte(value)); err != nil {
+	if _, err := p.extB.put(ctx, natsKey(subj, name), []byte(value)); err != nil && err != errApplied {
 		return store.WrapExtended("set", subj, name, err)
 	}
 	return nil
@@ -226,7 +245,7 @@ func (p *props) DeleteExtended(ctx context.Context, subj, name string) error {
 	if err := p.s().check(ctx); err != nil {
 		return store.WrapExtended("delete", subj, name, err)
 	}
-	if _, err := p.extB.remove(ctx, natsKey(subj, name), 0, false); err != nil {
+	if _, err := p.extB.remove(ctx, natsKey(subj, name), 0, false); err != nil && err != errApplied {
 		return store.WrapExtended("delete", subj, name, err)
 	}
 	return nil
@@ -253,6 +272,32 @@ func (s *Store) extended(ctx context.Context, subj string) (map[string]string, e
 		out[e.name] = string(e.value)
 	}
 	return out, nil
+}
+
+// repeat answers a write whose id was applied before (store.WithWriteID):
+// the property's current value and revision, nothing notified. known says
+// the caller already knows it is a repeat (the batch found the marker);
+// otherwise repeat checks the marker, reporting ok false when the write
+// carries no id or was not applied.
+func (p *props) repeat(ctx context.Context, b *bucket, subj, name, nk string, known bool) (c store.Change, ok bool, err error) {
+	if !known {
+		id := store.WriteID(ctx)
+		if id == "" {
+			return store.Change{}, false, nil
+		}
+		if ok, err := b.applied(ctx, id, nk); err != nil || !ok {
+			return store.Change{}, false, err
+		}
+	}
+	st, err := b.fetch(ctx, nk)
+	if err != nil {
+		return store.Change{}, false, err
+	}
+	c = store.Change{Subject: subj, Name: name}
+	if st.exists {
+		c.New, c.Revision = bytes.Clone(st.value), st.last
+	}
+	return c, true, nil
 }
 
 func cloneChange(c store.Change) store.Change {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/wasmfaas/wasmfaas/store"
 )
@@ -32,6 +33,11 @@ type Store struct {
 	subjects map[string]*subject
 	changes  []store.Change // committed property changes, in commit order
 	closed   bool
+	// applied remembers the write ids applied, by writeKey, with the time
+	// they were applied; order lists them oldest first, so forgetting
+	// those older than store.WriteIDRetention costs amortised O(1).
+	applied map[string]time.Time
+	order   []appliedID
 
 	// nmu guards the notification queue. Changes are queued under mu, so the
 	// queue is in commit order; whichever writer finds no one draining the
@@ -39,6 +45,52 @@ type Store struct {
 	nmu      sync.Mutex
 	pending  []pendingChange
 	draining bool
+}
+
+type appliedID struct {
+	key string
+	at  time.Time
+}
+
+// writeKey is what a write id is remembered under: the id together with
+// the key it wrote (see "Why atomic batches for idempotent writes?" in
+// docs/RATIONALE.md: a different write at the same index of a re-run call
+// is a different write).
+func writeKey(kind, group, name, id string) string {
+	return kind + "\x00" + group + "\x00" + name + "\x00" + id
+}
+
+// repeat reports whether ctx carries a write id already applied to
+// (kind, group, name), and returns the key to remember it under once the
+// write is applied ("" without a write id). The caller holds mu.
+func (s *Store) repeat(ctx context.Context, kind, group, name string) (wk string, seen bool) {
+	id := store.WriteID(ctx)
+	if id == "" {
+		return "", false
+	}
+	wk = writeKey(kind, group, name, id)
+	at, ok := s.applied[wk]
+	return wk, ok && time.Since(at) < store.WriteIDRetention
+}
+
+// remember records an applied write id (nothing for wk == "") and forgets
+// those older than store.WriteIDRetention. The caller holds mu for writing.
+func (s *Store) remember(wk string) {
+	if wk == "" {
+		return
+	}
+	now := time.Now()
+	for len(s.order) > 0 && now.Sub(s.order[0].at) >= store.WriteIDRetention {
+		if s.applied[s.order[0].key].Equal(s.order[0].at) {
+			delete(s.applied, s.order[0].key)
+		}
+		s.order = s.order[1:]
+	}
+	if s.applied == nil {
+		s.applied = map[string]time.Time{}
+	}
+	s.applied[wk] = now
+	s.order = append(s.order, appliedID{key: wk, at: now})
 }
 
 type entry struct {
@@ -273,6 +325,10 @@ func (k *kv) Put(ctx context.Context, ns, key string, value []byte) (uint64, err
 	if k.closed {
 		return 0, store.WrapKey("put", key, errClosed)
 	}
+	wk, seen := (*Store)(k).repeat(ctx, "kv", ns, key)
+	if seen {
+		return k.kv[ns][key].rev, nil
+	}
 	keys := k.kv[ns]
 	if keys == nil {
 		keys = map[string]entry{}
@@ -280,6 +336,7 @@ func (k *kv) Put(ctx context.Context, ns, key string, value []byte) (uint64, err
 	}
 	k.rev++
 	keys[key] = entry{value: v, rev: k.rev}
+	(*Store)(k).remember(wk)
 	return k.rev, nil
 }
 
@@ -295,12 +352,17 @@ func (k *kv) Delete(ctx context.Context, ns, key string) error {
 	if k.closed {
 		return store.WrapKey("delete", key, errClosed)
 	}
+	wk, seen := (*Store)(k).repeat(ctx, "kv", ns, key)
+	if seen {
+		return nil
+	}
 	if keys := k.kv[ns]; keys != nil {
 		delete(keys, key)
 		if len(keys) == 0 {
 			delete(k.kv, ns)
 		}
 	}
+	(*Store)(k).remember(wk)
 	return nil
 }
 
@@ -381,6 +443,11 @@ func (p *props) Set(ctx context.Context, subj, name string, value json.RawMessag
 	if sub != nil {
 		cur, ok = sub.props[name]
 	}
+	wk, seen := (*Store)(p).repeat(ctx, "prop", subj, name)
+	if seen {
+		p.mu.Unlock()
+		return store.Change{Subject: subj, Name: name, New: bytes.Clone(cur.value), Revision: cur.rev}, nil
+	}
 	if err := store.CheckExpect(cur.rev, ok, expect); err != nil {
 		p.mu.Unlock()
 		return store.Change{}, store.WrapProperty("set", subj, name, err)
@@ -395,6 +462,7 @@ func (p *props) Set(ctx context.Context, subj, name string, value json.RawMessag
 	p.rev++
 	sub.props[name] = entry{value: v, rev: p.rev}
 	c := store.Change{Subject: subj, Name: name, Old: cur.value, New: v, Revision: p.rev}
+	(*Store)(p).remember(wk)
 	(*Store)(p).commit(ctx, c)
 	p.mu.Unlock()
 
@@ -423,6 +491,11 @@ func (p *props) Delete(ctx context.Context, subj, name string, expect int64) (st
 	if sub != nil {
 		cur, ok = sub.props[name]
 	}
+	wk, seen := (*Store)(p).repeat(ctx, "prop", subj, name)
+	if seen {
+		p.mu.Unlock()
+		return store.Change{Subject: subj, Name: name}, nil
+	}
 	if !ok {
 		p.mu.Unlock()
 		return store.Change{}, store.WrapProperty("delete", subj, name, store.ErrNotFound)
@@ -434,6 +507,7 @@ func (p *props) Delete(ctx context.Context, subj, name string, expect int64) (st
 	delete(sub.props, name)
 	(*Store)(p).dropIfEmpty(subj, sub)
 	c := store.Change{Subject: subj, Name: name, Old: cur.value}
+	(*Store)(p).remember(wk)
 	(*Store)(p).commit(ctx, c)
 	p.mu.Unlock()
 
@@ -499,6 +573,11 @@ func (p *props) SetExtended(ctx context.Context, subj, name, value string) error
 	if p.closed {
 		return store.WrapExtended("set", subj, name, errClosed)
 	}
+	wk, seen := (*Store)(p).repeat(ctx, "ext", subj, name)
+	if seen {
+		return nil
+	}
+	defer (*Store)(p).remember(wk)
 	sub := p.subjects[subj]
 	if sub == nil {
 		sub = &subject{}
@@ -524,6 +603,11 @@ func (p *props) DeleteExtended(ctx context.Context, subj, name string) error {
 	if p.closed {
 		return store.WrapExtended("delete", subj, name, errClosed)
 	}
+	wk, seen := (*Store)(p).repeat(ctx, "ext", subj, name)
+	if seen {
+		return nil
+	}
+	defer (*Store)(p).remember(wk)
 	if sub := p.subjects[subj]; sub != nil {
 		delete(sub.ext, name)
 		(*Store)(p).dropIfEmpty(subj, sub)

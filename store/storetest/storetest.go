@@ -48,6 +48,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Extended/SetGetDelete", testExtSetGetDelete},
 		{"Extended/SeparateFromProperties", testExtSeparate},
 		{"Extended/Invalid", testExtInvalid},
+		{"WriteID/Once", testWriteIDOnce},
+		{"WriteID/Counter", testWriteIDCounter},
 		{"NaughtyStrings", testNaughty},
 		{"AtomicIncrementHammer", testHammer},
 		{"CanceledContext", testCanceled},

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmfaas/wasmfaas/host/hosttest"
+	"github.com/wasmfaas/wasmfaas/internal/layout"
+)
+
+// TestCrashCounterExact is the exactly-once proof of idempotent writes:
+// examples/counter increments the property "count" of each event's subject
+// with a compare-and-set loop; 10,000 events about 10 subjects are
+// accepted, and `serve` is killed with SIGKILL three times while it
+// handles them (at a quarter, half and three quarters of the calls logged,
+// observed through the call log), restarting each time on the same data
+// directory. Calls interrupted between their write and their ack run
+// again (redelivered), and the store does not apply their writes twice:
+// the counts add up to exactly 10,000, and every event has exactly one ok
+// call in the call log.
+func TestCrashCounterExact(t *testing.T) {
+	const (
+		n        = 10_000
+		subjects = 10
+		typ      = "com.example.tick"
+		chunk    = 500
+	)
+	start := time.Now()
+	rig := newE2ERig(t)
+	natsAddr := freeAddr(t)
+	rig.env = append(rig.env, "WASMFAAS_NATS_LISTEN="+natsAddr)
+	wasm, err := hosttest.BuildGo(t.Context(), "../../examples/counter/go")
+	require.NoError(t, err)
+
+	logs := &syncBuffer{}
+	p := startServeKillable(t, rig, logs)
+	out, err := rig.run("deploy", "counter", wasm, "--grant", "props")
+	require.NoError(t, err, out)
+	rig.putTrigger(t, "counter", `{"function": "counter", "filters": [{"exact": {"type": "`+typ+`"}}], `+
+		`"delivery": {"retries": 20, "backoff": "50ms"}}`)
+
+	subject := func(i int) string { return "device|" + strconv.Itoa(i%subjects) }
+	id := func(i int) string { return "tick-" + strconv.Itoa(i) }
+	for lo := 0; lo < n; lo += chunk {
+		var b strings.Builder
+		b.WriteByte('[')
+		for i := lo; i < lo+chunk; i++ {
+			if i > lo {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"specversion":"1.0","id":%q,"source":"/sensors","type":%q,"subject":%q,"datacontenttype":"application/json","data":{}}`,
+				id(i), typ, subject(i))
+		}
+		b.WriteByte(']')
+		resp, err := http.Post("http://"+rig.addr+"/v1/events", "application/cloudevents-batch+json", strings.NewReader(b.String()))
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusAccepted, resp.StatusCode, "events %d to %d", lo, lo+chunk)
+	}
+	t.Logf("%d events accepted in %s", n, time.Since(start).Round(time.Millisecond))
+
+	connect := func() (*nats.Conn, jetstream.JetStream) {
+		t.Helper()
+		nc, err := nats.Connect("nats://" + natsAddr)
+		require.NoError(t, err)
+		js, err := jetstream.New(nc)
+		require.NoError(t, err)
+		return nc, js
+	}
+	// logged is the number of calls in the call log.
+	logged := func(js jetstream.JetStream) uint64 {
+		st, err := js.Stream(t.Context(), layout.CallsStream)
+		if err != nil {
+			return 0
+		}
+		info, err := st.Info(t.Context())
+		if err != nil {
+			return 0
+		}
+		return info.State.Msgs
+	}
+
+	for k := 1; k <= 3; k++ {
+		nc, js := connect()
+		at := uint64(k * n / 4)
+		require.Eventually(t, func() bool { return logged(js) >= at }, 120*time.Second, 5*time.Millisecond,
+			"%d calls logged before kill %d\n%s", at, k, logs.String())
+		require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
+		require.Error(t, p.wait(t, 30*time.Second, logs), "serve was killed")
+		nc.Close()
+		t.Logf("kill %d: SIGKILL after %d calls logged, %s into the test", k, at, time.Since(start).Round(time.Millisecond))
+		logs = &syncBuffer{}
+		p = startServeKillable(t, rig, logs)
+	}
+
+	// Wait until every event was handled: the trigger's consumer has
+	// nothing pending and nothing unacknowledged, and the counts add up
+	// to at least n.
+	nc, js := connect()
+	defer nc.Close()
+	count := func() (int64, error) {
+		var sum int64
+		for s := range subjects {
+			pr, err := rig.props(subject(s))
+			if err != nil {
+				return 0, err
+			}
+			if v, ok := pr["count"]; ok {
+				c, err := strconv.ParseInt(string(v), 10, 64)
+				if err != nil {
+					return 0, err
+				}
+				sum += c
+			}
+		}
+		return sum, nil
+	}
+	idle := func() bool {
+		st, err := js.Stream(t.Context(), layout.EventsStream)
+		if err != nil {
+			return false
+		}
+		for name := range st.ConsumerNames(t.Context()).Name() {
+			c, err := st.Consumer(t.Context(), name)
+			if err != nil {
+				return false
+			}
+			info, err := c.Info(t.Context())
+			if err != nil || info.NumPending > 0 || info.NumAckPending > 0 || info.NumRedelivered > 0 {
+				return false
+			}
+		}
+		return true
+	}
+	var total int64
+	require.Eventually(t, func() bool {
+		if !idle() {
+			return false
+		}
+		c, err := count()
+		total = c
+		return err == nil && c >= n
+	}, 180*time.Second, 200*time.Millisecond, "every event handled; count %d\n%s", total, logs.String())
+	assert.Equal(t, int64(n), total, "the counts add up to the number of events: no increment lost, none applied twice")
+
+	// Read the whole call log: every event has exactly one ok call.
+	st, err := js.Stream(t.Context(), layout.CallsStream)
+	require.NoError(t, err)
+	info, err := st.Info(t.Context())
+	require.NoError(t, err)
+	cons, err := st.OrderedConsumer(t.Context(), jetstream.OrderedConsumerConfig{})
+	require.NoError(t, err)
+	ok := map[string]int{}
+	var calls, redelivered, notOK int
+	for calls < int(info.State.Msgs) {
+		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(5*time.Second))
+		require.NoError(t, err)
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			calls++
+			toks := strings.Split(m.Subject(), ".")
+			status, err := base64.RawURLEncoding.DecodeString(toks[len(toks)-1])
+			require.NoError(t, err)
+			h := m.Headers()
+			if h.Get("ce-attempt") != "1" {
+				redelivered++
+				assert.True(t, bytes.Contains(m.Data(), []byte(`"redelivered":true`)), "a call on attempt %s is marked redelivered", h.Get("ce-attempt"))
+			}
+			if string(status) != "ok" {
+				notOK++
+				continue
+			}
+			ok[h.Get("ce-causeid")]++
+		}
+		require.NoError(t, batch.Error())
+		require.NotZero(t, got, "read %d of %d calls", calls, info.State.Msgs)
+	}
+	var missing, twice []string
+	for i := range n {
+		switch ok[id(i)] {
+		case 1:
+		case 0:
+			missing = append(missing, id(i))
+		default:
+			twice = append(twice, id(i))
+		}
+	}
+	assert.Len(t, ok, n, "ok calls are about the %d events and nothing else", n)
+	assert.Empty(t, missing, "events without an ok call")
+	assert.Empty(t, twice, "events with more than one ok call")
+	t.Logf("crash counter: %d events, 3 SIGKILLs, count %d; %d calls logged (%d not ok, %d on a redelivered event); %s in all",
+		n, total, calls, notOK, redelivered, time.Since(start).Round(time.Millisecond))
+
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, p.wait(t, 60*time.Second, logs), logs.String())
+}
