@@ -30,6 +30,11 @@ type Config struct {
 	// grow past it fails with kind limit, and no function may declare a
 	// memory limit above it.
 	MemoryBudget int64
+	// PlainWrites turns write ids off: guest writes are single publishes
+	// again, about 100 times cheaper on a single file-storage server, and a
+	// call re-run after a crash applies its writes again (at least once).
+	// See docs/RATIONALE.md, "Why atomic batches for idempotent writes?".
+	PlainWrites bool
 	// KV backs the kv capability; each function gets its own namespace.
 	KV store.KV
 	// Properties backs the props capability.

@@ -309,6 +309,9 @@ func WriteID(source, id, scope, function string, index int) string {
 // so a compare-and-set loop retries under the same id, and a re-run finds
 // its applied writes at the same indexes.
 func (c *call) writeCtx() context.Context {
+	if c.fn.host.cfg.PlainWrites {
+		return c.storeCtx()
+	}
 	return store.WithWriteID(c.storeCtx(), WriteID(c.ev.Source(), c.ev.ID(), c.scope, c.fn.name, c.writes))
 }
 

@@ -99,6 +99,7 @@ func appConfig(cfg *Config) (app.Config, error) {
 			MetricsPublic: cfg.HTTP.MetricsPublic || isLoopback(cfg.HTTP.Addr),
 		},
 		ModulesMaxSize: cfg.Modules.MaxSize,
+		PlainWrites:    !cfg.State.IdempotentWrites,
 	}, nil
 }
 

@@ -41,6 +41,8 @@ type Config struct {
 	Router router.Config
 	// HTTP configures the API (token, body limit) and the events endpoint.
 	HTTP server.Config
+	// PlainWrites turns idempotent guest writes off (host.Config.PlainWrites).
+	PlainWrites bool
 	// ModulesMaxSize bounds a module upload (0: the store's default).
 	ModulesMaxSize int64
 	// Logger receives every component's log; nil discards.
@@ -152,7 +154,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if cacheDir == "" {
 		cacheDir = filepath.Join(cfg.DataDir, "cache")
 	}
-	a.host, err = host.New(host.Config{CacheDir: cacheDir, Logger: log, KV: a.state.KV(), Properties: a.state.Properties()})
+	a.host, err = host.New(host.Config{CacheDir: cacheDir, Logger: log, KV: a.state.KV(), Properties: a.state.Properties(), PlainWrites: cfg.PlainWrites})
 	if err != nil {
 		return nil, err
 	}

@@ -331,3 +331,30 @@ func TestNewTriggerSeesNewEvents(t *testing.T) {
 	require.Eventually(t, func() bool { return len(calls("counter")) >= 3 }, 20*time.Second, 20*time.Millisecond)
 	assert.ElementsMatch(t, []string{"e11", "e12", "e13"}, calls("counter"))
 }
+
+// TestIdempotentWritesSwitch: the same CloudEvent invoked twice applies the
+// counter's write once (write ids, the default), or twice with PlainWrites
+// (state.idempotent_writes false).
+func TestIdempotentWritesSwitch(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		plain bool
+		want  string
+	}{{"write ids", false, "1"}, {"plain writes", true, "2"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ts := start(t, app.Config{PlainWrites: tc.plain})
+			deploy(t, ts, "counter", "../../examples/counter/go", `"grants": ["props"]`)
+			for range 2 {
+				resp, b := call(t, ts, "POST", "/v1/functions/counter/invoke", "application/json", []byte(`{}`),
+					"Ce-Specversion", "1.0", "Ce-Id", "same", "Ce-Source", "/t", "Ce-Type", "com.example.tick", "Ce-Subject", "door")
+				require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+			}
+			_, b := call(t, ts, "GET", "/v1/subjects/door/properties", "", nil)
+			var props struct {
+				Properties map[string]struct{ Value json.RawMessage }
+			}
+			require.NoError(t, json.Unmarshal(b, &props))
+			assert.JSONEq(t, tc.want, string(props.Properties["count"].Value), string(b))
+		})
+	}
+}
