@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/url"
 	"strings"
 	"unicode/utf8"
 
@@ -316,8 +315,9 @@ func Decode(mode Mode, hdr http.Header, body []byte) ([]cloudevents.Event, *apie
 }
 
 // decodeBinary checks what sdk-go lets through — header names, repeated
-// headers, percent-encoding and UTF-8, ce-datacontenttype, the
-// specversion — then lets sdk-go build the event and validates it.
+// headers, percent-encoding and UTF-8 (router.DecodeHeaderValue, the rule
+// the NATS binding applies too), ce-datacontenttype, the specversion —
+// then lets sdk-go build the event and validates it.
 func decodeBinary(hdr http.Header, body []byte) (cloudevents.Event, *apierr.Error) {
 	clean := make(http.Header, len(hdr))
 	for name, vals := range hdr {
@@ -339,7 +339,7 @@ func decodeBinary(hdr http.Header, body []byte) (cloudevents.Event, *apierr.Erro
 		if len(vals) != 1 {
 			return cloudevents.Event{}, apierr.Errorf(apierr.KindMalformed, "header %s: given %d times, want once", name, len(vals))
 		}
-		v, err := decodeHeaderValue(vals[0])
+		v, err := router.DecodeHeaderValue(vals[0])
 		if err != nil {
 			return cloudevents.Event{}, apierr.Errorf(apierr.KindMalformed, "header %s: %v", name, err)
 		}
@@ -383,25 +383,6 @@ func decodeBinary(hdr http.Header, body []byte) (cloudevents.Event, *apierr.Erro
 	return *ev, nil
 }
 
-// decodeHeaderValue checks a ce- header value for UTF-8, then undoes the
-// binding's percent-encoding and checks the result is UTF-8 too.
-func decodeHeaderValue(v string) (string, error) {
-	if !utf8.ValidString(v) {
-		return "", errors.New("value is not valid UTF-8")
-	}
-	if !strings.Contains(v, "%") {
-		return v, nil
-	}
-	d, err := url.PathUnescape(v)
-	if err != nil {
-		return "", fmt.Errorf("invalid percent-encoding in %q", v)
-	}
-	if !utf8.ValidString(d) {
-		return "", fmt.Errorf("percent-decoded value of %q is not valid UTF-8", v)
-	}
-	return d, nil
-}
-
 // validAttrName is the CloudEvents attribute name rule, with the spec's
 // recommended limit of 20 characters made a requirement.
 func validAttrName(s string) bool {
@@ -439,6 +420,7 @@ func decodeStructured(body []byte) (cloudevents.Event, *apierr.Error) {
 	if err := ev.Validate(); err != nil {
 		return ev, &apierr.Error{Kind: apierr.KindMalformed, Message: "invalid event: " + err.Error(), Err: err}
 	}
+	router.ApplyJSONFormat(&ev)
 	return ev, nil
 }
 
