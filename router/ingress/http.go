@@ -31,7 +31,8 @@ const (
 	mediaFormats    = "application/cloudevents"
 )
 
-// HTTP is the http.Handler of POST /v1/events.
+// HTTP is the http.Handler of POST /v1/events (and of OPTIONS, the
+// webhook handshake: WebhookOptions).
 type HTTP struct {
 	cfg Config
 	js  jetstream.JetStream
@@ -73,6 +74,10 @@ type Accepted struct {
 // whole request and the events already stored are dropped as duplicates
 // (Nats-Msg-Id is router.MsgID, remembered for DuplicateWindow).
 func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodOptions {
+		WebhookOptions(w, r)
+		return
+	}
 	events, ierr := h.decode(w, r)
 	if ierr == nil {
 		var msgs []*nats.Msg
@@ -224,11 +229,42 @@ func IsBatch(hdr http.Header) bool {
 	return mt == mediaBatch
 }
 
-// writeError sends e as {"error": {"code", "message"}}; a 405 names the one
-// method allowed.
+// Headers of the CloudEvents HTTP webhook spec's abuse protection.
+const (
+	HeaderWebhookRequestOrigin = "WebHook-Request-Origin"
+	HeaderWebhookAllowedOrigin = "WebHook-Allowed-Origin"
+	HeaderWebhookAllowedRate   = "WebHook-Allowed-Rate"
+)
+
+// WebhookOptions answers OPTIONS on the events endpoint. With a
+// WebHook-Request-Origin header it is the CloudEvents HTTP webhook spec's
+// validation handshake (abuse protection): 200, the origin echoed in
+// WebHook-Allowed-Origin (the host accepts events from any sender that
+// passes the API's auth, which the caller applies before this), and
+// WebHook-Allowed-Rate "*" (the host sets no rate; JetStream and the
+// body limit bound what it takes). A WebHook-Request-Callback is not
+// called: the direct answer is the spec's synchronous form, and calling a
+// URL a client names would let anyone make the host send requests.
+// Without the header it is a plain OPTIONS (RFC 9110 §9.3.7): 200 with
+// Allow and no CORS headers, since the webhook spec defines no meaning
+// for it and HTTP defines this one.
+func WebhookOptions(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", allowed)
+	if origin := r.Header.Get(HeaderWebhookRequestOrigin); origin != "" {
+		w.Header().Set(HeaderWebhookAllowedOrigin, origin)
+		w.Header().Set(HeaderWebhookAllowedRate, "*")
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// allowed is the Allow header of the events endpoint.
+const allowed = "POST, OPTIONS"
+
+// writeError sends e as {"error": {"code", "message"}}; a 405 names the
+// methods allowed.
 func writeError(w http.ResponseWriter, e *apierr.Error) {
 	if e.Kind == apierr.KindMethod && len(e.Allow) == 0 {
-		e.Allow = []string{http.MethodPost}
+		e.Allow = []string{http.MethodPost, http.MethodOptions}
 	}
 	apierr.Write(w, e)
 }

@@ -147,7 +147,7 @@ func TestHTTPBindingTable(t *testing.T) {
 			assert.Contains(t, body.Error.Message, tt.reason)
 			assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
 			if tt.status == http.StatusMethodNotAllowed {
-				assert.Equal(t, "POST", resp.Header.Get("Allow"))
+				assert.Equal(t, "POST, OPTIONS", resp.Header.Get("Allow"))
 				assert.Equal(t, "method_not_allowed", body.Error.Code)
 			}
 		})
@@ -264,4 +264,40 @@ func TestHTTPWithSDKClient(t *testing.T) {
 		assert.Equal(t, 21.5, data["tempc"])
 	}
 	assert.Equal(t, []string{"bin-1", "str-1", "batch-1", "batch-2", "batch-3"}, ids)
+}
+
+// TestWebhookHandshake: OPTIONS on the events endpoint answers the
+// CloudEvents HTTP webhook spec's validation request, and a plain OPTIONS
+// with Allow.
+func TestWebhookHandshake(t *testing.T) {
+	e := newEnv(t)
+	ts := newHTTP(t, e, ingress.Config{})
+	tests := []struct {
+		name, origin string
+	}{
+		{name: "OPTIONS with WebHook-Request-Origin eventemitter.example.com -> 200, origin echoed, rate *", origin: "eventemitter.example.com"},
+		{name: "OPTIONS without WebHook-Request-Origin -> 200 with Allow, no webhook headers"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodOptions, ts.URL, nil)
+			require.NoError(t, err)
+			if tt.origin != "" {
+				req.Header.Set(ingress.HeaderWebhookRequestOrigin, tt.origin)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Equal(t, "POST, OPTIONS", resp.Header.Get("Allow"))
+			assert.Equal(t, tt.origin, resp.Header.Get(ingress.HeaderWebhookAllowedOrigin))
+			if tt.origin != "" {
+				assert.Equal(t, "*", resp.Header.Get(ingress.HeaderWebhookAllowedRate))
+			} else {
+				assert.Empty(t, resp.Header.Values(ingress.HeaderWebhookAllowedRate))
+			}
+			assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"))
+		})
+	}
+	assert.Empty(t, e.msgs(t, layout.EventsStream), "a handshake stores nothing")
 }
