@@ -68,8 +68,8 @@ func TestDecodeMsgAttributeLimits(t *testing.T) {
 		{name: "NATS: ce-type with DEL -> refused", msg: binMsg("ce-type", "t\x7ft"), reason: "type must be UTF-8"},
 		{name: "NATS: ce-type with C1 U+0085 -> refused", msg: binMsg("ce-type", "t\u0085t"), reason: "type must be UTF-8"},
 		{name: "NATS: extension with ESC -> refused", msg: binMsg("ce-fleet", "\x1b[31mred"), reason: "extension fleet must be UTF-8"},
-		{name: "NATS: ce-subject with invalid UTF-8 -> refused", msg: binMsg("ce-subject", "caf\xe9"), reason: "subject must be UTF-8"},
-		{name: "NATS: ce-id nul%00id is not percent-decoded -> accepted as is", msg: binMsg("ce-id", "nul%00id")},
+		{name: "NATS: ce-subject with invalid UTF-8 -> refused", msg: binMsg("ce-subject", "caf\xe9"), reason: "header ce-subject: value is not valid UTF-8"},
+		{name: "NATS: ce-id nul%00id -> refused (percent-decoded to a NUL)", msg: binMsg("ce-id", "nul%00id"), reason: "id must be UTF-8 without control characters"},
 		{name: "NATS: Content-Type with CR -> refused", msg: binMsg("Content-Type", "text/plain; a=\"x\ry\""), reason: "Content-Type"},
 		{name: "NATS structured: subject of 2000 bytes -> refused", msg: structMsg(`"subject":"` + strings.Repeat("s", 2000) + `"`), reason: "subject is 2000 bytes, limit 1024"},
 		{name: "NATS structured: id with escaped NUL -> refused", msg: &nats.Msg{Data: []byte(`{"specversion":"1.0","id":"nul\u0000id","source":"/s","type":"t"}`)}, reason: "id must be UTF-8 without control characters"},
@@ -96,10 +96,13 @@ func TestEncodeMsgData(t *testing.T) {
 	tests := []struct {
 		name, ct string
 		data     []byte
-		base64   bool // carried as data_base64
+		base64   bool   // carried as data_base64
+		gotCT    string // the datacontenttype read back, when not ct
 	}{
 		{name: "no content type, non-JSON -> data_base64", data: []byte("not json{"), base64: true},
-		{name: "no content type, JSON -> data as is", data: []byte(`{"a":1}`)},
+		// The JSON event format reads "data" without datacontenttype as
+		// application/json (ApplyJSONFormat).
+		{name: "no content type, JSON -> data as is, read back as application/json", data: []byte(`{"a":1}`), gotCT: "application/json"},
 		{name: "application/json, invalid JSON -> data_base64", ct: "application/json", data: []byte("not json{"), base64: true},
 		{name: "application/json; charset=utf-8, JSON -> data as is", ct: "application/json; charset=utf-8", data: []byte(`[1,2]`)},
 		{name: "text/plain UTF-8 -> data string", ct: "text/plain", data: []byte("héllo <&>")},
@@ -123,7 +126,11 @@ func TestEncodeMsgData(t *testing.T) {
 			assert.Equal(t, tt.base64, strings.Contains(string(msg.Data), `"data_base64"`), string(msg.Data))
 			got, err := DecodeMsg(msg)
 			require.NoError(t, err)
-			assert.Equal(t, tt.ct, got.DataContentType())
+			wantCT := tt.ct
+			if tt.gotCT != "" {
+				wantCT = tt.gotCT
+			}
+			assert.Equal(t, wantCT, got.DataContentType())
 			assert.Equal(t, tt.data, got.Data())
 		})
 	}

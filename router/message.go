@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -29,15 +30,24 @@ const (
 )
 
 // DecodeMsg reads a CloudEvent from a NATS message in the CloudEvents NATS
-// binding: binary mode when a ce-specversion header is present (attributes
-// in ce- headers, the payload as data, Content-Type as datacontenttype),
-// structured JSON otherwise. The event is validated, and its attributes
-// checked with CheckAttributes, the rule HTTP ingress applies too.
+// binding. Header names are case-insensitive, as NATS defines them
+// (nats.go keeps them as sent, so "Ce-Specversion", "CE-ID" and
+// "content-type" are looked up here by folding case), and a name given
+// twice, in two casings or with two values, is refused. The content mode
+// is structured when Content-Type is an application/cloudevents media type
+// or there is no ce-specversion header, binary otherwise (decodeBinary).
+// The event is validated, and its attributes checked with CheckAttributes,
+// the rule HTTP ingress applies too.
 func DecodeMsg(msg *nats.Msg) (cloudevents.Event, error) {
+	hdr, err := foldHeader(msg.Header)
+	if err != nil {
+		return cloudevents.Event{}, err
+	}
 	var ev cloudevents.Event
-	var err error
-	if msg.Header != nil && msg.Header.Get(headerPrefix+"specversion") != "" {
-		ev, err = decodeBinary(msg)
+	mt, _, _ := mime.ParseMediaType(hdr["content-type"])
+	_, binary := hdr[headerPrefix+"specversion"]
+	if binary && !strings.HasPrefix(mt, "application/cloudevents") {
+		ev, err = decodeBinary(hdr, msg.Data)
 	} else {
 		ev, err = decodeStructured(msg.Data)
 	}
@@ -50,6 +60,55 @@ func DecodeMsg(msg *nats.Msg) (cloudevents.Event, error) {
 	return ev, nil
 }
 
+// foldHeader returns the ce- headers and Content-Type of h by lower-case
+// name, each with its one value, or why not: a name in two casings or with
+// several values is ambiguous, and taking either value would be a guess.
+// Other headers (Nats-Msg-Id, ours) are left out.
+func foldHeader(h nats.Header) (map[string]string, error) {
+	names := make([]string, 0, len(h))
+	for name := range h {
+		names = append(names, name)
+	}
+	sort.Strings(names) // the same message always gets the same reason
+	out := make(map[string]string, len(h))
+	seen := make(map[string]string, len(h))
+	for _, name := range names {
+		vals := h[name]
+		lower := strings.ToLower(name)
+		if len(vals) == 0 || (lower != "content-type" && !strings.HasPrefix(lower, headerPrefix)) {
+			continue
+		}
+		if prev, ok := seen[lower]; ok {
+			return nil, fmt.Errorf("%w: header %s given twice, as %q and %q", ErrInvalidEvent, lower, prev, name)
+		}
+		if len(vals) > 1 {
+			return nil, fmt.Errorf("%w: header %s given %d times, want once", ErrInvalidEvent, name, len(vals))
+		}
+		seen[lower] = name
+		out[lower] = vals[0]
+	}
+	return out, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// ApplyJSONFormat applies the JSON event format's rule to an event read
+// from it: data carried in the "data" member without a datacontenttype is
+// application/json, so a guest sees it typed, not as an untyped body. Data
+// in data_base64 is binary and stays untyped.
+func ApplyJSONFormat(ev *cloudevents.Event) {
+	if len(ev.DataEncoded) > 0 && !ev.DataBase64 && ev.DataContentType() == "" {
+		ev.SetDataContentType(event.ApplicationJSON)
+	}
+}
+
 func decodeStructured(data []byte) (cloudevents.Event, error) {
 	var ev cloudevents.Event
 	if err := json.Unmarshal(data, &ev); err != nil {
@@ -58,22 +117,46 @@ func decodeStructured(data []byte) (cloudevents.Event, error) {
 	if err := ev.Validate(); err != nil {
 		return ev, fmt.Errorf("%w: %v", ErrInvalidEvent, err)
 	}
+	ApplyJSONFormat(&ev)
 	return ev, nil
 }
 
-func decodeBinary(msg *nats.Msg) (cloudevents.Event, error) {
-	ev := cloudevents.NewEvent(msg.Header.Get(headerPrefix + "specversion"))
-	if ev.SpecVersion() != event.CloudEventsVersionV1 && ev.SpecVersion() != event.CloudEventsVersionV03 {
-		return ev, fmt.Errorf("%w: unknown specversion %q", ErrInvalidEvent, msg.Header.Get(headerPrefix+"specversion"))
-	}
-	for name, vals := range msg.Header {
-		lower := strings.ToLower(name)
-		if !strings.HasPrefix(lower, headerPrefix) || len(vals) == 0 {
+// decodeBinary reads a binary-mode event from hdr (foldHeader's) and the
+// payload. Every ce- value goes through DecodeHeaderValue, the rule HTTP
+// ingress applies too. datacontenttype may come as ce-datacontenttype (the
+// NATS binding's own mapping, which sdk-go's nats_jetstream sender writes)
+// or as Content-Type (HTTP's, which others copy); both at once must agree.
+func decodeBinary(hdr map[string]string, data []byte) (cloudevents.Event, error) {
+	attrs := make(map[string]string, len(hdr))
+	for _, name := range sortedKeys(hdr) {
+		raw := hdr[name]
+		attr, ok := strings.CutPrefix(name, headerPrefix)
+		if !ok {
 			continue
 		}
-		attr, v := strings.TrimPrefix(lower, headerPrefix), vals[0]
+		if !validAttrName(attr) {
+			return cloudevents.Event{}, fmt.Errorf("%w: header %s: extension name %q must be [a-z0-9]{1,20}", ErrInvalidEvent, name, attr)
+		}
+		v, err := DecodeHeaderValue(raw)
+		if err != nil {
+			return cloudevents.Event{}, fmt.Errorf("%w: header %s: %v", ErrInvalidEvent, name, err)
+		}
+		attrs[attr] = v
+	}
+	sv := attrs["specversion"]
+	if sv != event.CloudEventsVersionV1 && sv != event.CloudEventsVersionV03 {
+		return cloudevents.Event{}, fmt.Errorf("%w: unknown specversion %q; want %s", ErrInvalidEvent, sv, event.CloudEventsVersionV1)
+	}
+	ev := cloudevents.NewEvent(sv)
+	for _, attr := range sortedKeys(attrs) {
+		v := attrs[attr]
+		// Named here, before sdk-go parses the value (a control character
+		// in source would otherwise be a URL error that names nothing).
+		if err := CheckAttribute(attr, v); err != nil {
+			return ev, fmt.Errorf("header %s%s: %w", headerPrefix, attr, err)
+		}
 		switch attr {
-		case "specversion":
+		case "specversion", "datacontenttype":
 		case "id":
 			ev.SetID(v)
 		case "source":
@@ -84,8 +167,6 @@ func decodeBinary(msg *nats.Msg) (cloudevents.Event, error) {
 			ev.SetSubject(v)
 		case "dataschema":
 			ev.SetDataSchema(v)
-		case "datacontenttype":
-			return ev, fmt.Errorf("%w: binary mode carries datacontenttype in Content-Type, not ce-datacontenttype", ErrInvalidEvent)
 		case "time":
 			t, err := time.Parse(time.RFC3339Nano, v)
 			if err != nil {
@@ -93,30 +174,59 @@ func decodeBinary(msg *nats.Msg) (cloudevents.Event, error) {
 			}
 			ev.SetTime(t)
 		default:
-			if !validAttrName(attr) {
-				return ev, fmt.Errorf("%w: extension name %q must be [a-z0-9]{1,20}", ErrInvalidEvent, attr)
-			}
 			ev.SetExtension(attr, v)
 		}
 	}
-	if ct := msg.Header.Get("Content-Type"); ct != "" {
-		if _, _, err := mime.ParseMediaType(ct); err != nil {
-			return ev, fmt.Errorf("%w: Content-Type %q: %v", ErrInvalidEvent, ct, err)
-		}
+	ct, err := dataContentType(attrs, hdr)
+	if err != nil {
+		return ev, err
+	}
+	if ct != "" {
 		ev.SetDataContentType(ct)
 	}
-	if len(msg.Data) > 0 {
-		ev.DataEncoded = append([]byte(nil), msg.Data...)
-		// Without a Content-Type the payload is opaque bytes: it keeps no
-		// datacontenttype and is never taken for JSON, so re-encoding the
-		// event (EncodeMsg, command mode's stdin) carries it as
-		// data_base64, byte for byte. See router/ingress decodeBinary.
+	if len(data) > 0 {
+		ev.DataEncoded = append([]byte(nil), data...)
+		// Without a datacontenttype the payload is opaque bytes: it is
+		// never taken for JSON, so re-encoding the event (EncodeMsg,
+		// command mode's stdin) carries it as data_base64, byte for byte.
+		// See router/ingress decodeBinary.
 		ev.DataBase64 = ev.DataContentType() == ""
 	}
 	if err := ev.Validate(); err != nil {
 		return ev, fmt.Errorf("%w: %v", ErrInvalidEvent, err)
 	}
 	return ev, nil
+}
+
+// dataContentType is the binary-mode datacontenttype: ce-datacontenttype
+// (decoded) or Content-Type (as is, being no ce- header), each a valid
+// media type; when both are given they must name the same media type and
+// parameters.
+func dataContentType(attrs, hdr map[string]string) (string, error) {
+	// An empty header is taken as absent, as before either was read.
+	ce, ct := attrs["datacontenttype"], hdr["content-type"]
+	hasCE, hasCT := ce != "", ct != ""
+	canon := make([]string, 0, 2)
+	for _, h := range []struct {
+		name, v string
+		ok      bool
+	}{{"ce-datacontenttype", ce, hasCE}, {"Content-Type", ct, hasCT}} {
+		if !h.ok {
+			continue
+		}
+		mt, params, err := mime.ParseMediaType(h.v)
+		if err != nil {
+			return "", fmt.Errorf("%w: %s %q: %v", ErrInvalidEvent, h.name, h.v, err)
+		}
+		canon = append(canon, mime.FormatMediaType(mt, params))
+	}
+	if hasCE && hasCT && canon[0] != canon[1] {
+		return "", fmt.Errorf("%w: ce-datacontenttype %q and Content-Type %q disagree; send one, or the same in both", ErrInvalidEvent, ce, ct)
+	}
+	if hasCE {
+		return ce, nil
+	}
+	return ct, nil
 }
 
 // EncodeMsg writes ev as a structured-mode NATS message on subject, with

@@ -45,7 +45,7 @@ type Deps struct {
 	// Calls serves the call log; nil answers with no calls.
 	Calls      store.CallLog
 	Properties store.Properties
-	// Events, if set, serves POST /v1/events (router/ingress).
+	// Events, if set, serves POST and OPTIONS /v1/events (router/ingress).
 	Events http.Handler
 	// DeadLetters, if set, serves the dead letters of trigger delivery.
 	DeadLetters DeadLetters
@@ -144,10 +144,13 @@ func (s *Server) routes() {
 	s.route("/v1/subjects/{subject}/properties", true, map[string]handler{"GET": s.subjectProperties})
 	if s.deps.Events != nil {
 		events := s.deps.Events
-		s.route("/v1/events", true, map[string]handler{"POST": func(w http.ResponseWriter, r *http.Request) error {
+		serve := func(w http.ResponseWriter, r *http.Request) error {
 			events.ServeHTTP(w, r)
 			return nil
-		}})
+		}
+		// OPTIONS is the webhook handshake (ingress.WebhookOptions), behind
+		// the same token as POST.
+		s.route("/v1/events", true, map[string]handler{"POST": serve, "OPTIONS": serve})
 	}
 	s.route("/v1/deadletters", true, map[string]handler{"GET": s.listDeadLetters})
 	s.route("/v1/deadletters/{seq}", true, map[string]handler{"GET": s.getDeadLetter})

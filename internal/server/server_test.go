@@ -37,6 +37,12 @@ func newEnv(t *testing.T, token string) *env {
 
 func newEnvConfig(t *testing.T, cfg server.Config) *env {
 	t.Helper()
+	return newEnvEvents(t, cfg, nil)
+}
+
+// newEnvEvents is newEnvConfig with events serving /v1/events.
+func newEnvEvents(t *testing.T, cfg server.Config, events http.Handler) *env {
+	t.Helper()
 	h, err := host.New(host.Config{CacheDir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = h.Close(context.Background()) })
@@ -54,7 +60,7 @@ func newEnvConfig(t *testing.T, cfg server.Config) *env {
 	require.NoError(t, err)
 	s, err := server.New(cfg, server.Deps{
 		Functions: fns, Triggers: functions.NewTriggers(defs, nil, nil), Modules: reg,
-		Calls: calls, Properties: st.Properties(),
+		Calls: calls, Properties: st.Properties(), Events: events,
 	})
 	require.NoError(t, err)
 	_, _, err = fns.Load(t.Context())
@@ -356,4 +362,39 @@ func TestInvokeClientErrors(t *testing.T) {
 		require.NoError(t, json.Unmarshal(b, &info), string(b))
 		assert.Empty(t, info.Event.DataContentType)
 	})
+}
+
+// TestEventsOptionsAuth: OPTIONS /v1/events (the webhook handshake) is
+// behind the same token as POST, and reaches the events handler.
+func TestEventsOptionsAuth(t *testing.T) {
+	var reached []string
+	events := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached = append(reached, r.Method)
+		w.WriteHeader(http.StatusOK)
+	})
+	ts := newEnvEvents(t, server.Config{Token: "s3cret"}, events).srv
+	tests := []struct {
+		name, method, token string
+		status              int
+	}{
+		{name: "OPTIONS without token -> 401", method: "OPTIONS", status: http.StatusUnauthorized},
+		{name: "OPTIONS with token -> events handler", method: "OPTIONS", token: "s3cret", status: http.StatusOK},
+		{name: "POST without token -> 401", method: "POST", status: http.StatusUnauthorized},
+		{name: "GET with token -> 405", method: "GET", token: "s3cret", status: http.StatusMethodNotAllowed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, ts.URL+"/v1/events", nil)
+			require.NoError(t, err)
+			req.Header.Set("WebHook-Request-Origin", "eventemitter.example.com")
+			if tt.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, tt.status, resp.StatusCode)
+		})
+	}
+	assert.Equal(t, []string{"OPTIONS"}, reached, "only the authorized OPTIONS reaches the handler")
 }

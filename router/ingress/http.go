@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/url"
 	"strings"
 	"unicode/utf8"
 
@@ -32,7 +31,8 @@ const (
 	mediaFormats    = "application/cloudevents"
 )
 
-// HTTP is the http.Handler of POST /v1/events.
+// HTTP is the http.Handler of POST /v1/events (and of OPTIONS, the
+// webhook handshake: WebhookOptions).
 type HTTP struct {
 	cfg Config
 	js  jetstream.JetStream
@@ -74,6 +74,10 @@ type Accepted struct {
 // whole request and the events already stored are dropped as duplicates
 // (Nats-Msg-Id is router.MsgID, remembered for DuplicateWindow).
 func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodOptions {
+		WebhookOptions(w, r)
+		return
+	}
 	events, ierr := h.decode(w, r)
 	if ierr == nil {
 		var msgs []*nats.Msg
@@ -225,11 +229,42 @@ func IsBatch(hdr http.Header) bool {
 	return mt == mediaBatch
 }
 
-// writeError sends e as {"error": {"code", "message"}}; a 405 names the one
-// method allowed.
+// Headers of the CloudEvents HTTP webhook spec's abuse protection.
+const (
+	HeaderWebhookRequestOrigin = "WebHook-Request-Origin"
+	HeaderWebhookAllowedOrigin = "WebHook-Allowed-Origin"
+	HeaderWebhookAllowedRate   = "WebHook-Allowed-Rate"
+)
+
+// WebhookOptions answers OPTIONS on the events endpoint. With a
+// WebHook-Request-Origin header it is the CloudEvents HTTP webhook spec's
+// validation handshake (abuse protection): 200, the origin echoed in
+// WebHook-Allowed-Origin (the host accepts events from any sender that
+// passes the API's auth, which the caller applies before this), and
+// WebHook-Allowed-Rate "*" (the host sets no rate; JetStream and the
+// body limit bound what it takes). A WebHook-Request-Callback is not
+// called: the direct answer is the spec's synchronous form, and calling a
+// URL a client names would let anyone make the host send requests.
+// Without the header it is a plain OPTIONS (RFC 9110 §9.3.7): 200 with
+// Allow and no CORS headers, since the webhook spec defines no meaning
+// for it and HTTP defines this one.
+func WebhookOptions(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", allowed)
+	if origin := r.Header.Get(HeaderWebhookRequestOrigin); origin != "" {
+		w.Header().Set(HeaderWebhookAllowedOrigin, origin)
+		w.Header().Set(HeaderWebhookAllowedRate, "*")
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// allowed is the Allow header of the events endpoint.
+const allowed = "POST, OPTIONS"
+
+// writeError sends e as {"error": {"code", "message"}}; a 405 names the
+// methods allowed.
 func writeError(w http.ResponseWriter, e *apierr.Error) {
 	if e.Kind == apierr.KindMethod && len(e.Allow) == 0 {
-		e.Allow = []string{http.MethodPost}
+		e.Allow = []string{http.MethodPost, http.MethodOptions}
 	}
 	apierr.Write(w, e)
 }
@@ -316,8 +351,9 @@ func Decode(mode Mode, hdr http.Header, body []byte) ([]cloudevents.Event, *apie
 }
 
 // decodeBinary checks what sdk-go lets through — header names, repeated
-// headers, percent-encoding and UTF-8, ce-datacontenttype, the
-// specversion — then lets sdk-go build the event and validates it.
+// headers, percent-encoding and UTF-8 (router.DecodeHeaderValue, the rule
+// the NATS binding applies too), ce-datacontenttype, the specversion —
+// then lets sdk-go build the event and validates it.
 func decodeBinary(hdr http.Header, body []byte) (cloudevents.Event, *apierr.Error) {
 	clean := make(http.Header, len(hdr))
 	for name, vals := range hdr {
@@ -339,7 +375,7 @@ func decodeBinary(hdr http.Header, body []byte) (cloudevents.Event, *apierr.Erro
 		if len(vals) != 1 {
 			return cloudevents.Event{}, apierr.Errorf(apierr.KindMalformed, "header %s: given %d times, want once", name, len(vals))
 		}
-		v, err := decodeHeaderValue(vals[0])
+		v, err := router.DecodeHeaderValue(vals[0])
 		if err != nil {
 			return cloudevents.Event{}, apierr.Errorf(apierr.KindMalformed, "header %s: %v", name, err)
 		}
@@ -383,25 +419,6 @@ func decodeBinary(hdr http.Header, body []byte) (cloudevents.Event, *apierr.Erro
 	return *ev, nil
 }
 
-// decodeHeaderValue checks a ce- header value for UTF-8, then undoes the
-// binding's percent-encoding and checks the result is UTF-8 too.
-func decodeHeaderValue(v string) (string, error) {
-	if !utf8.ValidString(v) {
-		return "", errors.New("value is not valid UTF-8")
-	}
-	if !strings.Contains(v, "%") {
-		return v, nil
-	}
-	d, err := url.PathUnescape(v)
-	if err != nil {
-		return "", fmt.Errorf("invalid percent-encoding in %q", v)
-	}
-	if !utf8.ValidString(d) {
-		return "", fmt.Errorf("percent-decoded value of %q is not valid UTF-8", v)
-	}
-	return d, nil
-}
-
 // validAttrName is the CloudEvents attribute name rule, with the spec's
 // recommended limit of 20 characters made a requirement.
 func validAttrName(s string) bool {
@@ -439,6 +456,7 @@ func decodeStructured(body []byte) (cloudevents.Event, *apierr.Error) {
 	if err := ev.Validate(); err != nil {
 		return ev, &apierr.Error{Kind: apierr.KindMalformed, Message: "invalid event: " + err.Error(), Err: err}
 	}
+	router.ApplyJSONFormat(&ev)
 	return ev, nil
 }
 

@@ -162,6 +162,9 @@ func TestRejecterAttributeRule(t *testing.T) {
 		{name: "NATS: ce-subject of 2000 bytes -> rejected stream with reason", msg: bin("ce-subject", strings.Repeat("s", 2000)), reason: "subject is 2000 bytes, limit 1024"},
 		{name: "NATS: ce-id with NUL -> rejected stream with reason", msg: bin("ce-id", "nul\x00id"), reason: "id must be UTF-8 without control characters"},
 		{name: "NATS structured: subject with LF -> rejected stream with reason", msg: &nats.Msg{Subject: "events.attrs", Data: []byte(`{"specversion":"1.0","id":"a2","source":"/s","type":"t","subject":"a\nb"}`)}, reason: "subject must be UTF-8 without control characters"},
+		{name: "NATS: CE-SPECVERSION 2.0 -> rejected stream with reason", msg: &nats.Msg{Subject: "events.attrs", Header: nats.Header{"CE-SPECVERSION": {"2.0"}, "CE-ID": {"a3"}, "CE-SOURCE": {"/s"}, "CE-TYPE": {"t"}}}, reason: `unknown specversion "2.0"`},
+		{name: "NATS: ce-datacontenttype text/plain, Content-Type application/json -> rejected stream with reason", msg: bin("ce-datacontenttype", "text/plain", "Content-Type", "application/json"), reason: `ce-datacontenttype "text/plain" and Content-Type "application/json" disagree`},
+		{name: "NATS: ce-subject %C3%28 -> rejected stream with reason", msg: bin("ce-subject", "%C3%28"), reason: "header ce-subject: percent-decoded value"},
 	}
 	for _, tt := range tests {
 		require.NoError(t, e.nc.PublishMsg(tt.msg), tt.name)
