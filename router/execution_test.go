@@ -177,3 +177,26 @@ func TestHandledBeforeRestart(t *testing.T) {
 	assert.Zero(t, info.NumAckPending)
 	assert.Zero(t, info.NumPending)
 }
+
+// TestExecutionEventPercent: a call about the subject "50%41" (a literal
+// percent sign, as non-encoding senders write) is the execution event of
+// that same subject: the call log writes "%" as "%25" and DecodeMsg, which
+// percent-decodes ce- headers, gives it back unchanged.
+func TestExecutionEventPercent(t *testing.T) {
+	js := natstest.Start(t).JetStream()
+	log, err := storejs.NewCallLog(t.Context(), js, storejs.CallLogConfig{})
+	require.NoError(t, err)
+	require.NoError(t, log.Append(t.Context(), store.Call{ID: "c1", Function: "fn", Status: "ok", Start: time.Now(),
+		Record: json.RawMessage(`{}`), Subject: "50%41", Extensions: map[string]string{store.ExtCauseSource: "/a%20b", store.ExtCauseID: "id%"}}))
+	s, err := js.Stream(t.Context(), layout.CallsStream)
+	require.NoError(t, err)
+	raw, err := s.GetMsg(t.Context(), 1)
+	require.NoError(t, err)
+	ev, err := DecodeMsg(&nats.Msg{Subject: raw.Subject, Header: raw.Header, Data: raw.Data})
+	require.NoError(t, err)
+	assert.Equal(t, "50%41", ev.Subject())
+	src, _ := Attr(&ev, store.ExtCauseSource)
+	assert.Equal(t, "/a%20b", src)
+	id, _ := Attr(&ev, store.ExtCauseID)
+	assert.Equal(t, "id%", id)
+}

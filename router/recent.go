@@ -8,6 +8,7 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wasmfaas/wasmfaas/host"
@@ -104,7 +105,7 @@ func (r *Router) loadRecent(ctx context.Context) (*recentCalls, error) {
 			}
 			h := m.Headers()
 			if h.Get(headerPrefix+store.ExtStatus) == string(host.StatusOK) {
-				k := recentKey{h.Get(headerPrefix + store.ExtTrigger), h.Get(headerPrefix + store.ExtCauseSource), h.Get(headerPrefix + store.ExtCauseID)}
+				k := recentKey{headerValue(h, store.ExtTrigger), headerValue(h, store.ExtCauseSource), headerValue(h, store.ExtCauseID)}
 				if k.trigger != "" && k.source != "" && k.id != "" {
 					rc.seq[k] = meta.Sequence.Stream
 				}
@@ -168,4 +169,14 @@ func (r *Router) recordedEmits(ctx context.Context, seq uint64) ([]cloudevents.E
 		return nil, fmt.Errorf("decode call at %d: %w", seq, err)
 	}
 	return rec.Emitted, nil
+}
+
+// headerValue reads a call-log ce- header as the binding writes it
+// (percent-encoded, DecodeHeaderValue); unreadable is empty.
+func headerValue(h nats.Header, ext string) string {
+	v, err := DecodeHeaderValue(h.Get(headerPrefix + ext))
+	if err != nil {
+		return ""
+	}
+	return v
 }

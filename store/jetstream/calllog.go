@@ -374,19 +374,25 @@ var ceDerived = map[string]bool{
 func setEventHeaders(h nats.Header, c store.Call) {
 	ev := c.Event()
 	h.Set(cePrefix+"specversion", ev.SpecVersion())
-	h.Set(cePrefix+"id", headerSafe(ev.ID()))
-	h.Set(cePrefix+"type", ev.Type())
-	h.Set(cePrefix+"source", ev.Source())
+	h.Set(cePrefix+"id", percent(headerSafe(ev.ID())))
+	h.Set(cePrefix+"type", percent(ev.Type()))
+	h.Set(cePrefix+"source", percent(ev.Source()))
 	h.Set(cePrefix+"time", ev.Time().Format(time.RFC3339Nano))
 	if c.Subject != "" {
-		h.Set(ceSubject, c.Subject)
+		h.Set(ceSubject, percent(c.Subject))
 	}
 	for name, v := range ev.Extensions() {
 		s, _ := v.(string)
-		h.Set(cePrefix+name, headerSafe(s))
+		h.Set(cePrefix+name, percent(headerSafe(s)))
 	}
 	h.Set("Content-Type", ev.DataContentType())
 }
+
+// percent writes "%" as "%25": receivers percent-decode ce- header values
+// (the CloudEvents bindings, router.DecodeHeaderValue), so a value holding
+// "%41" must not come back as "A". Nothing else is encoded, so readers
+// that decode nothing (sdk-go's) read every other value unchanged.
+func percent(s string) string { return strings.ReplaceAll(s, "%", "%25") }
 
 func headerSafe(s string) string {
 	for _, r := range s {
