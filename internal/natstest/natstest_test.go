@@ -93,20 +93,36 @@ func TestClusterSurvivesNodeLoss(t *testing.T) {
 	assert.Len(t, allMessages(t, c.JetStream(down), "R3"), 10)
 }
 
-// allMessages reads every message of stream in order.
+// allMessages reads every message of stream in order. Right after a node
+// loss or restart the stream's API and its consumers may answer "no
+// responders" while leadership settles: the whole read is retried until
+// it succeeds.
 func allMessages(t *testing.T, js jetstream.JetStream, stream string) []string {
 	t.Helper()
-	st, err := js.Stream(t.Context(), stream)
-	require.NoError(t, err)
-	info, err := st.Info(t.Context())
-	require.NoError(t, err)
-	cons, err := st.OrderedConsumer(t.Context(), jetstream.OrderedConsumerConfig{})
-	require.NoError(t, err)
 	var out []string
-	for range info.State.Msgs {
-		m, err := cons.Next(jetstream.FetchMaxWait(10 * time.Second))
-		require.NoError(t, err)
-		out = append(out, string(m.Data()))
+	read := func() error {
+		out = nil
+		st, err := js.Stream(t.Context(), stream)
+		if err != nil {
+			return err
+		}
+		info, err := st.Info(t.Context())
+		if err != nil {
+			return err
+		}
+		cons, err := st.OrderedConsumer(t.Context(), jetstream.OrderedConsumerConfig{})
+		if err != nil {
+			return err
+		}
+		for range info.State.Msgs {
+			m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+			if err != nil {
+				return err
+			}
+			out = append(out, string(m.Data()))
+		}
+		return nil
 	}
+	require.Eventually(t, func() bool { return read() == nil }, 60*time.Second, 100*time.Millisecond, "read stream %s", stream)
 	return out
 }
