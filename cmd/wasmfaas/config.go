@@ -47,6 +47,9 @@ type Config struct {
 	State struct {
 		IdempotentWrites bool `koanf:"idempotent_writes"`
 	} `koanf:"state"`
+	Guests struct {
+		MemoryBudget int64 `koanf:"memory_budget"`
+	} `koanf:"guests"`
 	Calls struct {
 		MaxAge   time.Duration `koanf:"max_age"`
 		MaxCount int           `koanf:"max_count"`
@@ -192,6 +195,7 @@ var configKeys = []configKey{
 	{key: "events.max_age", def: "168h", help: "how long the events stream keeps events (a trigger made later can replay them)", kind: kindDuration, use: forServe},
 	{key: "events.max_bytes", def: "4GiB", help: "the most the events stream holds; the oldest events are dropped first", kind: kindSize, use: forServe},
 	{key: "deadletters.max_age", def: "720h", help: "how long dead letters are kept for inspection and replay", kind: kindDuration, use: forServe},
+	{key: "guests.memory_budget", def: "4GiB", help: "linear memory every guest instance may hold together; a guest growing past it fails with kind limit", kind: kindSize, use: forServe},
 	{key: "state.idempotent_writes", def: "true", help: "apply each guest write once even when a crash makes a call run again (costs an fsync per write on one file-storage server)", kind: kindBool, use: forServe},
 	{key: "rejected.max_age", def: "168h", help: "how long messages that are not CloudEvents are kept", kind: kindDuration, use: forServe},
 	{key: "shutdown.drain_timeout", def: "30s", help: "how long calls in flight may finish on SIGTERM", kind: kindDuration, use: forServe},
@@ -536,6 +540,7 @@ func decodeConfig(k *koanf.Koanf, sc scope) (*Config, error) {
 	c.DeadLetters.MaxAge = dur("deadletters.max_age")
 	c.Rejected.MaxAge = dur("rejected.max_age")
 	c.State.IdempotentWrites, _ = vals["state.idempotent_writes"].(bool)
+	c.Guests.MemoryBudget = size("guests.memory_budget")
 	c.Shutdown.DrainTimeout = dur("shutdown.drain_timeout")
 	c.Server = s("server")
 	c.Token = s("token")

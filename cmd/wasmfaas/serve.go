@@ -100,6 +100,7 @@ func appConfig(cfg *Config) (app.Config, error) {
 		},
 		ModulesMaxSize: cfg.Modules.MaxSize,
 		PlainWrites:    !cfg.State.IdempotentWrites,
+		MemoryBudget:   cfg.Guests.MemoryBudget,
 	}, nil
 }
 

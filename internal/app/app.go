@@ -43,6 +43,9 @@ type Config struct {
 	HTTP server.Config
 	// PlainWrites turns idempotent guest writes off (host.Config.PlainWrites).
 	PlainWrites bool
+	// MemoryBudget bounds all guests' linear memory together, in bytes
+	// (host.DefaultMemoryBudget if zero).
+	MemoryBudget int64
 	// ModulesMaxSize bounds a module upload (0: the store's default).
 	ModulesMaxSize int64
 	// Logger receives every component's log; nil discards.
@@ -154,7 +157,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if cacheDir == "" {
 		cacheDir = filepath.Join(cfg.DataDir, "cache")
 	}
-	a.host, err = host.New(host.Config{CacheDir: cacheDir, Logger: log, KV: a.state.KV(), Properties: a.state.Properties(), PlainWrites: cfg.PlainWrites})
+	a.host, err = host.New(host.Config{CacheDir: cacheDir, Logger: log, KV: a.state.KV(), Properties: a.state.Properties(), PlainWrites: cfg.PlainWrites, MemoryBudget: cfg.MemoryBudget})
 	if err != nil {
 		return nil, err
 	}
