@@ -340,10 +340,12 @@ func runLoad(tg *httpTarget, c int, cfg loadConfig, prof string) (loadResult, er
 	}
 	var profErr error
 	if prof != "" {
-		// The profile covers the measurement window, which starts at a
-		// time, not on an event.
-		time.Sleep(time.Until(measure))
-		profErr = profileUntil(prof, end)
+		// The profile covers the measurement window: it starts when the
+		// window opens and stops when the load generators have finished.
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		<-time.After(time.Until(measure))
+		profErr = profileUntil(prof, done)
 	}
 	wg.Wait()
 	if firstErr != nil {
@@ -364,8 +366,9 @@ func runLoad(tg *httpTarget, c int, cfg loadConfig, prof string) (loadResult, er
 	}, nil
 }
 
-// profileUntil writes a CPU profile of the process until end to path.
-func profileUntil(path string, end time.Time) error {
+// profileUntil writes a CPU profile of the process to path until done is
+// closed (the load generators have stopped).
+func profileUntil(path string, done <-chan struct{}) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -374,7 +377,7 @@ func profileUntil(path string, end time.Time) error {
 		f.Close()
 		return err
 	}
-	time.Sleep(time.Until(end)) // the window's end is a time, not an event
+	<-done
 	pprof.StopCPUProfile()
 	return f.Close()
 }
