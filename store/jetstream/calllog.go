@@ -186,6 +186,9 @@ func (l *CallLog) Get(ctx context.Context, id string) (store.Call, error) {
 	if err != nil {
 		return store.Call{}, store.WrapCall("get", id, natsUnavailable(ctx, err))
 	}
+	if expired(raw.Time, l.calls.CachedInfo().Config.MaxAge, time.Now()) {
+		return store.Call{}, store.WrapCall("get", id, store.ErrNotFound)
+	}
 	c, ok := l.decodeCall(raw.Subject, raw.Header, raw.Data)
 	if !ok || c.ID != id {
 		// The sequence now holds another message: the stream was purged
@@ -238,7 +241,7 @@ func (l *CallLog) List(ctx context.Context, f store.CallFilter) ([]store.Call, e
 		if hi-first >= window {
 			lo = hi - window + 1
 		}
-		got, earliest, err := l.scan(ctx, filter, lo, hi)
+		got, earliest, err := l.scan(ctx, filter, lo, hi, info.Config.MaxAge)
 		if err != nil {
 			return nil, fmt.Errorf("list calls: %w", err)
 		}
@@ -257,8 +260,10 @@ func (l *CallLog) List(ctx context.Context, f store.CallFilter) ([]store.Call, e
 }
 
 // scan returns the calls matching filter with sequences in [lo, hi], and the
-// stream timestamp of the first of them (zero if none).
-func (l *CallLog) scan(ctx context.Context, filter string, lo, hi uint64) ([]store.Call, time.Time, error) {
+// stream timestamp of the first of them (zero if none). It skips calls older
+// than maxAge that the server has not removed yet.
+func (l *CallLog) scan(ctx context.Context, filter string, lo, hi uint64, maxAge time.Duration) ([]store.Call, time.Time, error) {
+	now := time.Now()
 	cons, err := l.calls.CreateConsumer(ctx, jetstream.ConsumerConfig{
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:       lo,
@@ -300,6 +305,9 @@ func (l *CallLog) scan(ctx context.Context, filter string, lo, hi uint64) ([]sto
 			if meta.NumPending == 0 {
 				done = true
 			}
+			if expired(meta.Timestamp, maxAge, now) {
+				continue
+			}
 			c, ok := l.decodeCall(msg.Subject(), msg.Headers(), msg.Data())
 			if !ok {
 				continue // not a call: someone else published on our subjects
@@ -317,6 +325,15 @@ func (l *CallLog) scan(ctx context.Context, filter string, lo, hi uint64) ([]sto
 		}
 	}
 	return out, earliest, nil
+}
+
+// expired reports whether a message stored at ts is past the stream's
+// MaxAge (0: kept forever). The server removes such messages on its own
+// timer, and the call and its index entry live in two streams that expire
+// independently, so Get and List apply the age rule themselves and agree
+// on which calls exist at every moment.
+func expired(ts time.Time, maxAge time.Duration, now time.Time) bool {
+	return maxAge > 0 && now.Sub(ts) > maxAge
 }
 
 // decodeCall rebuilds a call from a message of the calls stream; ok is
