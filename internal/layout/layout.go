@@ -46,7 +46,21 @@ const (
 	// subject properties and extended properties.
 	KVBucket    = "wasmfaas_kv"
 	PropsBucket = "wasmfaas_props"
-	ExtBucket   = "wasmfaas_ext"
+	// PropsRelay is the durable consumer on PropsBucket's stream from
+	// which the store publishes one property-changed event per committed
+	// write; every host pulls from it and one at a time is pinned.
+	PropsRelay = "wasmfaas_props_relay"
+	// KeepAllPerKey is the per-key message limit of PropsBucket's stream:
+	// in effect none (JetStream KV needs a positive one), so no write is
+	// dropped before PropsRelay has published its event; the relay purges
+	// behind itself.
+	KeepAllPerKey = 1 << 20
+	// PropsRelayGroup is PropsRelay's priority group.
+	PropsRelayGroup = "relay"
+	// PropsRelayPinnedTTL is how long PropsRelay stays pinned to a host
+	// that stopped pulling before another host takes over.
+	PropsRelayPinnedTTL = 10 * time.Second
+	ExtBucket           = "wasmfaas_ext"
 	// DefsBucket holds function and trigger definitions with history.
 	DefsBucket = "WASMFAAS_DEFS"
 	// ModulesBucket is the object store of module blobs by sha256 digest.
@@ -228,10 +242,17 @@ type Resource struct {
 	stream *jetstream.StreamConfig
 	kv     *jetstream.KeyValueConfig
 	obj    *jetstream.ObjectStoreConfig
+	// consumer is a durable consumer on the stream named in on.
+	consumer *jetstream.ConsumerConfig
+	on       string
 	// writeOnce: the bucket's stream takes atomic batches and per-message
 	// TTLs, for the markers of idempotent writes (WriteMarkerTTL), which
 	// KeyValueConfig cannot ask for.
 	writeOnce bool
+	// keepAll: the bucket's stream keeps every message of a key (no
+	// per-subject limit) until its reader purges behind itself: the
+	// properties bucket, whose writes PropsRelay turns into events.
+	keepAll bool
 }
 
 // WriteOnce reports whether the resource is a KV bucket whose stream
@@ -244,10 +265,11 @@ const (
 	KindStream      = "stream"
 	KindKV          = "kv"
 	KindObjectStore = "object store"
+	KindConsumer    = "consumer"
 )
 
-// Resources lists every stream, bucket and object store, in the order Ensure
-// creates them.
+// Resources lists every stream, bucket, object store and consumer, in the
+// order Ensure creates them.
 func (l Layout) Resources() []Resource {
 	st := l.storage()
 	r := l.cfg.Replicas
@@ -264,6 +286,12 @@ func (l Layout) Resources() []Resource {
 	}
 	bucket := func(name, desc string, maxValue int, history uint8, writers, readers string) Resource {
 		writeOnce := history == 1 // the guests' buckets; definitions keep history and no markers
+		keepAll := name == PropsBucket
+		if keepAll {
+			// A property write carries the value it replaced in a header,
+			// for its property-changed event.
+			maxValue *= 2
+		}
 		kv := jetstream.KeyValueConfig{Bucket: name, Description: desc, History: history, Storage: st, Replicas: r}
 		if maxValue > 0 {
 			kv.MaxValueSize = int32(maxValue + ValueSlack)
@@ -272,10 +300,13 @@ func (l Layout) Resources() []Resource {
 		if history > 1 {
 			ret = fmt.Sprintf("%d revisions per key", history)
 		}
+		if keepAll {
+			ret = "every write until " + PropsRelay + " has published its event, then the latest value per key"
+		}
 		if writeOnce {
 			ret += ", write-id markers for " + duration(WriteMarkerTTL)
 		}
-		return Resource{Kind: KindKV, Name: name, Subjects: []string{"$KV." + name + ".>"}, Retention: ret, Writers: writers, Readers: readers, kv: &kv, writeOnce: writeOnce}
+		return Resource{Kind: KindKV, Name: name, Subjects: []string{"$KV." + name + ".>"}, Retention: ret, Writers: writers, Readers: readers, kv: &kv, writeOnce: writeOnce, keepAll: keepAll}
 	}
 	obj := jetstream.ObjectStoreConfig{Bucket: ModulesBucket, Description: "wasmfaas module blobs by sha256 digest", Storage: st, Replicas: r}
 	return []Resource{
@@ -295,7 +326,7 @@ func (l Layout) Resources() []Resource {
 		stream(jetstream.StreamConfig{
 			Name: PropsStream, Description: "wasmfaas property-changed events", Subjects: []string{PropsSubject + ".>"},
 			MaxAge: l.cfg.PropsMaxAge, Duplicates: l.window(l.cfg.PropsMaxAge),
-		}, ageWords(l.cfg.PropsMaxAge, ""), "the state store, after every property change", "triggers on wasmfaas.property.changed"),
+		}, ageWords(l.cfg.PropsMaxAge, ""), "the state store's relay ("+PropsRelay+"), one event per property write", "triggers on wasmfaas.property.changed"),
 		stream(jetstream.StreamConfig{
 			Name: CallsStream, Description: "wasmfaas call log", Subjects: []string{CallsSubject + ".*.*"},
 			Discard: jetstream.DiscardOld, MaxAge: l.cfg.CallsMaxAge, MaxMsgs: maxCalls,
@@ -311,6 +342,18 @@ func (l Layout) Resources() []Resource {
 		bucket(ExtBucket, "wasmfaas extended properties", abi.MaxExtValueLen, 1, "guests (props capability)", "guests, the properties API"),
 		bucket(DefsBucket, "wasmfaas function and trigger definitions", 0, DefsHistory, "the management API", "every host at start, revisions and rollback"),
 		{Kind: KindObjectStore, Name: ModulesBucket, Subjects: []string{"$O." + ModulesBucket + ".>"}, Retention: "until deleted", Writers: "module upload", Readers: "every host, compiling modules", obj: &obj},
+		{
+			Kind: KindConsumer, Name: PropsRelay, Subjects: []string{"$KV." + PropsBucket + ".>"},
+			Retention: "durable on KV_" + PropsBucket + ", from its creation on; a write is acknowledged once its event is stored",
+			Writers:   "-", Readers: "every host's state store, one pinned at a time, publishing to " + PropsStream, on: "KV_" + PropsBucket,
+			consumer: &jetstream.ConsumerConfig{
+				Durable: PropsRelay, Description: "wasmfaas property-changed event relay",
+				DeliverPolicy: jetstream.DeliverNewPolicy, AckPolicy: jetstream.AckExplicitPolicy,
+				AckWait: 30 * time.Second, MaxAckPending: 4096, FilterSubject: "$KV." + PropsBucket + ".>",
+				PriorityPolicy: jetstream.PriorityPolicyPinned, PriorityGroups: []string{PropsRelayGroup},
+				PinnedTTL: PropsRelayPinnedTTL, Replicas: r,
+			},
+		},
 	}
 }
 
@@ -384,6 +427,18 @@ func (l Layout) Buckets() []jetstream.KeyValueConfig {
 	return out
 }
 
+// Consumers returns the configuration of every durable consumer the layout
+// declares.
+func (l Layout) Consumers() []jetstream.ConsumerConfig {
+	var out []jetstream.ConsumerConfig
+	for _, r := range l.Resources() {
+		if r.consumer != nil {
+			out = append(out, *r.consumer)
+		}
+	}
+	return out
+}
+
 // ObjectStores returns the configuration of every object store.
 func (l Layout) ObjectStores() []jetstream.ObjectStoreConfig {
 	var out []jetstream.ObjectStoreConfig
@@ -406,11 +461,13 @@ func (l Layout) Ensure(ctx context.Context, js jetstream.JetStream) error {
 		case r.stream != nil:
 			_, err = js.CreateOrUpdateStream(ctx, *r.stream)
 		case r.kv != nil && r.writeOnce:
-			err = ensureWriteOnce(ctx, js, *r.kv)
+			err = ensureWriteOnce(ctx, js, *r.kv, r.keepAll)
 		case r.kv != nil:
 			_, err = js.CreateOrUpdateKeyValue(ctx, *r.kv)
 		case r.obj != nil:
 			_, err = js.CreateOrUpdateObjectStore(ctx, *r.obj)
+		case r.consumer != nil:
+			err = ensureConsumer(ctx, js, r.on, *r.consumer)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("ensure %s %s: %w", r.Kind, r.Name, err))
@@ -419,13 +476,32 @@ func (l Layout) Ensure(ctx context.Context, js jetstream.JetStream) error {
 	return errors.Join(errs...)
 }
 
+// ensureConsumer creates the durable consumer if it is missing. An
+// existing one is left as it is: its delivery state is the point, and its
+// start policy cannot change.
+func ensureConsumer(ctx context.Context, js jetstream.JetStream, stream string, cc jetstream.ConsumerConfig) error {
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		return err
+	}
+	_, err = st.Consumer(ctx, cc.Durable)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		_, err = st.CreateConsumer(ctx, cc)
+		if errors.Is(err, jetstream.ErrConsumerExists) {
+			err = nil // another host made it meanwhile
+		}
+	}
+	return err
+}
+
 // ensureWriteOnce creates the bucket if it is missing, then sets on its
 // stream what KeyValueConfig cannot express (AllowAtomicPublish,
-// AllowMsgTTL) along with what the layout may change on an existing bucket
-// (description, history, max value size, replicas). It cannot use
+// AllowMsgTTL, no per-key limit with keepAll) along with what the layout
+// may change on an existing bucket (description, history, max value size,
+// replicas). It cannot use
 // CreateOrUpdateKeyValue on an existing bucket: that would ask to turn
 // AllowMsgTTL off, which the server refuses.
-func ensureWriteOnce(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValueConfig) error {
+func ensureWriteOnce(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValueConfig, keepAll bool) error {
 	name := "KV_" + kv.Bucket
 	st, err := js.Stream(ctx, name)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -442,6 +518,9 @@ func ensureWriteOnce(ctx context.Context, js jetstream.JetStream, kv jetstream.K
 	want := sc
 	want.Description = kv.Description
 	want.MaxMsgsPerSubject = max(int64(kv.History), 1)
+	if keepAll {
+		want.MaxMsgsPerSubject = KeepAllPerKey
+	}
 	want.MaxMsgSize = kv.MaxValueSize
 	if want.MaxMsgSize == 0 {
 		want.MaxMsgSize = -1
@@ -484,6 +563,8 @@ func (l Layout) Check(ctx context.Context, js jetstream.JetStream, seen map[stri
 	for _, r := range l.Resources() {
 		name := r.Name
 		switch r.Kind {
+		case KindConsumer:
+			continue
 		case KindKV:
 			name = "KV_" + r.Name
 		case KindObjectStore:

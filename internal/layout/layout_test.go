@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -54,7 +55,10 @@ func TestReplicasEverywhere(t *testing.T) {
 	for _, os := range l.ObjectStores() {
 		assert.Equal(t, 3, os.Replicas, os.Bucket)
 	}
-	assert.Len(t, l.Resources(), len(l.Streams())+len(l.Buckets())+len(l.ObjectStores()))
+	for _, cc := range l.Consumers() {
+		assert.Equal(t, 3, cc.Replicas, cc.Durable)
+	}
+	assert.Len(t, l.Resources(), len(l.Streams())+len(l.Buckets())+len(l.ObjectStores())+len(l.Consumers()))
 }
 
 func TestRetention(t *testing.T) {
@@ -108,4 +112,37 @@ func TestWriteOnceBuckets(t *testing.T) {
 		_, err := js.KeyValue(t.Context(), name)
 		require.NoError(t, err, "still a KV bucket: %s", name)
 	}
+}
+
+// TestRelayConsumer: Ensure creates the property-changed relay once and
+// keeps its delivery state when it runs again (a restart).
+func TestRelayConsumer(t *testing.T) {
+	srv := natstest.Start(t, natstest.Bare())
+	js := srv.JetStream()
+	ctx := t.Context()
+	l := layout.Default()
+	require.NoError(t, l.Ensure(ctx, js))
+	kv, err := js.KeyValue(ctx, layout.PropsBucket)
+	require.NoError(t, err)
+	_, err = kv.Put(ctx, "a.b", []byte("1"))
+	require.NoError(t, err)
+	st, err := js.Stream(ctx, "KV_"+layout.PropsBucket)
+	require.NoError(t, err)
+	c, err := st.Consumer(ctx, layout.PropsRelay)
+	require.NoError(t, err)
+	msgs, err := c.Fetch(1, jetstream.FetchPriorityGroup(layout.PropsRelayGroup))
+	require.NoError(t, err)
+	var got int
+	for m := range msgs.Messages() {
+		got++
+		require.NoError(t, m.DoubleAck(ctx))
+	}
+	require.NoError(t, msgs.Error())
+	require.Equal(t, 1, got, "the relay sees writes made after it was created")
+
+	require.NoError(t, l.Ensure(ctx, js))
+	info, err := c.Info(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, info.AckFloor.Stream, "Ensure again keeps the delivery state")
+	assert.Equal(t, jetstream.PriorityPolicyPinned, info.Config.PriorityPolicy)
 }

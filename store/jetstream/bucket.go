@@ -114,13 +114,20 @@ func (b *bucket) put(ctx context.Context, key string, value []byte) (uint64, err
 // is not the expected one.
 var errStale = errors.New("stale revision")
 
-// update stores value (kept by the mirror, like put's) if the key's last message has revision last (0: no
-// message at all); errStale if not; errApplied (as put) with a write id.
-func (b *bucket) update(ctx context.Context, key string, value []byte, last uint64) (uint64, error) {
+// update stores value (kept by the mirror, like put's) if the key's last
+// message has revision last (0: no message at all); errStale if not;
+// errApplied (as put) with a write id. The message carries hdr (nil: none)
+// besides the value.
+func (b *bucket) update(ctx context.Context, key string, value []byte, last uint64, hdr nats.Header) (uint64, error) {
 	if id := store.WriteID(ctx); id != "" {
-		return b.writeOnce(ctx, key, value, false, last, true, id)
+		return b.writeOnce(ctx, key, value, false, last, true, id, hdr)
 	}
-	rev, err := b.kv.Update(ctx, key, value, last)
+	m := nats.NewMsg(b.pre + key)
+	for k, v := range hdr {
+		m.Header[k] = v
+	}
+	m.Data = value
+	pa, err := b.js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(last))
 	if isConflict(err) {
 		return 0, errStale
 	}
@@ -128,23 +135,27 @@ func (b *bucket) update(ctx context.Context, key string, value []byte, last uint
 		return 0, unavailable(ctx, err)
 	}
 	if b.m != nil {
-		b.m.apply(key, value, rev, false)
+		b.m.apply(key, value, pa.Sequence, false)
 	}
-	return rev, nil
+	return pa.Sequence, nil
 }
 
 // remove writes a delete marker, if the key's last message has revision
 // last when expect is true (errStale if not), and returns the marker's
 // revision. KeyValue.Delete does not return it, and the mirror needs it.
-// With a write id in ctx it returns errApplied, as put.
-func (b *bucket) remove(ctx context.Context, key string, last uint64, expect bool) (uint64, error) {
+// With a write id in ctx it returns errApplied, as put. The marker
+// carries hdr (nil: none) besides the KV operation.
+func (b *bucket) remove(ctx context.Context, key string, last uint64, expect bool, hdr nats.Header) (uint64, error) {
 	if id := store.WriteID(ctx); id != "" {
 		if !expect {
 			return b.writeOnceAlways(ctx, key, nil, true, id)
 		}
-		return b.writeOnce(ctx, key, nil, true, last, true, id)
+		return b.writeOnce(ctx, key, nil, true, last, true, id, hdr)
 	}
 	m := nats.NewMsg(b.pre + key)
+	for k, v := range hdr {
+		m.Header[k] = v
+	}
 	m.Header.Set(hdrKVOperation, opDelete)
 	var opts []jetstream.PublishOpt
 	if expect {
@@ -168,7 +179,7 @@ func (b *bucket) remove(ctx context.Context, key string, last uint64, expect boo
 // the refusal and the check) is tried again.
 func (b *bucket) writeOnceAlways(ctx context.Context, key string, value []byte, del bool, id string) (uint64, error) {
 	for {
-		rev, err := b.writeOnce(ctx, key, value, del, 0, false, id)
+		rev, err := b.writeOnce(ctx, key, value, del, 0, false, id, nil)
 		if err != errStale {
 			return rev, err
 		}

@@ -12,8 +12,10 @@
 //   - bucket wasmfaas_ext: extended properties, key "<subject>.<name>";
 //   - stream WASMFAAS_PROPS on wasmfaas.props.changed.>: one
 //     property-changed event per committed change, on
-//     wasmfaas.props.changed.<subject>, with Nats-Msg-Id
-//     "<bucket>:<revision>" so a re-publish is dropped as a duplicate.
+//     wasmfaas.props.changed.<subject>.<name>, with Nats-Msg-Id
+//     "<bucket>:<revision>" so a re-publish is dropped as a duplicate;
+//   - consumer wasmfaas_props_relay on the properties bucket's stream,
+//     from which the events are published (see below).
 //
 // Each token is the base64url encoding of the string (keys.go explains
 // why). Revisions are the buckets' stream sequences, so they only grow and
@@ -51,15 +53,35 @@
 // than serving possibly stale data), and after a reconnect the mirror is
 // rebuilt from a new watch (reads go to the server meanwhile).
 //
-// # Why are property-changed events published asynchronously?
+// # Why are property-changed events relayed from the bucket's stream?
 //
-// A change is committed by its KV write; its event is then queued and
-// published with an asynchronous JetStream publish, re-sent until the
-// stream acknowledges it (Nats-Msg-Id "<bucket>:<revision>" makes a re-send
-// a no-op inside the stream's two-minute duplicate window). Waiting for the
-// event's ack would add a second round trip (~25 µs) to every property
-// write. The cost: events queued in a process that dies before their ack
-// are lost (the property change itself is not). Closing that window needs
-// an outbox, a relay that publishes from the properties bucket's history;
-// it is listed as follow-up work.
+// A property change and its event must be one durable fact: a rule that
+// waits on a property's changes must not miss one because the process died
+// between the write and the event's publish. Every write already is a
+// message of the properties bucket's stream, so that message is the
+// outbox: the write carries the value it replaced (header Wasmfaas-Prev),
+// a durable consumer (layout.PropsRelay) delivers each write to the relay
+// (events.go), and the relay acknowledges the write only once its
+// property-changed event is stored. A process that dies at any moment
+// leaves its unacknowledged writes to the next relay, of this host or
+// another. The event's Nats-Msg-Id and id are "<bucket>:<revision>"; a
+// relay that finds a write it may have published before (one it has not
+// seen in this process, or a redelivery) reads the property's last event
+// first, so nothing is published twice even after the stream's duplicate
+// window.
+//
+// Two engine features make it exact. The bucket's stream keeps every
+// write of a key (its per-key limit is layout.KeepAllPerKey, in effect
+// none) until the relay has published it, and the relay purges behind
+// itself, so a write replaced before the relay reached it is still there;
+// a KV bucket's usual limit of one message per key would drop it. And the
+// consumer is pinned to one host at a time (priority policy "pinned"), so
+// one relay publishes, in the bucket's order, and another takes over
+// layout.PropsRelayPinnedTTL after it stops pulling.
+//
+// The writer waits for nothing more than its write: the event follows
+// within a millisecond or so on one server. The cost is storage: a
+// property write holds its previous value too (the bucket's max value
+// size is twice abi.MaxPropertyLen plus headers), and writes stay in the
+// bucket until relayed.
 package jetstream

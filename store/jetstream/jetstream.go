@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -34,8 +35,14 @@ type Config struct {
 	// layout.PropsBucket and layout.ExtBucket if empty.
 	KVBucket, PropsBucket, ExtBucket string
 	// ChangeSubject prefixes the subject of every property-changed event,
-	// followed by the encoded subject; layout.PropsSubject if empty.
-	ChangeSubject string
+	// followed by the property's key in the bucket (encoded subject and
+	// name); layout.PropsSubject if empty. ChangeStream is the stream
+	// that holds them; layout.PropsStream if empty.
+	ChangeSubject, ChangeStream string
+	// Relay is the durable consumer on the properties bucket's stream
+	// that the Store publishes property-changed events from;
+	// layout.PropsRelay if empty.
+	Relay string
 	// Source is the CloudEvents source of property-changed events;
 	// store.DefaultSource if empty.
 	Source string
@@ -60,7 +67,10 @@ type Store struct {
 	// The buckets of KV, properties and extended properties.
 	kvB, propB, extB *bucket
 
-	events *publisher
+	events *relay
+	// lastWrite is the highest properties-bucket revision this Store
+	// wrote, whose event Close waits for.
+	lastWrite atomic.Uint64
 
 	mu     sync.RWMutex
 	closed bool
@@ -79,6 +89,8 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, error
 	cfg.PropsBucket = cmp.Or(cfg.PropsBucket, layout.PropsBucket)
 	cfg.ExtBucket = cmp.Or(cfg.ExtBucket, layout.ExtBucket)
 	cfg.ChangeSubject = cmp.Or(cfg.ChangeSubject, layout.PropsSubject)
+	cfg.ChangeStream = cmp.Or(cfg.ChangeStream, layout.PropsStream)
+	cfg.Relay = cmp.Or(cfg.Relay, layout.PropsRelay)
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -126,7 +138,10 @@ func New(ctx context.Context, js jetstream.JetStream, cfg Config) (*Store, error
 			return nil, fmt.Errorf("watch bucket %s: %w", b.kv.Bucket(), unavailable(ctx, err))
 		}
 	}
-	s.events = newPublisher(js, log, cfg.Source, cfg.ChangeSubject)
+	if s.events, err = s.startRelay(ctx); err != nil {
+		s.closeMirrors()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -136,8 +151,10 @@ func (s *Store) KV() store.KV { return (*kv)(s) }
 // Properties returns the store's properties view.
 func (s *Store) Properties() store.Properties { return (*props)(s) }
 
-// Close stops the mirrors and waits (up to 5 seconds) for queued
-// property-changed events to be acknowledged; every later operation fails
+// Close waits (up to 5 seconds) until the property-changed events of the
+// writes this Store made are stored, then stops the relay and the mirrors
+// (events it could not wait for are published by the next relay, of this
+// host or another); every later operation fails
 // with store.ErrUnavailable. It does not close the NATS connection, which
 // belongs to the caller. Closing twice is allowed.
 func (s *Store) Close() error {
@@ -148,10 +165,10 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	s.closeMirrors()
+	defer s.closeMirrors()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return s.events.close(ctx)
+	return errors.Join(s.events.drain(ctx, s.lastWrite.Load()), s.events.stop(ctx))
 }
 
 func (s *Store) closeMirrors() {

@@ -85,7 +85,7 @@ func (k *kv) Delete(ctx context.Context, ns, key string) error {
 		return store.WrapKey("delete", key, err)
 	}
 	// A delete marker for a missing key is harmless and saves a read.
-	if _, err := k.kvB.remove(ctx, nk, 0, false); err != nil && err != errApplied {
+	if _, err := k.kvB.remove(ctx, nk, 0, false, nil); err != nil && err != errApplied {
 		return store.WrapKey("delete", key, err)
 	}
 	return nil

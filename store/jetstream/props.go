@@ -98,7 +98,7 @@ func (p *props) Set(ctx context.Context, subj, name string, value json.RawMessag
 			}
 			return store.Change{}, store.WrapProperty("set", subj, name, err)
 		}
-		rev, err := p.propB.update(ctx, nk, v, st.last)
+		rev, err := p.propB.update(ctx, nk, v, st.last, prevHeader(st))
 		if err == errStale {
 			fresh = true
 			continue
@@ -170,7 +170,7 @@ func (p *props) Delete(ctx context.Context, subj, name string, expect int64) (st
 			}
 			return store.Change{}, store.WrapProperty("delete", subj, name, err)
 		}
-		rev, err := p.propB.remove(ctx, nk, st.last, true)
+		rev, err := p.propB.remove(ctx, nk, st.last, true, prevHeader(st))
 		if err == errStale {
 			fresh = true
 			continue
@@ -245,7 +245,7 @@ func (p *props) DeleteExtended(ctx context.Context, subj, name string) error {
 	if err := p.s().check(ctx); err != nil {
 		return store.WrapExtended("delete", subj, name, err)
 	}
-	if _, err := p.extB.remove(ctx, natsKey(subj, name), 0, false); err != nil && err != errApplied {
+	if _, err := p.extB.remove(ctx, natsKey(subj, name), 0, false, nil); err != nil && err != errApplied {
 		return store.WrapExtended("delete", subj, name, err)
 	}
 	return nil

@@ -75,10 +75,10 @@ func (b *bucket) marker(id, key string) string {
 // last revision to be last when expect is true. It returns the value's
 // revision, errApplied if the marker exists (nothing was written), or
 // errStale if the expectation failed.
-func (b *bucket) writeOnce(ctx context.Context, key string, value []byte, del bool, last uint64, expect bool, id string) (uint64, error) {
+func (b *bucket) writeOnce(ctx context.Context, key string, value []byte, del bool, last uint64, expect bool, id string, hdr nats.Header) (uint64, error) {
 	marker := b.marker(id, key)
 	for tries := 1; ; tries++ {
-		pa, err := b.batch(ctx, marker, key, value, del, last, expect)
+		pa, err := b.batch(ctx, marker, key, value, del, last, expect, hdr)
 		var apiErr *jetstream.APIError
 		switch {
 		case err == nil:
@@ -110,9 +110,9 @@ func (b *bucket) writeOnce(ctx context.Context, key string, value []byte, del bo
 
 // batch publishes the marker and the value as one atomic batch over the
 // store's connection (a batch's messages must arrive in order): the marker
-// without a reply subject, the value as the commit, whose PubAck (or
-// error) answers for the whole batch.
-func (b *bucket) batch(ctx context.Context, marker, key string, value []byte, del bool, last uint64, expect bool) (*jetstream.PubAck, error) {
+// without a reply subject, the value (with hdr) as the commit, whose PubAck
+// (or error) answers for the whole batch.
+func (b *bucket) batch(ctx context.Context, marker, key string, value []byte, del bool, last uint64, expect bool, hdr nats.Header) (*jetstream.PubAck, error) {
 	id := nuid.Next()
 	m := nats.NewMsg(marker)
 	m.Header.Set(hdrBatchID, id)
@@ -123,6 +123,9 @@ func (b *bucket) batch(ctx context.Context, marker, key string, value []byte, de
 		return nil, err
 	}
 	v := nats.NewMsg(b.pre + key)
+	for k, vals := range hdr {
+		v.Header[k] = vals
+	}
 	v.Data = value
 	v.Header.Set(hdrBatchID, id)
 	v.Header.Set(hdrBatchSeq, "2")
