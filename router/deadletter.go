@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go"
@@ -41,18 +43,58 @@ const (
 	ExtErrorData = "knativeerrordata"
 )
 
-// maxErrorData bounds knativeerrordata before base64. Knative cuts the
-// response body at 1 KiB; an error message with a guest's stack or stderr
-// head is often longer, and a cut message is useless, so we keep 64 KiB.
+// Our dead-letter extensions, beside Knative's: what the dead letter adds
+// to the event that Knative's three do not carry. Every value is a string
+// (numbers in decimal), so every binding reads them alike.
+const (
+	// ExtDLTrigger and ExtDLFunction name the trigger that gave up and
+	// its function.
+	ExtDLTrigger  = "wasmfaastrigger"
+	ExtDLFunction = "wasmfaasfunction"
+	// ExtDLReason is one of ReasonFailed, ReasonRejected, ReasonLoop,
+	// ReasonUnavailable.
+	ExtDLReason = "wasmfaasreason"
+	// ExtDLAttempts is how many deliveries were made.
+	ExtDLAttempts = "wasmfaasattempts"
+	// ExtDLCallID is the call id of the last attempt, present when it made
+	// a call: the call log has that call's ExecutionInfo (wasmfaas calls
+	// show), whether or not knativeerrordata holds it too.
+	ExtDLCallID = "wasmfaascallid"
+	// ExtDLStream, ExtDLStreamSeq and ExtDLSubject locate the original
+	// message: its stream, its sequence there and its NATS subject.
+	ExtDLStream    = "wasmfaasstream"
+	ExtDLStreamSeq = "wasmfaasstreamseq"
+	ExtDLSubject   = "wasmfaassubject"
+)
+
+// deadLetterExts are every extension a dead letter adds to the original
+// event; OriginalEvent removes them.
+var deadLetterExts = []string{ExtErrorDest, ExtErrorCode, ExtErrorData, ExtDLTrigger, ExtDLFunction, ExtDLReason,
+	ExtDLAttempts, ExtDLCallID, ExtDLStream, ExtDLStreamSeq, ExtDLSubject}
+
+// maxErrorData bounds an error message in knativeerrordata (before
+// base64). Knative cuts the response body at 1 KiB;
+// an error message with a guest's stack or stderr head is often longer,
+// and a cut message is useless, so we keep 64 KiB.
 const maxErrorData = 64 << 10
 
 // ErrNotDeadLetter is returned for a sequence number that is not a dead
 // letter.
 var ErrNotDeadLetter = errors.New("no such dead letter")
 
-// DeadLetter is what the dead-letter stream holds for an event a trigger
-// gave up on: the original event (with Knative's error extensions added),
-// the last attempt's full ExecutionInfo, and where the event came from.
+// DeadLetter is a dead letter read back from the dead-letter stream, where
+// it is stored as a CloudEvent in the NATS binding's structured mode: the
+// original event (id, source, type, subject, data unchanged) with
+// Knative's dead-letter extensions and ours (ExtDLTrigger and the like).
+// knativeerrordata is the base64 of the last attempt's ExecutionInfo JSON
+// when the call failed or rejected the event (in wasmfaas a call's
+// response is its ExecutionInfo, which is what Knative puts there), or of
+// the error message, cut at 64 KiB, when no call settled (loop,
+// unavailable) or the ExecutionInfo would not fit in one message. It holds
+// the ExecutionInfo when it is a JSON object whose call_id is
+// wasmfaascallid.
+// Dead letters stored by earlier versions as a JSON object of these
+// fields are read too.
 type DeadLetter struct {
 	// Seq is the dead letter's sequence in the dead-letter stream, set
 	// when it is read back.
@@ -64,26 +106,30 @@ type DeadLetter struct {
 	Reason string `json:"reason"`
 	// Code is the HTTP-style status also in knativeerrorcode.
 	Code int `json:"code"`
-	// Error is the full error message (knativeerrordata is its base64).
-	Error    string    `json:"error"`
-	Attempts int       `json:"attempts"`
-	Time     time.Time `json:"time"`
+	// Error is the error message: the ExecutionInfo's error kind and
+	// message, or knativeerrordata's text.
+	Error    string `json:"error"`
+	Attempts int    `json:"attempts"`
+	// Time is when the dead letter was stored.
+	Time time.Time `json:"time"`
 	// Stream, StreamSeq and NATSSubject locate the original message.
 	Stream      string `json:"stream"`
 	StreamSeq   uint64 `json:"stream_seq"`
 	NATSSubject string `json:"nats_subject"`
-	// Event is the original event plus knativeerrordest, knativeerrorcode
-	// and knativeerrordata.
+	// Event is the dead-letter event as stored: the original event plus
+	// the dead-letter extensions.
 	Event cloudevents.Event `json:"event"`
 	// Execution is the last attempt's ExecutionInfo; nil for a loop (no
-	// call) or an unavailable function.
+	// call), an unavailable function, or one too large to store with
+	// the event.
 	Execution *host.ExecutionInfo `json:"execution,omitempty"`
 }
 
-// OriginalEvent returns Event without the Knative error extensions.
+// OriginalEvent returns Event without the dead-letter extensions, the
+// event as it was delivered.
 func (d *DeadLetter) OriginalEvent() cloudevents.Event {
 	ev := d.Event.Clone()
-	for _, ext := range []string{ExtErrorDest, ExtErrorCode, ExtErrorData} {
+	for _, ext := range deadLetterExts {
 		ev.SetExtension(ext, nil)
 	}
 	return ev
@@ -95,33 +141,12 @@ func (d *DeadLetter) OriginalEvent() cloudevents.Event {
 // is retried until the router stops.
 func (r *Router) deadLetter(ctx context.Context, d *delivered) {
 	log := r.log.With(logKeyTrigger, d.t.Name, logKeyEvent, d.ev.ID(), logKeyAttempt, d.attempt)
-	data := d.errMsg
-	if len(data) > maxErrorData {
-		data = data[:maxErrorData]
-	}
-	ev := d.ev.Clone()
-	ev.SetExtension(ExtErrorDest, "wasmfaas:functions/"+d.t.Function)
-	ev.SetExtension(ExtErrorCode, strconv.Itoa(d.code))
-	ev.SetExtension(ExtErrorData, base64.StdEncoding.EncodeToString([]byte(data)))
-	dl := DeadLetter{
-		Trigger: d.t.Name, Function: d.t.Function, Reason: d.reason, Code: d.code, Error: d.errMsg,
-		Attempts: d.attempt, Time: time.Now().UTC(),
-		Stream: d.meta.Stream, StreamSeq: d.meta.Sequence.Stream, NATSSubject: d.m.Subject(),
-		Event: ev, Execution: d.info,
-	}
-	body, err := json.Marshal(dl)
+	msg, err := r.deadLetterMsg(d)
 	if err != nil {
 		log.Error("encode dead letter", logKeyError, err)
-		body, _ = json.Marshal(DeadLetter{Trigger: dl.Trigger, Function: dl.Function, Reason: dl.Reason, Code: dl.Code,
-			Error: dl.Error + " (execution info not encodable: " + err.Error() + ")", Attempts: dl.Attempts, Time: dl.Time,
-			Stream: dl.Stream, StreamSeq: dl.StreamSeq, NATSSubject: dl.NATSSubject, Event: ev})
+		_ = d.m.NakWithDelay(time.Second)
+		return
 	}
-	msg := nats.NewMsg(d.t.Delivery.DeadLetter)
-	msg.Data = body
-	msg.Header.Set("Content-Type", "application/json")
-	msg.Header.Set(HeaderTrigger, d.t.Name)
-	msg.Header.Set(HeaderReason, d.reason)
-	msg.Header.Set(nats.MsgIdHdr, deadLetterMsgID(d.t.Name, d.meta.Stream, d.meta.Sequence.Stream))
 	spare := d.attempt < maxDeliver(d.t)
 	pctx := ctx
 	if spare {
@@ -142,6 +167,79 @@ func (r *Router) deadLetter(ctx context.Context, d *delivered) {
 	if err := d.m.TermWithReason("dead-lettered: " + d.reason); err != nil {
 		log.Warn("term", logKeyError, err)
 	}
+}
+
+// deadLetterMsg is d's dead letter: the event with the dead-letter
+// extensions, in structured mode. knativeerrordata is the ExecutionInfo
+// of a call that failed or rejected the event, when the message fits the
+// server's max payload with it, the error message otherwise.
+func (r *Router) deadLetterMsg(d *delivered) (*nats.Msg, error) {
+	ev := d.ev.Clone()
+	for name, v := range map[string]string{
+		ExtErrorDest: "wasmfaas:functions/" + d.t.Function, ExtErrorCode: strconv.Itoa(d.code),
+		ExtDLTrigger: d.t.Name, ExtDLFunction: d.t.Function, ExtDLReason: d.reason,
+		ExtDLAttempts: strconv.Itoa(d.attempt), ExtDLStream: d.meta.Stream,
+		ExtDLStreamSeq: strconv.FormatUint(d.meta.Sequence.Stream, 10), ExtDLSubject: d.m.Subject(),
+	} {
+		ev.SetExtension(name, v)
+	}
+	if d.info != nil && d.info.CallID != "" {
+		ev.SetExtension(ExtDLCallID, d.info.CallID)
+	}
+	if d.info != nil && d.info.CallID != "" && (d.reason == ReasonFailed || d.reason == ReasonRejected) {
+		info, err := json.Marshal(d.info)
+		if err == nil {
+			full := ev.Clone()
+			full.SetExtension(ExtErrorData, base64.StdEncoding.EncodeToString(info))
+			msg, err := r.encodeDeadLetter(d, full)
+			if err != nil || msgSize(msg) <= int(r.js.Conn().MaxPayload()) {
+				return msg, err
+			}
+			r.log.Warn("dead letter too large with its execution info; storing the error message only",
+				logKeyTrigger, d.t.Name, logKeyEvent, d.ev.ID(), "bytes", msgSize(msg))
+		} else {
+			r.log.Error("encode execution info of dead letter", logKeyTrigger, d.t.Name, logKeyEvent, d.ev.ID(), logKeyError, err)
+		}
+	}
+	ev.SetExtension(ExtErrorData, base64.StdEncoding.EncodeToString([]byte(cutUTF8(d.errMsg, maxErrorData))))
+	return r.encodeDeadLetter(d, ev)
+}
+
+func (r *Router) encodeDeadLetter(d *delivered, ev cloudevents.Event) (*nats.Msg, error) {
+	msg, err := EncodeMsg(d.t.Delivery.DeadLetter, ev)
+	if err != nil {
+		return nil, err
+	}
+	msg.Header.Set(HeaderTrigger, d.t.Name)
+	msg.Header.Set(HeaderReason, d.reason)
+	msg.Header.Set(nats.MsgIdHdr, deadLetterMsgID(d.t.Name, d.meta.Stream, d.meta.Sequence.Stream))
+	return msg, nil
+}
+
+// msgSize is what a NATS server counts against max_payload: the payload
+// and the header block.
+func msgSize(m *nats.Msg) int {
+	n := len(m.Data)
+	if len(m.Header) > 0 {
+		n += len("NATS/1.0\r\n\r\n")
+		for k, vs := range m.Header {
+			for _, v := range vs {
+				n += len(k) + len(": \r\n") + len(v)
+			}
+		}
+	}
+	return n
+}
+
+// cutUTF8 returns at most n bytes of s, not splitting a character.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // deadLetterMsgID is unique per (trigger, original message): a dead letter
@@ -207,7 +305,7 @@ func (r *Router) ListDeadLetters(ctx context.Context, trigger string, limit int)
 		if err != nil {
 			return out, fmt.Errorf("list dead letters: %w", err)
 		}
-		dl, err := decodeDeadLetter(meta.Sequence.Stream, m.Data())
+		dl, err := decodeDeadLetter(meta.Sequence.Stream, meta.Timestamp, &nats.Msg{Subject: m.Subject(), Header: m.Headers(), Data: m.Data()})
 		if err != nil {
 			return out, err
 		}
@@ -235,15 +333,51 @@ func (r *Router) GetDeadLetter(ctx context.Context, seq uint64) (DeadLetter, err
 	if !strings.HasPrefix(raw.Subject, layout.DeadLetterPrefix+".") {
 		return DeadLetter{}, fmt.Errorf("get dead letter %d: %w", seq, ErrNotDeadLetter)
 	}
-	return decodeDeadLetter(seq, raw.Data)
+	return decodeDeadLetter(seq, raw.Time, &nats.Msg{Subject: raw.Subject, Header: raw.Header, Data: raw.Data})
 }
 
-func decodeDeadLetter(seq uint64, b []byte) (DeadLetter, error) {
-	var dl DeadLetter
-	if err := json.Unmarshal(b, &dl); err != nil {
-		return dl, fmt.Errorf("decode dead letter %d: %w", seq, err)
+// decodeDeadLetter reads the dead letter at seq, stored at ts: a
+// structured CloudEvent, or the JSON object earlier versions stored
+// (Content-Type application/json).
+func decodeDeadLetter(seq uint64, ts time.Time, m *nats.Msg) (DeadLetter, error) {
+	if mt, _, _ := mime.ParseMediaType(m.Header.Get("Content-Type")); mt == "application/json" {
+		var dl DeadLetter
+		if err := json.Unmarshal(m.Data, &dl); err != nil {
+			return dl, fmt.Errorf("decode dead letter %d: %w", seq, err)
+		}
+		dl.Seq = seq
+		return dl, nil
 	}
-	dl.Seq = seq
+	// Not DecodeMsg: its ingress limits (CheckAttributes) are not for a
+	// dead letter, whose knativeerrordata holds a whole ExecutionInfo and
+	// whose extensions add to the original event's.
+	ev, err := decodeStructured(m.Data)
+	if err != nil {
+		return DeadLetter{}, fmt.Errorf("decode dead letter %d: %w", seq, err)
+	}
+	ext := func(name string) string {
+		v, _ := Attr(&ev, name)
+		return v
+	}
+	dl := DeadLetter{
+		Seq: seq, Trigger: ext(ExtDLTrigger), Function: ext(ExtDLFunction), Reason: ext(ExtDLReason),
+		Time: ts.UTC(), Stream: ext(ExtDLStream), NATSSubject: ext(ExtDLSubject), Event: ev,
+	}
+	dl.Code, _ = strconv.Atoi(ext(ExtErrorCode))
+	dl.Attempts, _ = strconv.Atoi(ext(ExtDLAttempts))
+	dl.StreamSeq, _ = strconv.ParseUint(ext(ExtDLStreamSeq), 10, 64)
+	data, err := base64.StdEncoding.DecodeString(ext(ExtErrorData))
+	if err != nil {
+		return dl, fmt.Errorf("decode dead letter %d: %s: %w", seq, ExtErrorData, err)
+	}
+	var info host.ExecutionInfo
+	if callID := ext(ExtDLCallID); callID != "" && len(data) > 0 && data[0] == '{' &&
+		json.Unmarshal(data, &info) == nil && info.CallID == callID {
+		dl.Execution = &info
+		dl.Error = errorMessage(info)
+	} else {
+		dl.Error = string(data)
+	}
 	return dl, nil
 }
 

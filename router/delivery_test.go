@@ -3,10 +3,12 @@ package router
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -56,6 +58,7 @@ func (f *fakeInvoker) Invoke(ctx context.Context, fn, trigger string, ev cloudev
 		info.Function, info.Attempt = fn, attempt
 		info.Event = host.EventInfo{ID: ev.ID(), Source: ev.Source(), Type: ev.Type()}
 	}
+	info.CallID = fmt.Sprintf("%s/%s/%s/%d", fn, trigger, ev.ID(), attempt)
 	ids := make([]string, len(info.Emitted))
 	for i := range info.Emitted {
 		info.Emitted[i].SetID(host.EmittedID(ev.ID(), trigger, i))
@@ -422,11 +425,46 @@ func TestPoisonAndReplay(t *testing.T) {
 	assert.Equal(t, ev.ID(), dl.Event.ID())
 	assert.Equal(t, "500", dl.Event.Extensions()[ExtErrorCode])
 	assert.Equal(t, "wasmfaas:functions/poison", dl.Event.Extensions()[ExtErrorDest])
-	data, err := base64.StdEncoding.DecodeString(dl.Event.Extensions()[ExtErrorData].(string))
+	assert.Equal(t, "trap: "+long, dl.Error, "the whole error message")
+	// The dead letter is a structured CloudEvent: the original event plus
+	// the dead-letter extensions, knativeerrordata the ExecutionInfo.
+	raw := readStream(t, js, layout.DeadLetterStream, "deadletter.>")
+	require.Len(t, raw, 1)
+	assert.Equal(t, "application/cloudevents+json", raw[0].Headers().Get("Content-Type"))
+	for name := range raw[0].Headers() {
+		assert.NotRegexp(t, "(?i)^ce-", name, "a structured message has no ce- header")
+	}
+	stored, err := decodeStructured(raw[0].Data())
 	require.NoError(t, err)
-	assert.Equal(t, "trap: "+long, string(data), "the whole error message")
-	assert.JSONEq(t, string(ev.Data()), string(dl.OriginalEvent().Data()))
-	assert.NotContains(t, dl.OriginalEvent().Extensions(), ExtErrorCode)
+	assert.Equal(t, dl.Event, stored)
+	data, err := base64.StdEncoding.DecodeString(stored.Extensions()[ExtErrorData].(string))
+	require.NoError(t, err)
+	info, err := json.Marshal(dl.Execution)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(info), string(data), "knativeerrordata is the ExecutionInfo")
+	meta, err := raw[0].Metadata()
+	require.NoError(t, err)
+	wantExt := map[string]any{ExtDLTrigger: "poison", ExtDLFunction: "poison", ExtDLReason: ReasonFailed, ExtDLAttempts: "3",
+		ExtDLCallID: dl.Execution.CallID, ExtDLStream: layout.EventsStream, ExtDLStreamSeq: "1", ExtDLSubject: "events.test",
+		ExtErrorCode: "500", ExtErrorDest: "wasmfaas:functions/poison", ExtErrorData: stored.Extensions()[ExtErrorData]}
+	for k, v := range ev.Extensions() {
+		wantExt[k] = v
+	}
+	assert.Equal(t, wantExt, stored.Extensions())
+	assert.Equal(t, meta.Timestamp.UTC(), dl.Time)
+	assert.Equal(t, layout.EventsStream, dl.Stream)
+	assert.Equal(t, uint64(1), dl.StreamSeq)
+	assert.Equal(t, "events.test", dl.NATSSubject)
+	assert.Equal(t, "poison", dl.Function)
+	assert.Equal(t, 500, dl.Code)
+	orig := dl.OriginalEvent()
+	assert.Equal(t, ev.Extensions(), orig.Extensions(), "OriginalEvent removes every dead-letter extension")
+	assert.Equal(t, ev.ID(), orig.ID())
+	assert.Equal(t, ev.Source(), orig.Source())
+	assert.Equal(t, ev.Type(), orig.Type())
+	assert.Equal(t, ev.Subject(), orig.Subject())
+	assert.Equal(t, ev.DataContentType(), orig.DataContentType())
+	assert.JSONEq(t, string(ev.Data()), string(orig.Data()))
 
 	got, err := r.GetDeadLetter(t.Context(), dl.Seq)
 	require.NoError(t, err)
@@ -558,4 +596,80 @@ func TestSetTriggersReconciles(t *testing.T) {
 	assert.Zero(t, inv.okCount("fa"))
 	assert.NotEqual(t, DurableName("b.c/d"), DurableName("b_c_d"))
 	assert.Error(t, r.SetTriggers(t.Context(), []Trigger{{Name: "x", Function: "f", Delivery: Delivery{Retries: 1, DeadLetter: "elsewhere.x"}}}))
+}
+
+// TestDeadLetterTooLarge: an ExecutionInfo that would take the dead letter
+// past the server's max payload is left out; knativeerrordata is then the
+// error message, and the call id still names the call.
+func TestDeadLetterTooLarge(t *testing.T) {
+	js := natstest.Start(t, natstest.WithMaxPayload(64<<10)).JetStream()
+	inv := newFake(func(fn string, ev cloudevents.Event, attempt int) host.ExecutionInfo {
+		info := failed(host.StatusRejected, "tempc must be a number")
+		info.Logs = []host.LogLine{{Level: "info", Message: strings.Repeat("x", 60<<10)}}
+		return info
+	})
+	r := startRouter(t, Config{AckWait: 5 * time.Second}, js, inv, Trigger{Name: "big", Function: "big", Delivery: fastDelivery})
+	ev := reading(3)
+	publish(t, js, ev)
+	var dls []DeadLetter
+	eventually(t, 10*time.Second, func() bool {
+		dls, _ = r.ListDeadLetters(t.Context(), "big", 10)
+		return len(dls) == 1
+	}, "dead letter")
+	dl := dls[0]
+	assert.Nil(t, dl.Execution, "left out")
+	assert.Equal(t, "rejected: tempc must be a number", dl.Error)
+	data, err := base64.StdEncoding.DecodeString(dl.Event.Extensions()[ExtErrorData].(string))
+	require.NoError(t, err)
+	assert.Equal(t, "rejected: tempc must be a number", string(data))
+	assert.Equal(t, "big/big/"+ev.ID()+"/1", dl.Event.Extensions()[ExtDLCallID])
+	assert.Equal(t, ReasonRejected, dl.Reason)
+	assert.Equal(t, 400, dl.Code)
+}
+
+// TestDeadLetterOldFormat: a dead letter stored by an earlier version, a
+// JSON object with the event inside, is still listed, shown and replayed.
+func TestDeadLetterOldFormat(t *testing.T) {
+	js := natstest.Start(t).JetStream()
+	inv := newFake(nil)
+	r := startRouter(t, Config{AckWait: 5 * time.Second}, js, inv, Trigger{Name: "old", Function: "old", Delivery: fastDelivery})
+	ev := reading(4)
+	withExt := ev.Clone()
+	withExt.SetExtension(ExtErrorDest, "wasmfaas:functions/old")
+	withExt.SetExtension(ExtErrorCode, "500")
+	withExt.SetExtension(ExtErrorData, base64.StdEncoding.EncodeToString([]byte("trap: boom")))
+	stored := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	body, err := json.Marshal(DeadLetter{Trigger: "old", Function: "old", Reason: ReasonFailed, Code: 500, Error: "trap: boom",
+		Attempts: 3, Time: stored, Stream: layout.EventsStream, StreamSeq: 9, NATSSubject: "events.test", Event: withExt,
+		Execution: &host.ExecutionInfo{CallID: "c9", Function: "old", Status: host.StatusTrap}})
+	require.NoError(t, err)
+	msg := nats.NewMsg("deadletter.old")
+	msg.Data = body
+	msg.Header.Set("Content-Type", "application/json")
+	ack, err := js.PublishMsg(t.Context(), msg)
+	require.NoError(t, err)
+
+	dl, err := r.GetDeadLetter(t.Context(), ack.Sequence)
+	require.NoError(t, err)
+	assert.Equal(t, ack.Sequence, dl.Seq)
+	assert.Equal(t, "trap: boom", dl.Error)
+	assert.Equal(t, stored, dl.Time)
+	assert.Equal(t, uint64(9), dl.StreamSeq)
+	require.NotNil(t, dl.Execution)
+	assert.Equal(t, "c9", dl.Execution.CallID)
+	list, err := r.ListDeadLetters(t.Context(), "old", 10)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, dl.Error, list[0].Error)
+
+	_, err = r.ReplayDeadLetter(t.Context(), ack.Sequence)
+	require.NoError(t, err)
+	eventually(t, 10*time.Second, func() bool { return inv.okCount("old") == 1 }, "replayed call")
+	replayed := readStream(t, js, layout.EventsStream, "events.replay.>")
+	require.Len(t, replayed, 1)
+	got, err := DecodeMsg(&nats.Msg{Subject: replayed[0].Subject(), Header: replayed[0].Headers(), Data: replayed[0].Data()})
+	require.NoError(t, err)
+	assert.Equal(t, ev.Extensions(), got.Extensions(), "the original event, without the Knative extensions")
+	assert.Equal(t, ev.ID(), got.ID())
+	assert.JSONEq(t, string(ev.Data()), string(got.Data()))
 }

@@ -180,8 +180,8 @@ func TestHandledBeforeRestart(t *testing.T) {
 
 // TestExecutionEventPercent: a call about the subject "50%41" (a literal
 // percent sign, as non-encoding senders write) is the execution event of
-// that same subject: the call log writes "%" as "%25" and DecodeMsg, which
-// percent-decodes ce- headers, gives it back unchanged.
+// that same subject: the call log writes it in structured mode, where no
+// percent-decoding applies, and DecodeMsg gives it back unchanged.
 func TestExecutionEventPercent(t *testing.T) {
 	js := natstest.Start(t).JetStream()
 	log, err := storejs.NewCallLog(t.Context(), js, storejs.CallLogConfig{})
@@ -199,4 +199,25 @@ func TestExecutionEventPercent(t *testing.T) {
 	assert.Equal(t, "/a%20b", src)
 	id, _ := Attr(&ev, store.ExtCauseID)
 	assert.Equal(t, "id%", id)
+}
+
+// TestCallHeader: the restart scan reads a call's status, trigger and
+// cause from the call log's own headers, and from the ce- headers of
+// entries older versions wrote in binary mode (percent-encoded).
+func TestCallHeader(t *testing.T) {
+	tests := []struct {
+		name string
+		h    nats.Header
+		want string
+	}{
+		{name: "structured entry", h: nats.Header{store.HeaderCallCauseID: {"e%41"}}, want: "e%41"},
+		{name: "binary entry", h: nats.Header{"ce-causeid": {"e%2541"}}, want: "e%41"},
+		{name: "neither", h: nats.Header{}, want: ""},
+		{name: "binary entry not UTF-8", h: nats.Header{"ce-causeid": {"%C3%28"}}, want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, callHeader(tt.h, store.HeaderCallCauseID, store.ExtCauseID))
+		})
+	}
 }

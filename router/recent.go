@@ -104,8 +104,9 @@ func (r *Router) loadRecent(ctx context.Context) (*recentCalls, error) {
 				continue
 			}
 			h := m.Headers()
-			if h.Get(headerPrefix+store.ExtStatus) == string(host.StatusOK) {
-				k := recentKey{headerValue(h, store.ExtTrigger), headerValue(h, store.ExtCauseSource), headerValue(h, store.ExtCauseID)}
+			if callHeader(h, store.HeaderCallStatus, store.ExtStatus) == string(host.StatusOK) {
+				k := recentKey{callHeader(h, store.HeaderCallTrigger, store.ExtTrigger),
+					callHeader(h, store.HeaderCallCauseSource, store.ExtCauseSource), callHeader(h, store.HeaderCallCauseID, store.ExtCauseID)}
 				if k.trigger != "" && k.source != "" && k.id != "" {
 					rc.seq[k] = meta.Sequence.Stream
 				}
@@ -152,7 +153,7 @@ func (r *Router) handledBefore(ctx context.Context, t Trigger, m jetstream.Msg, 
 }
 
 // recordedEmits reads the events the call at seq of the calls stream
-// emitted, from its ExecutionInfo.
+// emitted, from its ExecutionInfo, the data of its execution event.
 func (r *Router) recordedEmits(ctx context.Context, seq uint64) ([]cloudevents.Event, error) {
 	st, err := r.js.Stream(ctx, r.cfg.CallsStream)
 	if err != nil {
@@ -162,18 +163,27 @@ func (r *Router) recordedEmits(ctx context.Context, seq uint64) ([]cloudevents.E
 	if err != nil {
 		return nil, fmt.Errorf("read call at %d: %w", seq, err)
 	}
+	ev, err := DecodeMsg(&nats.Msg{Subject: raw.Subject, Header: raw.Header, Data: raw.Data})
+	if err != nil {
+		return nil, fmt.Errorf("decode call at %d: %w", seq, err)
+	}
 	var rec struct {
 		Emitted []cloudevents.Event `json:"emitted"`
 	}
-	if err := json.Unmarshal(raw.Data, &rec); err != nil {
+	if err := json.Unmarshal(ev.Data(), &rec); err != nil {
 		return nil, fmt.Errorf("decode call at %d: %w", seq, err)
 	}
 	return rec.Emitted, nil
 }
 
-// headerValue reads a call-log ce- header as the binding writes it
+// callHeader reads a call-log entry's header (store.HeaderCallStatus and
+// the like), or for an entry written in the binary mode of older versions
+// the ce- header of the extension ext, as that binding writes it
 // (percent-encoded, DecodeHeaderValue); unreadable is empty.
-func headerValue(h nats.Header, ext string) string {
+func callHeader(h nats.Header, name, ext string) string {
+	if v := h.Get(name); v != "" {
+		return v
+	}
 	v, err := DecodeHeaderValue(h.Get(headerPrefix + ext))
 	if err != nil {
 		return ""

@@ -28,6 +28,23 @@ const (
 	ExtCauseSource = "causesource"
 )
 
+// Headers a message-stream backend (store/jetstream) sets on each call-log
+// entry beside the event, which is the message's payload in structured
+// mode, for readers that fetch headers only: the router's restart scan
+// reads the status and the ExtTrigger, ExtCauseID and ExtCauseSource
+// extensions from them without decoding the event. Values are as in the
+// event (CheckCall keeps them free of control characters, so a header can
+// carry them unencoded); a status that is not appears in its encoded
+// subject-token form. The event itself has no ce- headers: a message with
+// them would be read in binary mode by some CloudEvents NATS bindings and
+// in structured mode by others.
+const (
+	HeaderCallStatus      = "Wasmfaas-Call-Status"
+	HeaderCallTrigger     = "Wasmfaas-Call-Trigger"
+	HeaderCallCauseID     = "Wasmfaas-Call-Cause-Id"
+	HeaderCallCauseSource = "Wasmfaas-Call-Cause-Source"
+)
+
 // Event returns c's execution event: id c.ID, type ExecutionType, source
 // ExecutionSource, subject c.Subject, time c.Start, the ExecutionInfo as
 // JSON data, extensions ExtFunction and ExtStatus, and c.Extensions. The

@@ -18,6 +18,8 @@ import (
 
 	"github.com/wasmfaas/wasmfaas/host/hosttest"
 	"github.com/wasmfaas/wasmfaas/internal/layout"
+	"github.com/wasmfaas/wasmfaas/router"
+	"github.com/wasmfaas/wasmfaas/store"
 )
 
 // TestCrashCounterExact is the exactly-once proof of idempotent writes:
@@ -174,16 +176,18 @@ func TestCrashCounterExact(t *testing.T) {
 			toks := strings.Split(m.Subject(), ".")
 			status, err := base64.RawURLEncoding.DecodeString(toks[len(toks)-1])
 			require.NoError(t, err)
-			h := m.Headers()
-			if h.Get("ce-attempt") != "1" {
+			ev, err := router.DecodeMsg(&nats.Msg{Subject: m.Subject(), Header: m.Headers(), Data: m.Data()})
+			require.NoError(t, err)
+			attempt, _ := router.Attr(&ev, store.ExtAttempt)
+			if attempt != "1" {
 				redelivered++
-				assert.True(t, bytes.Contains(m.Data(), []byte(`"redelivered":true`)), "a call on attempt %s is marked redelivered", h.Get("ce-attempt"))
+				assert.True(t, bytes.Contains(ev.Data(), []byte(`"redelivered":true`)), "a call on attempt %s is marked redelivered", attempt)
 			}
 			if string(status) != "ok" {
 				notOK++
 				continue
 			}
-			ok[h.Get("ce-causeid")]++
+			ok[m.Headers().Get(store.HeaderCallCauseID)]++
 		}
 		require.NoError(t, batch.Error())
 		require.NotZero(t, got, "read %d of %d calls", calls, info.State.Msgs)

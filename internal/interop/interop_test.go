@@ -1,14 +1,9 @@
 // The sender side of the interop test: each real sender sends an event,
 // the hello example (which echoes the data with the content type it saw)
 // runs on it through a trigger, and the call log, read through the calls
-// API, shows the event's attributes and what the guest saw.
-//
-// TODO: the read-back side. Decode what the host publishes with the same
-// bindings (sdk-go's nats and nats_jetstream receivers, sdk-go's HTTP
-// client where it applies): the events functions emit
-// (events.emitted.<fn>), property-changed events
-// (wasmfaas.props.changed.>), execution events (the call log,
-// wasmfaas.calls.<fn>.<status>) and dead letters (deadletter.>).
+// API, shows the event's attributes and what the guest saw. The read-back
+// side, what the host publishes decoded with the same bindings, is
+// published_test.go.
 package interop
 
 import (
@@ -17,6 +12,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"testing"
 	"time"
@@ -98,25 +94,11 @@ func (h *testHost) call(t *testing.T, method, path, ctype string, body []byte, w
 	return b.Bytes()
 }
 
-// waitCall polls the calls API until the call on the event with this id
-// and source is logged, and returns its ExecutionInfo.
+// waitCall polls the calls API until the call of hello on the event with
+// this id and source is logged, and returns its ExecutionInfo.
 func (h *testHost) waitCall(t *testing.T, id, source string) host.ExecutionInfo {
 	t.Helper()
-	var found *host.ExecutionInfo
-	require.Eventually(t, func() bool {
-		var list struct{ Calls []host.ExecutionInfo }
-		if err := json.Unmarshal(h.call(t, "GET", "/v1/calls?function="+function, "", nil, http.StatusOK), &list); err != nil {
-			return false
-		}
-		for i, c := range list.Calls {
-			if c.Event.ID == id && c.Event.Source == source {
-				found = &list.Calls[i]
-				return true
-			}
-		}
-		return false
-	}, 30*time.Second, 20*time.Millisecond, "a call on event %s from %s", id, source)
-	return *found
+	return h.waitCallOf(t, function, id, source)
 }
 
 // newEvent is the event every sender sends, with its own id and source.
@@ -225,4 +207,30 @@ func TestSenders(t *testing.T) {
 		assert.Equal(t, "application/json", info.Result.ContentType, "content type the guest saw")
 		assert.JSONEq(t, data, string(info.Result.Body))
 	})
+}
+
+// waitCallOf is waitCall for function fn.
+func (h *testHost) waitCallOf(t *testing.T, fn, id, source string) host.ExecutionInfo {
+	t.Helper()
+	var found *host.ExecutionInfo
+	require.Eventually(t, func() bool {
+		var list struct{ Calls []host.ExecutionInfo }
+		if err := json.Unmarshal(h.call(t, "GET", "/v1/calls?function="+fn, "", nil, http.StatusOK), &list); err != nil {
+			return false
+		}
+		for i, c := range list.Calls {
+			if c.Event.ID == id && c.Event.Source == source {
+				found = &list.Calls[i]
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 20*time.Millisecond, "a call of %s on event %s from %s", fn, id, source)
+	return *found
+}
+
+// callRecord is the call's ExecutionInfo as the call log holds it.
+func (h *testHost) callRecord(t *testing.T, id string) []byte {
+	t.Helper()
+	return h.call(t, "GET", "/v1/calls/"+url.PathEscape(id), "", nil, http.StatusOK)
 }

@@ -1,8 +1,10 @@
 package jetstream
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -64,8 +66,8 @@ type CallLogConfig struct {
 //
 // Every call is one message on <Subject>.<function>.<status> in Stream, so
 // subscribers of <Subject>.<function>.> see each call of a function as it
-// is logged, the "wasmfaas.calls.<fn>" event of ARCHITECTURE.md, with the
-// ExecutionInfo JSON as its payload. The server applies retention (MaxAge,
+// is logged, the execution event of ARCHITECTURE.md in structured mode
+// (see message), with the ExecutionInfo JSON as its data. The server applies retention (MaxAge,
 // MaxMsgs, discarding the oldest) and drops a duplicate append within the
 // duplicate window (Nats-Msg-Id is the call ID). A second stream, IDStream,
 // keeps one message per call ID on <IDSubject>.<id>, holding the call's
@@ -118,11 +120,10 @@ func (l *CallLog) Append(ctx context.Context, c store.Call) error {
 	if err := l.check(ctx); err != nil {
 		return store.WrapCall("append", c.ID, err)
 	}
-	msg := nats.NewMsg(l.subject(c.Function, c.Status))
-	msg.Header.Set(hdrCallID, encode(c.ID))
-	msg.Header.Set(hdrCallStart, c.Start.UTC().Format(time.RFC3339Nano))
-	setEventHeaders(msg.Header, c)
-	msg.Data = c.Record
+	msg, err := l.message(c)
+	if err != nil {
+		return store.WrapCall("append", c.ID, err)
+	}
 	ack, err := l.js.PublishMsg(ctx, msg, jetstream.WithMsgID(encode(c.ID)), jetstream.WithExpectStream(l.cfg.Stream))
 	if err != nil {
 		return store.WrapCall("append", c.ID, natsUnavailable(ctx, err))
@@ -336,8 +337,71 @@ func expired(ts time.Time, maxAge time.Duration, now time.Time) bool {
 	return maxAge > 0 && now.Sub(ts) > maxAge
 }
 
-// decodeCall rebuilds a call from a message of the calls stream; ok is
-// false for a message that is not one (foreign, or a malformed header).
+// The call log entry is the call's execution event (store.Call.Event) in
+// the CloudEvents NATS binding's structured mode: Content-Type
+// application/cloudevents+json, the event in the JSON event format as the
+// payload, its data the ExecutionInfo JSON embedded verbatim, and no ce-
+// headers. That is the one form every NATS binding reads whole: sdk-go's
+// nats binding reads only structured mode, and its nats_jetstream binding
+// reads binary mode whenever a ce-specversion header is present, taking
+// datacontenttype from a header named exactly "content-type". The entry
+// is stored once, decoded as an event by any consumer of the stream (the
+// router), and Get and List return its data as Call.Record, byte for byte.
+//
+// Entries written before were in binary mode (attributes in ce- headers,
+// "%" written as "%25", the ExecutionInfo as the payload); decodeCall
+// still reads them.
+const (
+	cePrefix       = "ce-"
+	ceSpecVersion  = cePrefix + "specversion"
+	ceSubject      = cePrefix + "subject"
+	contentTypeCE  = "application/cloudevents+json"
+	hdrContentType = "Content-Type"
+)
+
+// ceDerived are the attributes derived from the call rather than copied
+// from Call.Extensions.
+var ceDerived = map[string]bool{
+	"specversion": true, "id": true, "type": true, "source": true, "time": true,
+	"subject": true, "datacontenttype": true, "dataschema": true, "data": true, "data_base64": true,
+	store.ExtFunction: true, store.ExtStatus: true,
+}
+
+// message is the call log entry for c: its execution event in structured
+// mode, and the call's own headers. CheckCall has checked Subject and
+// Extensions as attribute values; an ID, function or status that is not
+// (store allows control characters in them) appears in its encoded token
+// form in the event, since an attribute cannot hold it.
+func (l *CallLog) message(c store.Call) (*nats.Msg, error) {
+	ev := c.Event()
+	ev.SetID(attrSafe(c.ID))
+	ev.SetExtension(store.ExtFunction, attrSafe(c.Function))
+	ev.SetExtension(store.ExtStatus, attrSafe(c.Status))
+	// MarshalJSON, not json.Marshal, which would compact its output and
+	// so the record: Get returns the record as it was appended.
+	data, err := ev.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("encode execution event: %w", err)
+	}
+	msg := nats.NewMsg(l.subject(c.Function, c.Status))
+	msg.Data = data
+	h := msg.Header
+	h.Set(hdrContentType, contentTypeCE)
+	h.Set(hdrCallID, encode(c.ID))
+	h.Set(hdrCallStart, c.Start.UTC().Format(time.RFC3339Nano))
+	h.Set(store.HeaderCallStatus, attrSafe(c.Status))
+	for name, ext := range map[string]string{store.HeaderCallTrigger: store.ExtTrigger,
+		store.HeaderCallCauseID: store.ExtCauseID, store.HeaderCallCauseSource: store.ExtCauseSource} {
+		if v := c.Extensions[ext]; v != "" {
+			h.Set(name, v)
+		}
+	}
+	return msg, nil
+}
+
+// decodeCall rebuilds a call from a message of the calls stream, in
+// structured mode or in the binary mode of older entries; ok is false for
+// a message that is not one (foreign, or a malformed header or payload).
 func (l *CallLog) decodeCall(subject string, h nats.Header, data []byte) (store.Call, bool) {
 	rest, ok := strings.CutPrefix(subject, l.cfg.Subject+".")
 	if !ok {
@@ -354,7 +418,77 @@ func (l *CallLog) decodeCall(subject string, h nats.Header, data []byte) (store.
 	if err := errors.Join(err1, err2, err3, err4); err != nil || id == "" {
 		return store.Call{}, false
 	}
-	c := store.Call{ID: id, Function: fn, Status: status, Start: start.UTC(), Record: data, Subject: h.Get(ceSubject)}
+	c := store.Call{ID: id, Function: fn, Status: status, Start: start.UTC()}
+	if h.Get(ceSpecVersion) != "" {
+		decodeBinaryCall(&c, h, data)
+		return c, true
+	}
+	return c, decodeStructuredCall(&c, data)
+}
+
+// decodeStructuredCall fills c's Record, Subject and Extensions from the
+// structured execution event, in one pass over its top-level members. The
+// record is the data member's bytes as written, with the whitespace around
+// its value, so Get returns exactly what Append was given.
+func decodeStructuredCall(c *store.Call, payload []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	var haveData bool
+	for dec.More() {
+		tok, err := dec.Token()
+		name, ok := tok.(string)
+		if err != nil || !ok {
+			return false
+		}
+		from := dec.InputOffset() // after the name; the colon follows
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return false
+		}
+		if name == "data" {
+			haveData = true
+			c.Record = rawMember(payload, from, dec.InputOffset())
+			continue
+		}
+		if name != "subject" && ceDerived[name] {
+			continue
+		}
+		var v string
+		if json.Unmarshal(raw, &v) != nil {
+			continue
+		}
+		if name == "subject" {
+			c.Subject = v
+			continue
+		}
+		if c.Extensions == nil {
+			c.Extensions = map[string]string{}
+		}
+		c.Extensions[name] = v
+	}
+	return haveData
+}
+
+// rawMember returns the bytes of a member's value in payload with the
+// whitespace around it: from the colon after the name (which ends at from)
+// to the comma or brace after the value (which ends at to).
+func rawMember(payload []byte, from, to int64) json.RawMessage {
+	start := bytes.IndexByte(payload[from:], ':') + int(from) + 1
+	end := int(to)
+	for end < len(payload) && (payload[end] == ' ' || payload[end] == '\t' || payload[end] == '\n' || payload[end] == '\r') {
+		end++
+	}
+	return json.RawMessage(payload[start:end])
+}
+
+// decodeBinaryCall fills c from an entry in the binary mode written
+// before: the payload is the record, the attributes are ce- headers with
+// "%" written as "%25".
+func decodeBinaryCall(c *store.Call, h nats.Header, data []byte) {
+	c.Record = data
+	c.Subject = unpercent(h.Get(ceSubject))
 	for name, vals := range h {
 		attr, ok := strings.CutPrefix(strings.ToLower(name), cePrefix)
 		if !ok || len(vals) == 0 || ceDerived[attr] {
@@ -363,61 +497,21 @@ func (l *CallLog) decodeCall(subject string, h nats.Header, data []byte) (store.
 		if c.Extensions == nil {
 			c.Extensions = map[string]string{}
 		}
-		c.Extensions[attr] = vals[0]
+		c.Extensions[attr] = unpercent(vals[0])
 	}
-	return c, true
 }
 
-// The call log entry is the call's execution event in the CloudEvents NATS
-// binding's binary mode: attributes in ce- headers, the ExecutionInfo as
-// the payload, so the entry is stored once, read back verbatim by Get, and
-// decoded as an event by any consumer of the stream (the router).
-const (
-	cePrefix  = "ce-"
-	ceSubject = cePrefix + "subject"
-)
+// unpercent reverses the binary-mode entries' only encoding, "%" as "%25".
+func unpercent(s string) string { return strings.ReplaceAll(s, "%25", "%") }
 
-// ceDerived are the ce- headers derived from the call rather than copied
-// from Call.Extensions.
-var ceDerived = map[string]bool{
-	"specversion": true, "id": true, "type": true, "source": true, "time": true,
-	"subject": true, store.ExtFunction: true, store.ExtStatus: true,
-}
-
-// setEventHeaders writes c's execution event (store.Call.Event) as ce-
-// headers. CheckCall has checked Subject and Extensions as header-safe; an
-// ID, function or status that is not (store allows control characters in
-// them) appears in its encoded token form, since a header cannot hold it.
-func setEventHeaders(h nats.Header, c store.Call) {
-	ev := c.Event()
-	h.Set(cePrefix+"specversion", ev.SpecVersion())
-	h.Set(cePrefix+"id", percent(headerSafe(ev.ID())))
-	h.Set(cePrefix+"type", percent(ev.Type()))
-	h.Set(cePrefix+"source", percent(ev.Source()))
-	h.Set(cePrefix+"time", ev.Time().Format(time.RFC3339Nano))
-	if c.Subject != "" {
-		h.Set(ceSubject, percent(c.Subject))
+// attrSafe returns s, or its encoded token form if s holds a character no
+// CloudEvents attribute may (store.IsAttributeValue), so the event stays
+// valid for every reader.
+func attrSafe(s string) string {
+	if store.IsAttributeValue(s) {
+		return s
 	}
-	for name, v := range ev.Extensions() {
-		s, _ := v.(string)
-		h.Set(cePrefix+name, percent(headerSafe(s)))
-	}
-	h.Set("Content-Type", ev.DataContentType())
-}
-
-// percent writes "%" as "%25": receivers percent-decode ce- header values
-// (the CloudEvents bindings, router.DecodeHeaderValue), so a value holding
-// "%41" must not come back as "A". Nothing else is encoded, so readers
-// that decode nothing (sdk-go's) read every other value unchanged.
-func percent(s string) string { return strings.ReplaceAll(s, "%", "%25") }
-
-func headerSafe(s string) string {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return encode(s)
-		}
-	}
-	return s
+	return encode(s)
 }
 
 func (l *CallLog) subject(fn, status string) string {

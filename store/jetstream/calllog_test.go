@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -67,8 +68,9 @@ func TestCallLogConfig(t *testing.T) {
 	assert.Equal(t, time.Minute, info.Config.Duplicates, "the duplicate window is cut to MaxAge")
 }
 
-// TestCallLogEvents checks that every appended call is also the
-// wasmfaas.calls.<function> event, with the ExecutionInfo as its payload.
+// TestCallLogEvents checks that every appended call is also its execution
+// event, in the NATS binding's structured mode with the ExecutionInfo as
+// its data, and that Get returns that data byte for byte.
 func TestCallLogEvents(t *testing.T) {
 	_, js := logServer(t, t.TempDir())
 	ctx := t.Context()
@@ -77,19 +79,44 @@ func TestCallLogEvents(t *testing.T) {
 	sub, err := js.Conn().SubscribeSync("wasmfaas.calls.>")
 	require.NoError(t, err)
 
-	rec := json.RawMessage(`{"call_id":"c1","function":"my.fn","status":"ok"}`)
-	c := store.Call{ID: "c1", Function: "my.fn", Status: "ok", Start: time.Now(), Record: rec}
+	// The record keeps its spacing: it is embedded, not re-encoded.
+	rec := json.RawMessage(`{"call_id": "c1", "function": "my.fn", "status": "ok"}`)
+	start := time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC)
+	c := store.Call{ID: "c1", Function: "my.fn", Status: "ok", Start: start, Record: rec, Subject: "50%41",
+		Extensions: map[string]string{store.ExtTrigger: "t1", store.ExtCauseID: "e%1", store.ExtCauseSource: "/src", store.ExtAttempt: "2"}}
 	require.NoError(t, l.Append(ctx, c))
 	require.NoError(t, l.Append(ctx, c), "a repeat is not stored again")
 	m, err := sub.NextMsg(5 * time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, "wasmfaas.calls.bXkuZm4.b2s", m.Subject, "function and status are base64url tokens")
-	assert.Equal(t, string(rec), string(m.Data))
-	// The execution event's attributes, in the NATS binding's binary mode.
-	for h, want := range map[string]string{"ce-specversion": "1.0", "ce-id": "c1", "ce-type": store.ExecutionType,
-		"ce-source": store.ExecutionSource, "ce-function": "my.fn", "ce-status": "ok", "Content-Type": "application/json"} {
+	for name := range m.Header {
+		assert.NotRegexp(t, "(?i)^ce-", name, "no ce- header: a structured message has none")
+	}
+	for h, want := range map[string]string{"Content-Type": "application/cloudevents+json",
+		store.HeaderCallStatus: "ok", store.HeaderCallTrigger: "t1", store.HeaderCallCauseID: "e%1", store.HeaderCallCauseSource: "/src"} {
 		assert.Equal(t, want, m.Header.Get(h), h)
 	}
+	var got map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(m.Data, &got))
+	assert.Equal(t, string(rec), string(got["data"]), "the data is the record, byte for byte")
+	delete(got, "data")
+	attrs := map[string]string{}
+	for name, raw := range got {
+		var v string
+		require.NoError(t, json.Unmarshal(raw, &v), name)
+		attrs[name] = v
+	}
+	assert.Equal(t, map[string]string{"specversion": "1.0", "id": "c1", "type": store.ExecutionType, "source": store.ExecutionSource,
+		"subject": "50%41", "time": "2025-01-02T03:04:05.000000006Z", "datacontenttype": "application/json",
+		store.ExtFunction: "my.fn", store.ExtStatus: "ok", store.ExtTrigger: "t1", store.ExtCauseID: "e%1",
+		store.ExtCauseSource: "/src", store.ExtAttempt: "2"}, attrs)
+
+	back, err := l.Get(ctx, "c1")
+	require.NoError(t, err)
+	assert.Equal(t, string(rec), string(back.Record))
+	assert.Equal(t, "50%41", back.Subject)
+	assert.Equal(t, c.Extensions, back.Extensions)
+
 	// A core subscriber may see a repeat's publish; the stream, which is
 	// what the router consumes, holds the call once.
 	s, err := js.Stream(ctx, layout.CallsStream)
@@ -97,6 +124,39 @@ func TestCallLogEvents(t *testing.T) {
 	info, err := s.Info(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, uint64(1), info.State.Msgs)
+}
+
+// TestCallLogBinaryEntries checks that entries in the binary mode earlier
+// versions wrote (attributes in ce- headers, "%" as "%25", the record as
+// the payload) are still read by Get and List.
+func TestCallLogBinaryEntries(t *testing.T) {
+	_, js := logServer(t, t.TempDir())
+	ctx := t.Context()
+	l := withLayout(t, js, layout.Config{})
+	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	rec := `{"call_id":"old","status":"error"}`
+	msg := &nats.Msg{Subject: "wasmfaas.calls.Zm4.ZXJyb3I", Data: []byte(rec), Header: nats.Header{
+		"Wasmfaas-Call-Id": {"b2xk"}, "Wasmfaas-Call-Start": {start.Format(time.RFC3339Nano)},
+		"ce-specversion": {"1.0"}, "ce-id": {"old"}, "ce-type": {store.ExecutionType}, "ce-source": {store.ExecutionSource},
+		"ce-time": {start.Format(time.RFC3339Nano)}, "ce-subject": {"50%2541"}, "ce-function": {"fn"}, "ce-status": {"error"},
+		"ce-trigger": {"t1"}, "ce-causeid": {"e%251"}, "Content-Type": {"application/json"},
+	}}
+	ack, err := js.PublishMsg(ctx, msg)
+	require.NoError(t, err)
+	_, err = js.Publish(ctx, layout.CallIDSubject+".b2xk", []byte(fmt.Sprint(ack.Sequence)))
+	require.NoError(t, err)
+	require.NoError(t, l.Append(ctx, store.Call{ID: "new", Function: "fn", Status: "ok", Start: start.Add(time.Second), Record: json.RawMessage(`{}`)}))
+
+	want := store.Call{ID: "old", Function: "fn", Status: "error", Start: start, Record: json.RawMessage(rec), Subject: "50%41",
+		Extensions: map[string]string{store.ExtTrigger: "t1", store.ExtCauseID: "e%1"}}
+	got, err := l.Get(ctx, "old")
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	list, err := l.List(ctx, store.CallFilter{Function: "fn"})
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	assert.Equal(t, "new", list[0].ID)
+	assert.Equal(t, want, list[1])
 }
 
 // TestCallLogIdempotentPastWindow appends the same call after the duplicate
