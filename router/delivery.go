@@ -406,14 +406,17 @@ func DurableName(trigger string) string {
 	}
 	name := b.String()
 	if clean {
-		return "trigger_" + name
+		return durablePrefix + name
 	}
 	if len(name) > 64 {
 		name = name[:64]
 	}
 	h := sha256.Sum256([]byte(trigger))
-	return "trigger_" + name + "_" + hex.EncodeToString(h[:4])
+	return durablePrefix + name + "_" + hex.EncodeToString(h[:4])
 }
+
+// durablePrefix starts the name of every trigger's durable consumer.
+const durablePrefix = "trigger_"
 
 // worker consumes one trigger's consumers, one loop per source, each with
 // its own Concurrency slots (the property-changed source is quiet; sharing

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -30,6 +31,13 @@ import (
 // emitted events are published again (the duplicate window or their ids
 // make that harmless) and it is acked. CloudEvents promise that source and
 // id identify an event, so the same pair delivered again is the same event.
+//
+// A lost ack does not always come back at once: an event the consumer had
+// recorded as delivered is redelivered only once its ack wait has passed,
+// possibly after several more restarts, when its call is long out of the
+// last RecentWindow. So the scan starts earlier when a trigger's consumer
+// has such events: at the first event after the consumer's ack floor,
+// since every call of an event not yet acked came after the event.
 //
 // A clustered NATS persists acks through Raft before DoubleAck returns,
 // and a host process that dies without its server leaves nothing to scan
@@ -77,13 +85,21 @@ func (r *Router) loadRecent(ctx context.Context) (*recentCalls, error) {
 	if info.State.Msgs == 0 {
 		return nil, nil
 	}
-	from := info.State.LastTime.Add(-r.cfg.RecentWindow)
-	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+	from := r.scanFrom(ctx, info.State.LastTime.Add(-r.cfg.RecentWindow))
+	cc := jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{r.cfg.CallsSubject + ".>"},
 		DeliverPolicy:  jetstream.DeliverByStartTimePolicy,
 		OptStartTime:   &from,
 		HeadersOnly:    true,
-	})
+	}
+	if info.State.LastSeq >= maxRecentCalls && info.State.FirstTime.Before(from) {
+		// Never more than the last maxRecentCalls calls: the newest
+		// matter most (the ones whose acks a crash lost last).
+		if m, err := st.GetMsg(ctx, info.State.LastSeq-maxRecentCalls+1, jetstream.WithGetMsgSubject(r.cfg.CallsSubject+".>")); err == nil && m.Time.After(from) {
+			cc.DeliverPolicy, cc.OptStartTime, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, nil, m.Sequence
+		}
+	}
+	cons, err := st.OrderedConsumer(ctx, cc)
 	if err != nil {
 		return nil, err
 	}
@@ -126,6 +142,35 @@ func (r *Router) loadRecent(ctx context.Context) (*recentCalls, error) {
 	// for those the server thinks are still pending.
 	rc.until = time.Now().Add(2*r.cfg.AckWait + time.Minute)
 	return rc, nil
+}
+
+// scanFrom returns from, or the stream time of an earlier event that a
+// trigger's consumer delivered and has not seen acknowledged (the first
+// event after its ack floor), whichever is first.
+func (r *Router) scanFrom(ctx context.Context, from time.Time) time.Time {
+	for _, src := range r.sources() {
+		st, err := r.js.Stream(ctx, src.stream)
+		if err != nil {
+			continue
+		}
+		lister := st.ListConsumers(ctx)
+		for ci := range lister.Info() {
+			if !strings.HasPrefix(ci.Name, durablePrefix) || ci.Delivered.Stream <= ci.AckFloor.Stream {
+				continue
+			}
+			m, err := st.GetMsg(ctx, ci.AckFloor.Stream+1, jetstream.WithGetMsgSubject(src.subject))
+			if err != nil {
+				continue
+			}
+			if m.Time.Before(from) {
+				from = m.Time
+			}
+		}
+		if err := lister.Err(); err != nil {
+			r.log.Warn("list trigger consumers for the restart scan", "stream", src.stream, logKeyError, err)
+		}
+	}
+	return from
 }
 
 // handledBefore settles m, whose event the call at seq handled before a
