@@ -736,12 +736,13 @@ func (r *Router) nak(t Trigger, m jetstream.Msg, attempt int) {
 	}
 }
 
-// ack acks m and waits for the server to confirm it, so a lost ack shows
-// up here rather than as a silent duplicate.
-func (r *Router) ack(ctx context.Context, t Trigger, m jetstream.Msg) {
-	actx, cancel := context.WithTimeout(ctx, r.cfg.PublishTimeout)
-	defer cancel()
-	if err := m.DoubleAck(actx); err != nil {
+// ack acks m. It does not wait for the server's confirmation (a second
+// round trip per event): the call is in the call log before its event is
+// acked, so an ack lost on the way (a connection drop, a crash) brings the
+// event back to a router whose restart scan recognises it, or at worst
+// runs it again, at least once as documented.
+func (r *Router) ack(_ context.Context, t Trigger, m jetstream.Msg) {
+	if err := m.Ack(); err != nil {
 		// The message will be redelivered and handled again: at least once.
 		r.log.Warn("ack", logKeyTrigger, t.Name, logKeyError, err)
 	}
@@ -749,20 +750,27 @@ func (r *Router) ack(ctx context.Context, t Trigger, m jetstream.Msg) {
 
 // keepInProgress sends in-progress acks while a call runs, every third of
 // the ack wait, so a call longer than the ack wait keeps its message and
-// is not run twice. The returned func stops it.
+// is not run twice. The returned func stops it. A timer, not a goroutine:
+// most calls end long before it first fires.
 func (r *Router) keepInProgress(m jetstream.Msg) func() {
-	done := make(chan struct{})
-	go func() {
-		tk := time.NewTicker(r.cfg.AckWait / 3)
-		defer tk.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tk.C:
-				_ = m.InProgress()
-			}
+	every := r.cfg.AckWait / 3
+	var (
+		mu      sync.Mutex
+		stopped bool
+		tm      *time.Timer
+	)
+	tm = time.AfterFunc(every, func() {
+		_ = m.InProgress()
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			tm.Reset(every)
 		}
-	}()
-	return func() { close(done) }
+	})
+	return func() {
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+		tm.Stop()
+	}
 }

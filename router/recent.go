@@ -39,7 +39,7 @@ import (
 // has such events: at the first event after the consumer's ack floor,
 // since every call of an event not yet acked came after the event.
 //
-// A clustered NATS persists acks through Raft before DoubleAck returns,
+// A clustered NATS persists acks through Raft once they arrive,
 // and a host process that dies without its server leaves nothing to scan
 // for: there, redelivery after the ack wait runs the call again, at least
 // once as documented.

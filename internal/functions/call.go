@@ -64,13 +64,14 @@ func (c *Catalog) Invoke(ctx context.Context, function, trigger string, ev cloud
 // maximum hop count.
 func (c *Catalog) record(ctx context.Context, info host.ExecutionInfo, ev cloudevents.Event, trigger string) {
 	c.metrics.observe(info)
-	c.log.Info("call", "call", info)
-	if c.deps.Calls == nil {
-		return
-	}
+	// Encoded once, for the log line and the call log.
 	rec, err := json.Marshal(info)
 	if err != nil {
 		c.log.Error("encode call", "call_id", info.CallID, "error", err)
+		return
+	}
+	c.log.Info("call", "call", json.RawMessage(rec))
+	if c.deps.Calls == nil {
 		return
 	}
 	call := store.Call{
