@@ -75,6 +75,20 @@ type Invoker interface {
 	Invoke(ctx context.Context, function, trigger string, ev cloudevents.Event, attempt int) (host.ExecutionInfo, error)
 }
 
+type callEndedKey struct{}
+
+// CallEnded tells the router that ctx's call has ended and only its
+// recording remains (the call log write, the emitted events' publish): the
+// router starts its next call then, while this event waits for its record
+// and its ack with the others settling (Config.Settling). An Invoker calls
+// it once the guest has returned; calling it again, or on a context the
+// router did not make, does nothing.
+func CallEnded(ctx context.Context) {
+	if f, ok := ctx.Value(callEndedKey{}).(func()); ok {
+		f()
+	}
+}
+
 // Config configures a Router; the zero value of each field is its default.
 // The streams must exist (internal/layout creates them); the router only
 // creates its triggers' consumers.
@@ -104,6 +118,12 @@ type Config struct {
 	// process, per source stream; the router pulls only into free slots,
 	// so a message never waits in a buffer while its ack wait runs out.
 	Concurrency int
+	// Settling is how many more events per trigger and source may wait
+	// for their call to be recorded and acked once the call itself has
+	// ended (CallEnded); 8 x Concurrency if zero. Recording is a round
+	// trip to the server; letting the next calls run meanwhile keeps the
+	// function busy without more instances.
+	Settling int
 	// PublishTimeout bounds the wait for one PubAck (AckWait/2 if zero).
 	PublishTimeout time.Duration
 	// RecentWindow is how much of the end of the call log Start reads to
@@ -134,6 +154,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Concurrency == 0 {
 		c.Concurrency = DefaultConcurrency
 	}
+	if c.Settling == 0 {
+		c.Settling = 8 * c.Concurrency
+	}
 	if c.PublishTimeout == 0 {
 		c.PublishTimeout = c.AckWait / 2
 	}
@@ -147,6 +170,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("router config: max hops %d: want a positive number", c.MaxHops)
 	case c.Concurrency < 0:
 		return c, fmt.Errorf("router config: concurrency %d: want a positive number", c.Concurrency)
+	case c.Settling < 0:
+		return c, fmt.Errorf("router config: settling %d: want a positive number", c.Settling)
 	case strings.ContainsAny(c.Prefix, "*> \t\r\n") || c.Prefix == layout.DeadLetterPrefix:
 		return c, fmt.Errorf("router config: prefix %q is not a subject prefix of its own", c.Prefix)
 	}
@@ -541,61 +566,74 @@ func (w *worker) wait(ctx context.Context) bool {
 	}
 }
 
-// loop pulls only as many messages as it has free slots, so no message
-// waits in a client buffer while its ack wait runs out (which would run it
-// twice): every message fetched is handled at once.
+// loop consumes c with one long-lived pull subscription (Consume), its
+// buffer no larger than the trigger's call slots, and runs each message in
+// its own goroutine once it has a call slot and a slot in flight. A message
+// that waits for slots keeps its ack wait from running out with
+// in-progress acks, so it is never run twice for waiting. At stop the
+// messages still buffered are NAKed, for redelivery to this or another
+// host at once.
 func (w *worker) loop(c jetstream.Consumer, wg *sync.WaitGroup) {
+	// A message takes a call slot (sem) until its call ends and a slot
+	// in flight until it is settled.
 	sem := make(chan struct{}, w.r.cfg.Concurrency)
-	for {
-		select {
-		case sem <- struct{}{}:
-		case <-w.quit:
-			return
-		}
-		k := 1
-	more:
-		for k < cap(sem) {
-			select {
-			case sem <- struct{}{}:
-				k++
-			default:
-				break more
+	flight := make(chan struct{}, w.r.cfg.Concurrency+w.r.cfg.Settling)
+	progress := w.r.cfg.AckWait / 3
+	acquire := func(m jetstream.Msg) bool {
+		t := time.NewTimer(progress)
+		defer t.Stop()
+		for _, ch := range []chan struct{}{sem, flight} {
+			for {
+				select {
+				case ch <- struct{}{}:
+				case <-w.quit:
+					if ch == flight {
+						<-sem
+					}
+					return false
+				case <-t.C:
+					_ = m.InProgress()
+					t.Reset(progress)
+					continue
+				}
+				break
 			}
 		}
-		fctx, cancel := context.WithTimeout(w.fetchCx, fetchWait)
-		batch, err := c.Fetch(k, jetstream.FetchHeartbeat(time.Second), jetstream.FetchContext(fctx))
-		got := 0
-		if err == nil {
-			for m := range batch.Messages() {
-				got++
-				wg.Add(1)
-				go func() {
-					defer func() { <-sem; wg.Done() }()
-					w.r.handle(w.r.hard, w.t, m)
-				}()
-			}
-			err = batch.Error()
-		}
-		cancel()
-		for range k - got {
-			<-sem
-		}
-		select {
-		case <-w.quit:
-			return
-		default:
-		}
-		if err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
-			// Missed heartbeats, a reconnect, the server restarting:
-			// pause so a persistent error does not spin, then pull again.
-			w.r.log.Warn("trigger consumer", logKeyTrigger, w.t.Name, logKeyError, err)
-			select {
-			case <-w.quit:
-				return
-			case <-time.After(250 * time.Millisecond):
-			}
-		}
+		return true
 	}
+	cc, err := c.Consume(func(m jetstream.Msg) {
+		if !acquire(m) {
+			_ = m.Nak() // stopping: redelivered at once
+			return
+		}
+		wg.Add(1)
+		go func() {
+			var once sync.Once
+			ended := func() { once.Do(func() { <-sem }) }
+			defer func() { ended(); <-flight; wg.Done() }()
+			w.r.handle(context.WithValue(w.r.hard, callEndedKey{}, ended), w.t, m)
+		}()
+	},
+		jetstream.PullMaxMessages(w.r.cfg.Concurrency),
+		jetstream.PullExpiry(fetchWait),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			// Missed heartbeats, a reconnect, the server restarting:
+			// Consume pulls again by itself.
+			level := slog.LevelWarn
+			if errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, nats.ErrTimeout) {
+				level = slog.LevelDebug
+			}
+			w.r.log.Log(context.Background(), level, "trigger consumer", logKeyTrigger, w.t.Name, logKeyError, err)
+		}))
+	if err != nil {
+		w.r.log.Error("consume", logKeyTrigger, w.t.Name, logKeyError, err)
+		return
+	}
+	<-w.quit
+	// Drain hands the buffered messages to the callback, which NAKs
+	// them, then stops.
+	cc.Drain()
+	<-cc.Closed()
 }
 
 // handle delivers one message to one trigger and settles it.
@@ -643,7 +681,8 @@ func (r *Router) handle(ctx context.Context, t Trigger, m jetstream.Msg) {
 		// Stop gave up waiting: leave the message for redelivery.
 		return
 	}
-	log := r.log.With(logKeyTrigger, t.Name, logKeyEvent, ev.ID(), logKeyAttempt, attempt)
+	// Built only when something is logged: With copies the handler.
+	log := func() *slog.Logger { return r.log.With(logKeyTrigger, t.Name, logKeyEvent, ev.ID(), logKeyAttempt, attempt) }
 	last := attempt >= t.Delivery.Retries+1
 	if err != nil {
 		// Not callable, or an ok call whose emitted events are not stored:
@@ -655,7 +694,7 @@ func (r *Router) handle(ctx context.Context, t Trigger, m jetstream.Msg) {
 			d.info = &info
 		}
 		if !last {
-			log.Warn("call not settled; retrying", logKeyError, err)
+			log().Warn("call not settled; retrying", logKeyError, err)
 			r.nak(t, m, attempt)
 			return
 		}
@@ -665,7 +704,9 @@ func (r *Router) handle(ctx context.Context, t Trigger, m jetstream.Msg) {
 	d.info = &info
 	switch info.Status {
 	case host.StatusOK:
-		log.Debug("delivered")
+		if r.log.Enabled(ctx, slog.LevelDebug) {
+			log().Debug("delivered")
+		}
 		r.ack(ctx, t, m)
 	case host.StatusRejected:
 		d.reason, d.code = ReasonRejected, 400
@@ -675,7 +716,9 @@ func (r *Router) handle(ctx context.Context, t Trigger, m jetstream.Msg) {
 		d.reason, d.code = ReasonFailed, statusCode(info.Status)
 		d.errMsg = errorMessage(info)
 		if !last {
-			log.Debug("call failed; retrying", "status", info.Status)
+			if r.log.Enabled(ctx, slog.LevelDebug) {
+				log().Debug("call failed; retrying", "status", info.Status)
+			}
 			r.nak(t, m, attempt)
 			return
 		}

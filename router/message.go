@@ -111,7 +111,13 @@ func ApplyJSONFormat(ev *cloudevents.Event) {
 
 func decodeStructured(data []byte) (cloudevents.Event, error) {
 	var ev cloudevents.Event
-	if err := json.Unmarshal(data, &ev); err != nil {
+	// Valid, then UnmarshalJSON: what json.Unmarshal does, less its second
+	// scan (skipping to the value's end before calling UnmarshalJSON).
+	if !json.Valid(data) {
+		err := json.Unmarshal(data, &ev) // for its message, which says where
+		return ev, fmt.Errorf("%w: structured JSON: %v", ErrInvalidEvent, err)
+	}
+	if err := ev.UnmarshalJSON(data); err != nil {
 		return ev, fmt.Errorf("%w: structured JSON: %v", ErrInvalidEvent, err)
 	}
 	if err := ev.Validate(); err != nil {

@@ -173,8 +173,8 @@ func TestCrashCounterExact(t *testing.T) {
 		for m := range batch.Messages() {
 			got++
 			calls++
-			toks := strings.Split(m.Subject(), ".")
-			status, err := base64.RawURLEncoding.DecodeString(toks[len(toks)-1])
+			toks := strings.Split(m.Subject(), ".") // wasmfaas.calls.<fn>.<status>.<id>
+			status, err := base64.RawURLEncoding.DecodeString(toks[3])
 			require.NoError(t, err)
 			ev, err := router.DecodeMsg(&nats.Msg{Subject: m.Subject(), Header: m.Headers(), Data: m.Data()})
 			require.NoError(t, err)

@@ -47,6 +47,7 @@ func (c *Catalog) Invoke(ctx context.Context, function, trigger string, ev cloud
 		scope = invokeScope(function)
 	}
 	info := c.deps.Host.Invoke(ctx, d.fn, ev, host.WithAttempt(attempt), host.WithEmitScope(scope))
+	router.CallEnded(ctx) // the router may start its next call while this one is recorded
 	c.record(ctx, info, ev, trigger)
 	if info.Status == host.StatusOK && len(info.Emitted) > 0 && c.deps.Emitter != nil {
 		if err := c.deps.Emitter.Publish(context.WithoutCancel(ctx), function, scope, ev, info.Emitted); err != nil {

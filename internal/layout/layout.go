@@ -34,11 +34,14 @@ const (
 	PropsStream  = "WASMFAAS_PROPS"
 	PropsSubject = "wasmfaas.props.changed"
 	// CallsStream is the call log: one execution event per call on
-	// CallsSubject.<function>.<status> (tokens base64url-encoded).
+	// CallsSubject.<function>.<status>.<id> (tokens base64url-encoded;
+	// earlier versions wrote CallsSubject.<function>.<status>).
 	CallsStream  = "WASMFAAS_CALLS"
 	CallsSubject = "wasmfaas.calls"
-	// CallIDStream indexes the call log: one message per call id on
-	// CallIDSubject.<id>, holding the call's sequence in CallsStream.
+	// CallIDStream is the call log's index of earlier versions: one
+	// message per call id on CallIDSubject.<id>, holding the call's
+	// sequence in CallsStream. Calls are found by their subject now; it is
+	// kept, no longer written, until retention empties it.
 	CallIDStream  = "WASMFAAS_CALL_IDS"
 	CallIDSubject = "$WASMFAAS.CALLS.ID"
 
@@ -328,15 +331,15 @@ func (l Layout) Resources() []Resource {
 			MaxAge: l.cfg.PropsMaxAge, Duplicates: l.window(l.cfg.PropsMaxAge),
 		}, ageWords(l.cfg.PropsMaxAge, ""), "the state store's relay ("+PropsRelay+"), one event per property write", "triggers on wasmfaas.property.changed"),
 		stream(jetstream.StreamConfig{
-			Name: CallsStream, Description: "wasmfaas call log", Subjects: []string{CallsSubject + ".*.*"},
+			Name: CallsStream, Description: "wasmfaas call log", Subjects: []string{CallsSubject + ".*.*.*", CallsSubject + ".*.*"},
 			Discard: jetstream.DiscardOld, MaxAge: l.cfg.CallsMaxAge, MaxMsgs: maxCalls,
 			Duplicates: l.window(l.cfg.CallsMaxAge), AllowDirect: true,
-		}, callsWords(l.cfg.CallsMaxAge, l.cfg.CallsMaxCount), "the call path, one execution event per call", "the calls API, triggers on wasmfaas.execution, the router's restart scan"),
+		}, callsWords(l.cfg.CallsMaxAge, l.cfg.CallsMaxCount), "the call path, one execution event per call, on its own subject", "the calls API (list, get by id), triggers on wasmfaas.execution, the router's restart scan"),
 		stream(jetstream.StreamConfig{
 			Name: CallIDStream, Description: "wasmfaas call log: call id to sequence in " + CallsStream, Subjects: []string{CallIDSubject + ".*"},
 			Discard: jetstream.DiscardOld, MaxAge: l.cfg.CallsMaxAge, MaxMsgs: maxCalls, MaxMsgsPerSubject: 1,
 			Duplicates: l.window(l.cfg.CallsMaxAge), AllowDirect: true,
-		}, callsWords(l.cfg.CallsMaxAge, l.cfg.CallsMaxCount)+", one per call id", "the call path", "the calls API (get by id)"),
+		}, callsWords(l.cfg.CallsMaxAge, l.cfg.CallsMaxCount)+", one per call id", "earlier versions' call path (no longer written)", "the calls API, for calls of earlier versions"),
 		bucket(KVBucket, "wasmfaas KV namespaces", abi.MaxValueLen, 1, "guests (kv capability)", "guests, every host's mirror"),
 		bucket(PropsBucket, "wasmfaas subject properties", abi.MaxPropertyLen, 1, "guests (props capability)", "guests, the properties API"),
 		bucket(ExtBucket, "wasmfaas extended properties", abi.MaxExtValueLen, 1, "guests (props capability)", "guests, the properties API"),

@@ -49,10 +49,12 @@ const (
 type CallLogConfig struct {
 	// Stream is the stream holding the calls; layout.CallsStream if empty.
 	Stream string
-	// Subject prefixes every call's subject, <Subject>.<function>.<status>
-	// (each token base64url-encoded); layout.CallsSubject if empty.
+	// Subject prefixes every call's subject,
+	// <Subject>.<function>.<status>.<id> (each token base64url-encoded);
+	// layout.CallsSubject if empty.
 	Subject string
-	// IDStream and IDSubject hold the index from call ID to sequence;
+	// IDStream and IDSubject hold the index from call ID to sequence that
+	// earlier versions wrote, read for their calls if the stream exists;
 	// layout.CallIDStream and layout.CallIDSubject if empty.
 	IDStream  string
 	IDSubject string
@@ -61,19 +63,20 @@ type CallLogConfig struct {
 	ClockSkew time.Duration
 }
 
-// CallLog is a store.CallLog on two JetStream streams. It is safe for
-// concurrent use, and several CallLogs (hosts) may share the streams.
+// CallLog is a store.CallLog on a JetStream stream. It is safe for
+// concurrent use, and several CallLogs (hosts) may share the stream.
 //
-// Every call is one message on <Subject>.<function>.<status> in Stream, so
-// subscribers of <Subject>.<function>.> see each call of a function as it
-// is logged, the execution event of ARCHITECTURE.md in structured mode
-// (see message), with the ExecutionInfo JSON as its data. The server applies retention (MaxAge,
-// MaxMsgs, discarding the oldest) and drops a duplicate append within the
-// duplicate window (Nats-Msg-Id is the call ID). A second stream, IDStream,
-// keeps one message per call ID on <IDSubject>.<id>, holding the call's
-// sequence in Stream, with the same retention: Get reads it and then the
-// call, two direct gets; Append checks it first, so a retry later than the
-// duplicate window is still not recorded twice.
+// Every call is one message on <Subject>.<function>.<status>.<id> in
+// Stream, so subscribers of <Subject>.<function>.> see each call of a
+// function as it is logged, the execution event of ARCHITECTURE.md in
+// structured mode (see message), with the ExecutionInfo JSON as its data.
+// The server applies retention (MaxAge, MaxMsgs, discarding the oldest),
+// drops a duplicate append within the duplicate window (Nats-Msg-Id is the
+// call ID) and refuses one after it (each call's subject holds at most its
+// one message), and finds a call by ID through its subject index: one
+// write per call, one direct get per lookup. Calls appended by earlier
+// versions, on <Subject>.<function>.<status> with an index stream
+// (IDStream) from ID to sequence, are still read.
 type CallLog struct {
 	cfg       CallLogConfig
 	js        jetstream.JetStream
@@ -97,22 +100,23 @@ func NewCallLog(ctx context.Context, js jetstream.JetStream, cfg CallLogConfig) 
 	if err != nil {
 		return nil, fmt.Errorf("open call log stream %s: %w", cfg.Stream, natsUnavailable(ctx, err))
 	}
+	// The ID index of calls appended by earlier versions, if it is there.
 	id, err := js.Stream(ctx, cfg.IDStream)
-	if err != nil {
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		id = nil
+	case err != nil:
 		return nil, fmt.Errorf("open call log index stream %s: %w", cfg.IDStream, natsUnavailable(ctx, err))
 	}
 	return &CallLog{cfg: cfg, js: js, nc: js.Conn(), calls: calls, id: id}, nil
 }
 
-// Append implements store.CallLog in two writes: the call, then its ID's
-// index entry, published with an expected last sequence of 0 on the ID's
-// subject so that only the first append of an ID is indexed. The call's
-// Nats-Msg-Id (its ID) drops a re-append within the duplicate window, when
-// the server answers with the first sequence. A re-append after the window
-// stores a second message, which the refused index entry finds and
-// Append deletes, so the first record stays the only one. If indexing fails
-// the call is in the log but Get cannot find it, and Append returns the
-// error so the caller retries.
+// Append implements store.CallLog in one write: the call on its own
+// subject, <Subject>.<function>.<status>.<id>, with its ID as Nats-Msg-Id
+// and an expected last sequence of 0 on that subject. A re-append within
+// the duplicate window is answered with the first record's sequence; a
+// re-append after it is refused as a conflict: either way the first record
+// stays the only one, and Append reports success.
 func (l *CallLog) Append(ctx context.Context, c store.Call) error {
 	if err := store.CheckCall(c); err != nil {
 		return err
@@ -124,49 +128,35 @@ func (l *CallLog) Append(ctx context.Context, c store.Call) error {
 	if err != nil {
 		return store.WrapCall("append", c.ID, err)
 	}
-	ack, err := l.js.PublishMsg(ctx, msg, jetstream.WithMsgID(encode(c.ID)), jetstream.WithExpectStream(l.cfg.Stream))
-	if err != nil {
+	_, err = l.js.PublishMsg(ctx, msg, jetstream.WithMsgID(encode(c.ID)), jetstream.WithExpectStream(l.cfg.Stream),
+		jetstream.WithExpectLastSequencePerSubject(0))
+	switch {
+	case err == nil, isConflict(err):
+		return nil
+	default:
 		return store.WrapCall("append", c.ID, natsUnavailable(ctx, err))
 	}
-	_, err = l.js.Publish(ctx, l.idSubject(c.ID), strconv.AppendUint(nil, ack.Sequence, 10),
-		jetstream.WithExpectStream(l.cfg.IDStream), jetstream.WithExpectLastSequencePerSubject(0))
-	switch {
-	case err == nil:
-		return nil
-	case isConflict(err):
-		// Indexed before: by this append's earlier try (same sequence),
-		// or by an append of this ID outside the duplicate window, whose
-		// record is the one kept.
-		return l.dropDuplicate(ctx, c.ID, ack.Sequence)
-	default:
-		return store.WrapCall("append", c.ID, fmt.Errorf("index call: %w", natsUnavailable(ctx, err)))
-	}
 }
 
-// dropDuplicate deletes the call message at seq unless the index of id
-// points at it: it is a later record of a call already in the log.
-func (l *CallLog) dropDuplicate(ctx context.Context, id string, seq uint64) error {
-	m, err := l.id.GetLastMsgForSubject(ctx, l.idSubject(id))
-	if err != nil {
-		return store.WrapCall("append", id, fmt.Errorf("read index: %w", natsUnavailable(ctx, err)))
-	}
-	if string(m.Data) == strconv.FormatUint(seq, 10) {
-		return nil
-	}
-	if err := l.calls.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-		return store.WrapCall("append", id, fmt.Errorf("drop duplicate record: %w", natsUnavailable(ctx, err)))
-	}
-	return nil
-}
-
-// Get implements store.CallLog: the call's sequence from the ID index, then
-// the call, each a direct get.
+// Get implements store.CallLog: one direct get of the last message on
+// <Subject>.*.*.<id> (the server finds it through its subject index, going
+// over the few function and status tokens), or, for a call appended by an
+// earlier version, its sequence from the ID index and then the call.
 func (l *CallLog) Get(ctx context.Context, id string) (store.Call, error) {
 	if err := store.CheckCallID("get", id); err != nil {
 		return store.Call{}, err
 	}
 	if err := l.check(ctx); err != nil {
 		return store.Call{}, store.WrapCall("get", id, err)
+	}
+	raw, err := l.calls.GetLastMsgForSubject(ctx, l.cfg.Subject+".*.*."+encode(id))
+	switch {
+	case err == nil:
+		return l.found(id, raw)
+	case !errors.Is(err, jetstream.ErrMsgNotFound):
+		return store.Call{}, store.WrapCall("get", id, natsUnavailable(ctx, err))
+	case l.id == nil:
+		return store.Call{}, store.WrapCall("get", id, store.ErrNotFound)
 	}
 	m, err := l.id.GetLastMsgForSubject(ctx, l.idSubject(id))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -179,7 +169,7 @@ func (l *CallLog) Get(ctx context.Context, id string) (store.Call, error) {
 	if err != nil {
 		return store.Call{}, store.WrapCall("get", id, fmt.Errorf("index entry %q: %w", m.Data, err))
 	}
-	raw, err := l.calls.GetMsg(ctx, seq)
+	raw, err = l.calls.GetMsg(ctx, seq)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		// Retention dropped the call before its index entry.
 		return store.Call{}, store.WrapCall("get", id, store.ErrNotFound)
@@ -187,6 +177,11 @@ func (l *CallLog) Get(ctx context.Context, id string) (store.Call, error) {
 	if err != nil {
 		return store.Call{}, store.WrapCall("get", id, natsUnavailable(ctx, err))
 	}
+	return l.found(id, raw)
+}
+
+// found decodes the call message raw that Get found for id.
+func (l *CallLog) found(id string, raw *jetstream.RawStreamMsg) (store.Call, error) {
 	if expired(raw.Time, l.calls.CachedInfo().Config.MaxAge, time.Now()) {
 		return store.Call{}, store.WrapCall("get", id, store.ErrNotFound)
 	}
@@ -225,7 +220,9 @@ func (l *CallLog) List(ctx context.Context, f store.CallFilter) ([]store.Call, e
 	if f.Status != "" {
 		status = encode(f.Status)
 	}
-	filter := l.cfg.Subject + "." + fn + "." + status
+	// Calls of this version end in their ID's token; those of earlier
+	// versions do not.
+	filter := []string{l.cfg.Subject + "." + fn + "." + status + ".*", l.cfg.Subject + "." + fn + "." + status}
 
 	info, err := l.calls.Info(ctx)
 	if err != nil {
@@ -263,13 +260,13 @@ func (l *CallLog) List(ctx context.Context, f store.CallFilter) ([]store.Call, e
 // scan returns the calls matching filter with sequences in [lo, hi], and the
 // stream timestamp of the first of them (zero if none). It skips calls older
 // than maxAge that the server has not removed yet.
-func (l *CallLog) scan(ctx context.Context, filter string, lo, hi uint64, maxAge time.Duration) ([]store.Call, time.Time, error) {
+func (l *CallLog) scan(ctx context.Context, filter []string, lo, hi uint64, maxAge time.Duration) ([]store.Call, time.Time, error) {
 	now := time.Now()
 	cons, err := l.calls.CreateConsumer(ctx, jetstream.ConsumerConfig{
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:       lo,
 		AckPolicy:         jetstream.AckNonePolicy,
-		FilterSubject:     filter,
+		FilterSubjects:    filter,
 		InactiveThreshold: scanInactive,
 		MemoryStorage:     true,
 		Replicas:          1,
@@ -383,7 +380,7 @@ func (l *CallLog) message(c store.Call) (*nats.Msg, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode execution event: %w", err)
 	}
-	msg := nats.NewMsg(l.subject(c.Function, c.Status))
+	msg := nats.NewMsg(l.subject(c.Function, c.Status, c.ID))
 	msg.Data = data
 	h := msg.Header
 	h.Set(hdrContentType, contentTypeCE)
@@ -411,6 +408,7 @@ func (l *CallLog) decodeCall(subject string, h nats.Header, data []byte) (store.
 	if !ok {
 		return store.Call{}, false
 	}
+	statusTok, _, _ = strings.Cut(statusTok, ".") // the ID's token follows
 	fn, err1 := decode(fnTok)
 	status, err2 := decode(statusTok)
 	id, err3 := decode(h.Get(hdrCallID))
@@ -514,8 +512,8 @@ func attrSafe(s string) string {
 	return encode(s)
 }
 
-func (l *CallLog) subject(fn, status string) string {
-	return l.cfg.Subject + "." + encode(fn) + "." + encode(status)
+func (l *CallLog) subject(fn, status, id string) string {
+	return l.cfg.Subject + "." + encode(fn) + "." + encode(status) + "." + encode(id)
 }
 
 func (l *CallLog) idSubject(id string) string {

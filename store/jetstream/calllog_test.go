@@ -88,7 +88,7 @@ func TestCallLogEvents(t *testing.T) {
 	require.NoError(t, l.Append(ctx, c), "a repeat is not stored again")
 	m, err := sub.NextMsg(5 * time.Second)
 	require.NoError(t, err)
-	assert.Equal(t, "wasmfaas.calls.bXkuZm4.b2s", m.Subject, "function and status are base64url tokens")
+	assert.Equal(t, "wasmfaas.calls.bXkuZm4.b2s.YzE", m.Subject, "function, status and id are base64url tokens")
 	for name := range m.Header {
 		assert.NotRegexp(t, "(?i)^ce-", name, "no ce- header: a structured message has none")
 	}
