@@ -682,7 +682,9 @@ func (r *Router) handle(ctx context.Context, t Trigger, m jetstream.Msg) {
 		return
 	}
 	// Built only when something is logged: With copies the handler.
-	log := func() *slog.Logger { return r.log.With(logKeyTrigger, t.Name, logKeyEvent, ev.ID(), logKeyAttempt, attempt) }
+	log := func() *slog.Logger {
+		return r.log.With(logKeyTrigger, t.Name, logKeyEvent, ev.ID(), logKeyAttempt, attempt)
+	}
 	last := attempt >= t.Delivery.Retries+1
 	if err != nil {
 		// Not callable, or an ok call whose emitted events are not stored:
