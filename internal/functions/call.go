@@ -76,7 +76,7 @@ func (c *Catalog) record(ctx context.Context, info host.ExecutionInfo, ev cloude
 		return
 	}
 	call := store.Call{
-		ID: info.CallID, Function: info.Function, Status: string(info.Status), Start: info.Start, Record: rec,
+		ID: info.CallID, Function: info.Function, Status: string(info.Status), Start: info.Start, Record: rec, RecordEncoded: true,
 		Subject: ev.Subject(),
 		Extensions: map[string]string{
 			store.ExtAttempt:     strconv.Itoa(max(info.Attempt, 1)),
