@@ -106,7 +106,9 @@ func (r *Router) loadRecent(ctx context.Context) (*recentCalls, error) {
 	rc := &recentCalls{seq: map[recentKey]uint64{}}
 	last := info.State.LastSeq
 	for n := 0; n < maxRecentCalls; {
-		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(time.Second))
+		// NoWait: a Fetch with a wait holds its last batch until the wait
+		// ends (a second at every start), and everything is there already.
+		batch, err := cons.FetchNoWait(1000)
 		if err != nil {
 			return nil, err
 		}

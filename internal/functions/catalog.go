@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -19,7 +20,7 @@ import (
 	"github.com/wasmfaas/wasmfaas/store"
 )
 
-// Definition kinds in store.Definitions.
+// Definition kinds in store.Docs.
 const (
 	KindFunction = "function"
 	KindTrigger  = "trigger"
@@ -460,20 +461,35 @@ func (c *Catalog) Load(ctx context.Context) (loaded int, failed map[string]error
 		return 0, nil, fmt.Errorf("list functions: %w", err)
 	}
 	failed = map[string]error{}
-	for _, doc := range docs {
-		rec, err := decodeRecord(doc)
-		if err != nil {
-			failed[doc.Name] = err
-			continue
-		}
-		fn, err := c.build(ctx, doc.Name, rec.Spec)
-		if err != nil {
-			failed[doc.Name] = err
-			continue
-		}
-		c.swap(ctx, doc.Name, &deployed{info: FunctionInfo{Name: doc.Name, Revision: rec.Revision, Updated: doc.Updated, Spec: rec.Spec}, fn: fn})
-		loaded++
+	// Compiling (or loading from the compilation cache) is most of a
+	// start: one function per CPU at a time.
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		work = make(chan store.Doc)
+	)
+	for range min(runtime.GOMAXPROCS(0), max(len(docs), 1)) {
+		wg.Go(func() {
+			for doc := range work {
+				fn, rec, err := c.loadOne(ctx, doc)
+				mu.Lock()
+				if err != nil {
+					failed[doc.Name] = err
+				} else {
+					loaded++
+				}
+				mu.Unlock()
+				if err == nil {
+					c.swap(ctx, doc.Name, &deployed{info: FunctionInfo{Name: doc.Name, Revision: rec.Revision, Updated: doc.Updated, Spec: rec.Spec}, fn: fn})
+				}
+			}
+		})
 	}
+	for _, doc := range docs {
+		work <- doc
+	}
+	close(work)
+	wg.Wait()
 	c.mu.Lock()
 	for name, ferr := range failed {
 		c.unloaded[name] = ferr
@@ -482,6 +498,16 @@ func (c *Catalog) Load(ctx context.Context) (loaded int, failed map[string]error
 	c.mu.Unlock()
 	c.log.Info("functions loaded", "count", loaded, "failed", len(failed))
 	return loaded, failed, nil
+}
+
+// loadOne builds the stored function doc.
+func (c *Catalog) loadOne(ctx context.Context, doc store.Doc) (*host.Function, record, error) {
+	rec, err := decodeRecord(doc)
+	if err != nil {
+		return nil, rec, err
+	}
+	fn, err := c.build(ctx, doc.Name, rec.Spec)
+	return fn, rec, err
 }
 
 // CheckName validates a function or trigger name: 1-128 of [A-Za-z0-9_-]
