@@ -602,6 +602,12 @@ func (w *worker) loop(c jetstream.Consumer, wg *sync.WaitGroup) {
 		return true
 	}
 	cc, err := c.Consume(func(m jetstream.Msg) {
+		select {
+		case <-w.quit:
+			_ = m.Nak() // stopping: redelivered at once
+			return
+		default:
+		}
 		if !acquire(m) {
 			_ = m.Nak() // stopping: redelivered at once
 			return
