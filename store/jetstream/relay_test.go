@@ -185,3 +185,43 @@ func TestRelayWriteIDs(t *testing.T) {
 	assert.Equal(t, "1", got[1].Old)
 	assert.Equal(t, "2", got[1].New)
 }
+
+// TestRelayNATSRestart: the server restarts with 20 writes not yet relayed;
+// the relay (on a connection that reconnects) publishes every write's
+// event once, in order, those made before the restart and those after.
+func TestRelayNATSRestart(t *testing.T) {
+	ctx := t.Context()
+	srv := natstest.Start(t, natstest.WithTCP(), natstest.WithDir(t.TempDir()))
+	js, err := jetstream.New(srv.Dial())
+	require.NoError(t, err)
+	s := newStore(t, js, jsstore.Config{})
+	set := func(i int) {
+		t.Helper()
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
+			_, err := s.Properties().Set(ctx, "dev", "n", json.RawMessage(strconv.Itoa(i)), abi.RevAny)
+			assert.NoError(c, err)
+		}, 30*time.Second, 20*time.Millisecond, "write %d", i)
+	}
+	// The first 20 are still unrelayed when the server goes down.
+	pauseRelay(t, js, time.Now().Add(time.Hour))
+	for i := 1; i <= 20; i++ {
+		set(i)
+	}
+	srv.Restart()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, err := js.ResumeConsumer(ctx, "KV_"+layout.PropsBucket, layout.PropsRelay)
+		assert.NoError(c, err)
+	}, 30*time.Second, 20*time.Millisecond, "resume the relay after the restart")
+	for i := 21; i <= 40; i++ {
+		set(i)
+	}
+	got := readChanges(t, js, 40)
+	require.Len(t, got, 40)
+	for i, c := range got {
+		want := strconv.Itoa(i)
+		if i == 0 {
+			want = "null"
+		}
+		assert.Equal(t, want+"→"+strconv.Itoa(i+1), c.Old+"→"+c.New, "event %d", i+1)
+	}
+}
