@@ -195,7 +195,7 @@ func checkCallExts(ext map[string]string) error {
 		switch {
 		case !IsAttributeName(name):
 			return fmt.Errorf("%w: extension name %s must be [a-z0-9]{1,20}", ErrInvalid, quote(name))
-		case reservedCallExt(name):
+		case ReservedCallExt(name):
 			return fmt.Errorf("%w: extension %s is set by the call log itself", ErrInvalid, quote(name))
 		case len(v) > MaxCallExtLen:
 			return fmt.Errorf("%w: extension %s is %d bytes, limit %d", ErrTooLarge, name, len(v), MaxCallExtLen)

@@ -59,7 +59,7 @@ func (c Call) Event() cloudevents.Event {
 	}
 	e.SetTime(c.Start.UTC())
 	for name, v := range c.Extensions {
-		if !reservedCallExt(name) {
+		if !ReservedCallExt(name) {
 			e.SetExtension(name, v)
 		}
 	}
@@ -70,9 +70,9 @@ func (c Call) Event() cloudevents.Event {
 	return e
 }
 
-// reservedCallExt reports whether name may not be one of Call.Extensions:
+// ReservedCallExt reports whether name may not be one of Call.Extensions:
 // a context attribute, or an extension Event sets from the call.
-func reservedCallExt(name string) bool {
+func ReservedCallExt(name string) bool {
 	switch name {
 	case "specversion", "id", "source", "type", "subject", "time",
 		"datacontenttype", "dataschema", "data", "data_base64", ExtFunction, ExtStatus:
