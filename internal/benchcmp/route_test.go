@@ -74,6 +74,12 @@ func TestRouteLoad(t *testing.T) {
 		m := median(results[tg.name])
 		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\n", tg.name, m, m/base)
 	}
+	ratio := median(results[targets[1].name]) / base
+	result := "met"
+	if ratio < 0.70 {
+		result = "missed"
+	}
+	fmt.Fprintf(tw, "target: router >= 0.70 of the plain consumer\t%.2f\t%s\n", ratio, result)
 	_ = tw.Flush()
 }
 
