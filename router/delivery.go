@@ -566,80 +566,82 @@ func (w *worker) wait(ctx context.Context) bool {
 	}
 }
 
-// loop consumes c with one long-lived pull subscription (Consume), its
-// buffer no larger than the trigger's call slots, and runs each message in
-// its own goroutine once it has a call slot and a slot in flight. A message
-// that waits for slots keeps its ack wait from running out with
-// in-progress acks, so it is never run twice for waiting. At stop the
-// messages still buffered are NAKed, for redelivery to this or another
-// host at once.
+// loop pulls only as many messages as it has free slots, so no message
+// waits in a client buffer while its ack wait runs out (which would run it
+// twice): every message fetched is handled at once. A message takes a call
+// slot until its call ends (CallEnded) and a slot in flight until it is
+// settled, so the next calls run while earlier ones are recorded and
+// acked. (A standing Consume with a callback that waits for slots stalled
+// for a pull expiry at a time: the blocked callback holds up the
+// heartbeats.)
 func (w *worker) loop(c jetstream.Consumer, wg *sync.WaitGroup) {
-	// A message takes a call slot (sem) until its call ends and a slot
-	// in flight until it is settled.
 	sem := make(chan struct{}, w.r.cfg.Concurrency)
 	flight := make(chan struct{}, w.r.cfg.Concurrency+w.r.cfg.Settling)
-	progress := w.r.cfg.AckWait / 3
-	acquire := func(m jetstream.Msg) bool {
-		t := time.NewTimer(progress)
-		defer t.Stop()
-		for _, ch := range []chan struct{}{sem, flight} {
-			for {
-				select {
-				case ch <- struct{}{}:
-				case <-w.quit:
-					if ch == flight {
-						<-sem
-					}
-					return false
-				case <-t.C:
-					_ = m.InProgress()
-					t.Reset(progress)
-					continue
-				}
-				break
+	for {
+		select {
+		case sem <- struct{}{}:
+		case <-w.quit:
+			return
+		}
+		select {
+		case flight <- struct{}{}:
+		case <-w.quit:
+			<-sem
+			return
+		}
+		k := 1
+	more:
+		for k < cap(sem) {
+			select {
+			case sem <- struct{}{}:
+			default:
+				break more
+			}
+			select {
+			case flight <- struct{}{}:
+				k++
+			default:
+				<-sem
+				break more
 			}
 		}
-		return true
-	}
-	cc, err := c.Consume(func(m jetstream.Msg) {
+		fctx, cancel := context.WithTimeout(w.fetchCx, fetchWait)
+		batch, err := c.Fetch(k, jetstream.FetchHeartbeat(time.Second), jetstream.FetchContext(fctx))
+		got := 0
+		if err == nil {
+			for m := range batch.Messages() {
+				got++
+				wg.Add(1)
+				go func() {
+					var once sync.Once
+					ended := func() { once.Do(func() { <-sem }) }
+					defer func() { ended(); <-flight; wg.Done() }()
+					w.r.handle(context.WithValue(w.r.hard, callEndedKey{}, ended), w.t, m)
+				}()
+			}
+			err = batch.Error()
+		}
+		cancel()
+		for range k - got {
+			<-sem
+			<-flight
+		}
 		select {
 		case <-w.quit:
-			_ = m.Nak() // stopping: redelivered at once
 			return
 		default:
 		}
-		if !acquire(m) {
-			_ = m.Nak() // stopping: redelivered at once
-			return
-		}
-		wg.Add(1)
-		go func() {
-			var once sync.Once
-			ended := func() { once.Do(func() { <-sem }) }
-			defer func() { ended(); <-flight; wg.Done() }()
-			w.r.handle(context.WithValue(w.r.hard, callEndedKey{}, ended), w.t, m)
-		}()
-	},
-		jetstream.PullMaxMessages(w.r.cfg.Concurrency),
-		jetstream.PullExpiry(fetchWait),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		if err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 			// Missed heartbeats, a reconnect, the server restarting:
-			// Consume pulls again by itself.
-			level := slog.LevelWarn
-			if errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, nats.ErrTimeout) {
-				level = slog.LevelDebug
+			// pause so a persistent error does not spin, then pull again.
+			w.r.log.Warn("trigger consumer", logKeyTrigger, w.t.Name, logKeyError, err)
+			select {
+			case <-w.quit:
+				return
+			case <-time.After(250 * time.Millisecond):
 			}
-			w.r.log.Log(context.Background(), level, "trigger consumer", logKeyTrigger, w.t.Name, logKeyError, err)
-		}))
-	if err != nil {
-		w.r.log.Error("consume", logKeyTrigger, w.t.Name, logKeyError, err)
-		return
+		}
 	}
-	<-w.quit
-	// Drain hands the buffered messages to the callback, which NAKs
-	// them, then stops.
-	cc.Drain()
-	<-cc.Closed()
 }
 
 // handle delivers one message to one trigger and settles it.
