@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -277,6 +278,10 @@ func benchInvoke(b *testing.B, fn *host.Function) int { return benchSend(b, fn, 
 // a strconv and a SetID, is part of the row).
 func benchInvokeIDs(b *testing.B, fn *host.Function) int { return benchSend(b, fn, true) }
 
+// benchSeq numbers the events of benchInvokeIDs across every run of the
+// process, so no id repeats between -count runs on the shared host.
+var benchSeq atomic.Int64
+
 func benchSend(b *testing.B, fn *host.Function, newIDs bool) int {
 	h := sharedHost.v
 	ctx := context.Background()
@@ -284,7 +289,7 @@ func benchSend(b *testing.B, fn *host.Function, newIDs bool) int {
 	n := 0
 	send := func() {
 		if newIDs {
-			ev.SetID("bench-" + strconv.Itoa(n))
+			ev.SetID("bench-" + strconv.FormatInt(benchSeq.Add(1), 10))
 		}
 		if info := h.Send(ctx, fn, ev); info.Status != host.StatusOK {
 			b.Fatalf("status %s: %+v", info.Status, info.Error)
