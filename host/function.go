@@ -359,34 +359,45 @@ type instance struct {
 	out    *guestWriter // stdout
 	errw   *guestWriter // stderr
 
-	// interrupt is the global instrument added; the watchdog sets it to stop
-	// the guest at its next function entry or loop header, after recording
-	// why in fired (a sys.ExitCode*).
 	// mem is the instance's linear memory, allocated against the host's
 	// budget; nil for a module without memory.
 	mem *budgetMemory
 
-	interrupt  api.MutableGlobal
-	fired      atomic.Uint32
+	// countdown is the global instrument added: the checks left before the
+	// guest calls yield. The watchdog records why it stops the guest in
+	// fired (a sys.ExitCode*), which yield reads, then sets countdown to 1
+	// so that the guest's next check calls yield.
+	countdown api.MutableGlobal
+	fired     atomic.Uint32
+	// deadline is the current call's, for yield to check: a guest that
+	// loops reaches yield every few microseconds, so it stops at its
+	// deadline even when the watchdog's goroutine waits for a processor.
+	deadline   time.Time
 	watchdog   *time.Timer
 	stopCancel func() bool
 }
 
+// instKey is the context key of the *instance whose guest code runs, for
+// yield.
+type instKey struct{}
+
 func newWatched(mod api.Module, out, errw *guestWriter) (*instance, error) {
-	g, ok := mod.ExportedGlobal(interruptExport).(api.MutableGlobal)
+	g, ok := mod.ExportedGlobal(countdownExport).(api.MutableGlobal)
 	if !ok {
-		return nil, fmt.Errorf("module lacks the %s global", interruptExport)
+		return nil, fmt.Errorf("module lacks the %s global", countdownExport)
 	}
-	inst := &instance{mod: mod, out: out, errw: errw, stack: make([]uint64, 1), interrupt: g}
+	inst := &instance{mod: mod, out: out, errw: errw, stack: make([]uint64, 1), countdown: g}
 	inst.watchdog = time.AfterFunc(time.Hour, func() { inst.stop(sys.ExitCodeDeadlineExceeded) })
 	inst.watchdog.Stop()
 	return inst, nil
 }
 
-// stop interrupts the guest; the first reason wins.
+// stop interrupts the guest; the first reason wins. Setting the countdown
+// races with the guest's own decrement, which may overwrite it; the guest
+// then reaches yield, and sees fired, within yieldEvery checks.
 func (i *instance) stop(code uint32) {
 	if i.fired.CompareAndSwap(0, code) {
-		i.interrupt.Set(1)
+		i.countdown.Set(1)
 	}
 }
 
@@ -398,6 +409,7 @@ func (i *instance) close(ctx context.Context) {
 // arm starts the watchdog for one call: the guest is interrupted when the
 // deadline passes, or when the caller's ctx is done first.
 func (i *instance) arm(ctx context.Context, deadline time.Time) {
+	i.deadline = deadline
 	i.watchdog.Reset(time.Until(deadline))
 	if ctx.Done() != nil {
 		i.stopCancel = context.AfterFunc(ctx, func() {
@@ -411,7 +423,7 @@ func (i *instance) arm(ctx context.Context, deadline time.Time) {
 }
 
 // disarm stops the watchdog and returns why it interrupted the guest, or 0.
-// An interrupted instance is never reused: its global stays set.
+// An interrupted instance is never reused.
 func (i *instance) disarm() uint32 {
 	i.watchdog.Stop()
 	if i.stopCancel != nil {
@@ -459,7 +471,7 @@ func (f *Function) newInstance(ctx context.Context, deadline time.Time) (*instan
 	inst.mem = mem
 	if f.module.info.HasInit {
 		inst.arm(ctx, deadline)
-		_, err = mod.ExportedFunction(abi.InitializeExport).Call(ctx)
+		_, err = mod.ExportedFunction(abi.InitializeExport).Call(context.WithValue(ctx, instKey{}, inst))
 		if code := inst.disarm(); code != 0 {
 			err = sys.NewExitError(code)
 		}

@@ -57,6 +57,7 @@ type call struct {
 	info     *ExecutionInfo
 	deadline time.Time
 	parent   context.Context // the caller's context
+	inst     *instance       // the instance running the call, for yield
 
 	// The call is itself the context of its store calls (see storeCtx);
 	// sctx is the real deadline context behind Done, made on first use.
@@ -91,8 +92,18 @@ func (c *call) storeCtx() context.Context { return c }
 // Deadline implements context.Context.
 func (c *call) Deadline() (time.Time, bool) { return c.deadline, true }
 
-// Value implements context.Context.
-func (c *call) Value(key any) any { return c.parent.Value(key) }
+// Value implements context.Context. The call is also the context guest
+// code runs under: callFrom and yield find it and its instance here
+// without a context.WithValue per call.
+func (c *call) Value(key any) any {
+	switch key.(type) {
+	case callKey:
+		return c
+	case instKey:
+		return c.inst
+	}
+	return c.parent.Value(key)
+}
 
 // Done implements context.Context.
 func (c *call) Done() <-chan struct{} {
@@ -203,12 +214,12 @@ func (h *Host) Invoke(ctx context.Context, fn *Function, ev cloudevents.Event, o
 	}
 	// The instance's watchdog, not the context, stops the guest at the
 	// deadline or on cancellation (docs/RATIONALE.md).
-	gctx := context.WithValue(ctx, callKey{}, c)
+	c.inst = inst
 	inst.out.c, inst.errw.c = c, c
 	c.stderr = inst.errw
 	inst.errw.reset()
 	inst.arm(ctx, deadline)
-	callErr := inst.handle.CallWithStack(gctx, inst.stack)
+	callErr := inst.handle.CallWithStack(c, inst.stack)
 	fired := inst.disarm()
 	if fired != 0 {
 		callErr = sys.NewExitError(fired)
