@@ -28,6 +28,9 @@ import (
 //	extism/noop/instance-per-call  CompiledPlugin.Instance + Call + Close per op (Extism's "fresh")
 //	extism/input/plugin            as plugin, but the export reads its input (pdk.Input)
 //	wasmfaas/<guest>-<lang>/<isolation>  host.Invoke of a 256-byte event
+//
+// The kvget rows read a 64-byte value; kvget-c minus noop-c is the host's
+// cost of a KV get, kvget-go minus kvget-c what the Go SDK adds.
 func BenchmarkCompare(b *testing.B) {
 	b.Run("floor", func(b *testing.B) { benchFloor(b, false) })
 	b.Run("floor/deadline", func(b *testing.B) { benchFloor(b, true) })
@@ -91,6 +94,19 @@ func BenchmarkCompare(b *testing.B) {
 				return nil, err
 			}
 			// A 64-byte value, as the host's own kvget benchmark.
+			return fn, sharedHost.v.SetKV(context.Background(), fn.Name(), "k", bytes.Repeat([]byte("v"), 64))
+		})
+		benchInvoke(b, fn)
+	})
+	b.Run("wasmfaas/kvget-c/pooled", func(b *testing.B) {
+		if buildC == nil {
+			b.Skip("no C guest builder (buildC is nil)")
+		}
+		fn := fnKVGetC.get(b, func() (*host.Function, error) {
+			fn, err := deployC(cKVGetGuest, hosttest.Grant(abi.CapKV), hosttest.WithIsolation(host.Pooled))
+			if err != nil {
+				return nil, err
+			}
 			return fn, sharedHost.v.SetKV(context.Background(), fn.Name(), "k", bytes.Repeat([]byte("v"), 64))
 		})
 		benchInvoke(b, fn)
@@ -230,6 +246,7 @@ var (
 	sharedHost                                         once[*hosttest.Host]
 	fnNoopGoPooled, fnNoopGoFresh                      once[*host.Function]
 	fnNoopCPooled, fnNoopCFresh, fnKVGet, fnPropUpdate once[*host.Function]
+	fnKVGetC                                           once[*host.Function]
 )
 
 func theHost() (*hosttest.Host, error) {
