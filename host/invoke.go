@@ -55,8 +55,8 @@ type call struct {
 	event    cloudevents.Event // the caller's, copied
 	record   ExecutionInfo
 	ev       *cloudevents.Event // &event
-	scope    string // emitted ids' scope (see EmittedID)
-	info     *ExecutionInfo // &record
+	scope    string             // emitted ids' scope (see EmittedID)
+	info     *ExecutionInfo     // &record
 	deadline time.Time
 	parent   context.Context // the caller's context
 	inst     *instance       // the instance running the call, for yield
