@@ -22,7 +22,7 @@ import (
 // what cmd/benchtable keys on:
 //
 //	floor                          no-op export, reused wazero instance (the ratio's denominator)
-//	floor/deadline                 the same with close-on-context-done and a timeout per call, as the host runs
+//	floor/deadline                 the same with close-on-context-done and a timeout per call, as the host ran before its own checks
 //	extism/noop/plugin             extism.NewPlugin once, Plugin.Call("noop", 256 bytes) per op
 //	extism/noop/compiled-instance  extism.NewCompiledPlugin + Instance once, Call per op
 //	extism/noop/instance-per-call  CompiledPlugin.Instance + Call + Close per op (Extism's "fresh")
@@ -142,8 +142,8 @@ func propN(b *testing.B, ctx context.Context) int {
 }
 
 // benchFloor calls a no-op export on a reused wazero instance, resolved once,
-// with a reused stack; with deadline, as the host's runtimes do (close on
-// context done, a timeout per call).
+// with a reused stack; with deadline, as the host's runtimes did before
+// their own checks (close on context done, a timeout per call).
 func benchFloor(b *testing.B, deadline bool) {
 	ctx := context.Background()
 	rc := wazero.NewRuntimeConfigCompiler()
