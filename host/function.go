@@ -364,16 +364,16 @@ type instance struct {
 	mem *budgetMemory
 
 	// countdown is the global instrument added: the checks left before the
-	// guest calls yield. The watchdog records why it stops the guest in
-	// fired (a sys.ExitCode*), which yield reads, then sets countdown to 1
-	// so that the guest's next check calls yield.
+	// guest calls yield. stop records why it stops the guest in fired (a
+	// sys.ExitCode*), which yield reads, then sets countdown to 1 so that
+	// the guest's next check calls yield.
 	countdown api.MutableGlobal
 	fired     atomic.Uint32
-	// deadline is the current call's, for yield to check: a guest that
-	// loops reaches yield every few microseconds, so it stops at its
-	// deadline even when the watchdog's goroutine waits for a processor.
+	// deadline is the current call's, which yield checks: a guest that
+	// runs reaches yield every few microseconds, so no timer per call is
+	// needed to stop it (a timer cost 60-100 ns of Reset and Stop per
+	// call, and its goroutine can wait for a processor the guest holds).
 	deadline   time.Time
-	watchdog   *time.Timer
 	stopCancel func() bool
 }
 
@@ -387,8 +387,6 @@ func newWatched(mod api.Module, out, errw *guestWriter) (*instance, error) {
 		return nil, fmt.Errorf("module lacks the %s global", countdownExport)
 	}
 	inst := &instance{mod: mod, out: out, errw: errw, stack: make([]uint64, 1), countdown: g}
-	inst.watchdog = time.AfterFunc(time.Hour, func() { inst.stop(sys.ExitCodeDeadlineExceeded) })
-	inst.watchdog.Stop()
 	return inst, nil
 }
 
@@ -402,15 +400,13 @@ func (i *instance) stop(code uint32) {
 }
 
 func (i *instance) close(ctx context.Context) {
-	i.watchdog.Stop()
 	_ = i.mod.Close(ctx)
 }
 
-// arm starts the watchdog for one call: the guest is interrupted when the
-// deadline passes, or when the caller's ctx is done first.
+// arm sets up one call: the guest is interrupted at its first yield past
+// the deadline, or when the caller's ctx is done first.
 func (i *instance) arm(ctx context.Context, deadline time.Time) {
 	i.deadline = deadline
-	i.watchdog.Reset(time.Until(deadline))
 	if ctx.Done() != nil {
 		i.stopCancel = context.AfterFunc(ctx, func() {
 			code := uint32(sys.ExitCodeContextCanceled)
@@ -422,10 +418,10 @@ func (i *instance) arm(ctx context.Context, deadline time.Time) {
 	}
 }
 
-// disarm stops the watchdog and returns why it interrupted the guest, or 0.
+// disarm ends the call's watch and returns why the guest was interrupted,
+// or 0.
 // An interrupted instance is never reused.
 func (i *instance) disarm() uint32 {
-	i.watchdog.Stop()
 	if i.stopCancel != nil {
 		i.stopCancel()
 		i.stopCancel = nil
@@ -446,8 +442,8 @@ func (f *Function) moduleConfig(out, errw *guestWriter) wazero.ModuleConfig {
 		WithRandSource(rand.Reader)
 }
 
-// newInstance instantiates a reactor and runs its _initialize once, under
-// the watchdog, so an initialiser that loops is stopped at the deadline.
+// newInstance instantiates a reactor and runs its _initialize once, armed
+// like a call, so an initialiser that loops is stopped at the deadline.
 func (f *Function) newInstance(ctx context.Context, deadline time.Time) (*instance, error) {
 	out, errw := &guestWriter{level: "info"}, &guestWriter{level: "warn", stderr: true}
 	var mem *budgetMemory

@@ -124,10 +124,9 @@ func (h *Host) runtimeLocked(ctx context.Context, pages uint32) (*runtimeEnv, er
 	if env, ok := h.runtimes[pages]; ok {
 		return env, nil
 	}
-	// No WithCloseOnContextDone: the instance watchdog and the checks
-	// instrument adds stop a guest at its deadline, and the yield import
-	// those checks call every yieldEvery checks is the Go scheduler's safe
-	// point (docs/RATIONALE.md, TestLoopDuringGC).
+	// No WithCloseOnContextDone: the yield import that instrument's checks
+	// call every yieldEvery checks stops a guest past its deadline and is
+	// the Go scheduler's safe point (docs/RATIONALE.md, TestLoopDuringGC).
 	rc := wazero.NewRuntimeConfig().
 		WithCompilationCache(h.cache).
 		WithMemoryLimitPages(pages)

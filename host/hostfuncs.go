@@ -91,11 +91,11 @@ func instantiateYield(ctx context.Context, rt wazero.Runtime) error {
 }
 
 // yield runs every yieldEvery checks of a guest, and at its next check
-// once the watchdog stopped it. Being Go code reached by an exit from
-// compiled code, it is where the Go runtime can preempt the guest's
-// goroutine, so a garbage collection never waits long for a looping
-// guest. It ends the call if the watchdog fired, and otherwise returns the
-// new countdown.
+// once the caller cancelled (see instance.stop). Being Go code reached by
+// an exit from compiled code, it is where the Go runtime can preempt the
+// guest's goroutine, so a garbage collection never waits long for a
+// looping guest. It ends the call if the deadline passed or the caller
+// cancelled, and otherwise returns the new countdown.
 func yield(ctx context.Context, stack []uint64) {
 	if inst, _ := ctx.Value(instKey{}).(*instance); inst != nil {
 		if inst.fired.Load() == 0 && !time.Now().Before(inst.deadline) {

@@ -36,7 +36,7 @@ var errInstrument = errors.New("instrument module")
 //   - each function gets a local $c, the countdown while it runs: at entry
 //     it takes the global minus one, at every loop header it goes down by
 //     one, and when it reaches 0 the function calls yield, which returns
-//     the new countdown (or ends the call if the watchdog fired);
+//     the new countdown (or ends the call past its deadline or once cancelled);
 //   - the local is written back to the global before every call of a
 //     module function and before every way out of the function (return,
 //     a branch to the function's label, its final end), and read back from

@@ -51,7 +51,7 @@ func TestInstrumentRefusesGarbage(t *testing.T) {
 }
 
 // TestInitializeLoopTimesOut: an _initialize that never returns is stopped
-// by the watchdog and the call ends as timeout.
+// at its deadline (by yield) and the call ends as timeout.
 func TestInitializeLoopTimesOut(t *testing.T) {
 	h := newTestHost(t)
 	var m wasmgen.Module
@@ -118,8 +118,8 @@ func FuzzInstrument(f *testing.F) {
 
 // TestLoopDuringGC: a guest looping while the Go runtime collects garbage
 // must still be stopped at its deadline. Without a safe point in the loop,
-// the collection's stop-the-world waits for the guest and the watchdog never
-// runs: the process hangs. With a safe point too rare, each collection
+// the collection's stop-the-world waits for the guest forever: the process
+// hangs. With a safe point too rare, each collection
 // waits for it and the call ends late; so each call must end within 10 ms of
 // its deadline, measured when Invoke returns.
 func TestLoopDuringGC(t *testing.T) {

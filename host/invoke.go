@@ -230,8 +230,8 @@ func (h *Host) invoke(ctx context.Context, c *call, opts []CallOption) {
 		c.finishAcquireError(ctx, err)
 		return
 	}
-	// The instance's watchdog, not the context, stops the guest at the
-	// deadline or on cancellation (docs/RATIONALE.md).
+	// yield, not the context, stops the guest at the deadline or on
+	// cancellation (docs/RATIONALE.md).
 	c.inst = inst
 	inst.out.c, inst.errw.c = c, c
 	c.stderr = inst.errw
