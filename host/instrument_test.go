@@ -123,6 +123,13 @@ func TestInstrumentCountsAcrossCalls(t *testing.T) {
 		wasmgen.LocalGet(1), wasmgen.Call(spin),
 		wasmgen.LocalGet(0), wasmgen.I32Const(1), i32Sub, wasmgen.LocalSet(0),
 		wasmgen.LocalGet(0), wasmgen.BrIf0, wasmgen.End))
+	// down(n) counts n down in a loop with a parameter (multi-value), which
+	// keeps its check inside: loop (param i32) (result i32).
+	loopType := m.Type([]byte{wasmgen.I32}, []byte{wasmgen.I32})
+	m.Export("down", m.Func(m.Type([]byte{wasmgen.I32}, []byte{wasmgen.I32}), nil,
+		wasmgen.LocalGet(0), []byte{0x03, byte(loopType)},
+		wasmgen.I32Const(1), i32Sub, []byte{0x22, 0}, wasmgen.LocalGet(0), wasmgen.BrIf0,
+		wasmgen.End))
 	wasm, err := instrument(m.Bytes())
 	require.NoError(t, err)
 	yields := 0
@@ -139,6 +146,12 @@ func TestInstrumentCountsAcrossCalls(t *testing.T) {
 	require.NoError(t, err)
 	want := 1000 * 1002 / yieldEvery
 	assert.InDelta(t, want, yields, 2, "yield calls for ~1M checks")
+
+	yields = 0
+	res, err := mod.ExportedFunction("down").Call(ctx, 10*yieldEvery)
+	require.NoError(t, err)
+	assert.EqualValues(t, 0, res[0])
+	assert.InDelta(t, 10, yields, 1, "yield calls for 10 x yieldEvery iterations of a loop with a parameter")
 }
 
 // TestInstrumentRefusesOwnImport: a guest may not import the host's yield.
