@@ -69,7 +69,7 @@ func (h *Host) runCommand(cctx, parent context.Context, c *call) {
 	}
 	defer inst.close(context.WithoutCancel(cctx))
 	inst.arm(parent, c.deadline)
-	_, runErr := mod.ExportedFunction(abi.StartExport).Call(cctx)
+	_, runErr := mod.ExportedFunction(abi.StartExport).Call(context.WithValue(cctx, instKey{}, inst))
 	if code := inst.disarm(); code != 0 {
 		runErr = sys.NewExitError(code)
 	}

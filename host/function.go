@@ -359,46 +359,54 @@ type instance struct {
 	out    *guestWriter // stdout
 	errw   *guestWriter // stderr
 
-	// interrupt is the global instrument added; the watchdog sets it to stop
-	// the guest at its next function entry or loop header, after recording
-	// why in fired (a sys.ExitCode*).
 	// mem is the instance's linear memory, allocated against the host's
 	// budget; nil for a module without memory.
 	mem *budgetMemory
 
-	interrupt  api.MutableGlobal
-	fired      atomic.Uint32
-	watchdog   *time.Timer
+	// countdown is the global instrument added: the checks left before the
+	// guest calls yield. stop records why it stops the guest in fired (a
+	// sys.ExitCode*), which yield reads, then sets countdown to 1 so that
+	// the guest's next check calls yield.
+	countdown api.MutableGlobal
+	fired     atomic.Uint32
+	// deadline is the current call's, which yield checks: a guest that
+	// runs reaches yield every few microseconds, so no timer per call is
+	// needed to stop it (a timer cost 60-100 ns of Reset and Stop per
+	// call, and its goroutine can wait for a processor the guest holds).
+	deadline   time.Time
 	stopCancel func() bool
 }
 
+// instKey is the context key of the *instance whose guest code runs, for
+// yield.
+type instKey struct{}
+
 func newWatched(mod api.Module, out, errw *guestWriter) (*instance, error) {
-	g, ok := mod.ExportedGlobal(interruptExport).(api.MutableGlobal)
+	g, ok := mod.ExportedGlobal(countdownExport).(api.MutableGlobal)
 	if !ok {
-		return nil, fmt.Errorf("module lacks the %s global", interruptExport)
+		return nil, fmt.Errorf("module lacks the %s global", countdownExport)
 	}
-	inst := &instance{mod: mod, out: out, errw: errw, stack: make([]uint64, 1), interrupt: g}
-	inst.watchdog = time.AfterFunc(time.Hour, func() { inst.stop(sys.ExitCodeDeadlineExceeded) })
-	inst.watchdog.Stop()
+	inst := &instance{mod: mod, out: out, errw: errw, stack: make([]uint64, 1), countdown: g}
 	return inst, nil
 }
 
-// stop interrupts the guest; the first reason wins.
+// stop interrupts the guest; the first reason wins. Setting the countdown
+// races with the guest's own decrement, which may overwrite it; the guest
+// then reaches yield, and sees fired, within yieldEvery checks.
 func (i *instance) stop(code uint32) {
 	if i.fired.CompareAndSwap(0, code) {
-		i.interrupt.Set(1)
+		i.countdown.Set(1)
 	}
 }
 
 func (i *instance) close(ctx context.Context) {
-	i.watchdog.Stop()
 	_ = i.mod.Close(ctx)
 }
 
-// arm starts the watchdog for one call: the guest is interrupted when the
-// deadline passes, or when the caller's ctx is done first.
+// arm sets up one call: the guest is interrupted at its first yield past
+// the deadline, or when the caller's ctx is done first.
 func (i *instance) arm(ctx context.Context, deadline time.Time) {
-	i.watchdog.Reset(time.Until(deadline))
+	i.deadline = deadline
 	if ctx.Done() != nil {
 		i.stopCancel = context.AfterFunc(ctx, func() {
 			code := uint32(sys.ExitCodeContextCanceled)
@@ -410,10 +418,10 @@ func (i *instance) arm(ctx context.Context, deadline time.Time) {
 	}
 }
 
-// disarm stops the watchdog and returns why it interrupted the guest, or 0.
-// An interrupted instance is never reused: its global stays set.
+// disarm ends the call's watch and returns why the guest was interrupted,
+// or 0.
+// An interrupted instance is never reused.
 func (i *instance) disarm() uint32 {
-	i.watchdog.Stop()
 	if i.stopCancel != nil {
 		i.stopCancel()
 		i.stopCancel = nil
@@ -434,8 +442,8 @@ func (f *Function) moduleConfig(out, errw *guestWriter) wazero.ModuleConfig {
 		WithRandSource(rand.Reader)
 }
 
-// newInstance instantiates a reactor and runs its _initialize once, under
-// the watchdog, so an initialiser that loops is stopped at the deadline.
+// newInstance instantiates a reactor and runs its _initialize once, armed
+// like a call, so an initialiser that loops is stopped at the deadline.
 func (f *Function) newInstance(ctx context.Context, deadline time.Time) (*instance, error) {
 	out, errw := &guestWriter{level: "info"}, &guestWriter{level: "warn", stderr: true}
 	var mem *budgetMemory
@@ -459,7 +467,7 @@ func (f *Function) newInstance(ctx context.Context, deadline time.Time) (*instan
 	inst.mem = mem
 	if f.module.info.HasInit {
 		inst.arm(ctx, deadline)
-		_, err = mod.ExportedFunction(abi.InitializeExport).Call(ctx)
+		_, err = mod.ExportedFunction(abi.InitializeExport).Call(context.WithValue(ctx, instKey{}, inst))
 		if code := inst.disarm(); code != 0 {
 			err = sys.NewExitError(code)
 		}

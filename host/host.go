@@ -124,21 +124,20 @@ func (h *Host) runtimeLocked(ctx context.Context, pages uint32) (*runtimeEnv, er
 	if env, ok := h.runtimes[pages]; ok {
 		return env, nil
 	}
+	// No WithCloseOnContextDone: the yield import that instrument's checks
+	// call every yieldEvery checks stops a guest past its deadline and is
+	// the Go scheduler's safe point (docs/RATIONALE.md, TestLoopDuringGC).
 	rc := wazero.NewRuntimeConfig().
 		WithCompilationCache(h.cache).
-		WithMemoryLimitPages(pages).
-		// Not for the deadline (the instance watchdog and the interrupt checks
-		// instrument adds do that) but for the Go scheduler: these checks exit
-		// to Go at every loop back-edge, which is a safe point. Without them a
-		// guest looping in compiled code can never be preempted, so a garbage
-		// collection's stop-the-world waits for it forever while the watchdog,
-		// stopped with the world, can never interrupt it: the whole process
-		// hangs (docs/RATIONALE.md, TestLoopDuringGC).
-		WithCloseOnContextDone(true)
+		WithMemoryLimitPages(pages)
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		_ = rt.Close(ctx)
 		return nil, fmt.Errorf("instantiate wasi: %w", err)
+	}
+	if err := instantiateYield(ctx, rt); err != nil {
+		_ = rt.Close(ctx)
+		return nil, fmt.Errorf("instantiate %s: %w", yieldModule, err)
 	}
 	if err := instantiateABI(ctx, rt); err != nil {
 		_ = rt.Close(ctx)

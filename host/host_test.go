@@ -288,7 +288,7 @@ func TestPrewarm(t *testing.T) {
 }
 
 // TestCallerCancelStopsGuest: cancelling the caller's context ends a
-// looping guest through the instance watchdog.
+// looping guest (context.AfterFunc marks it stopped; yield ends it).
 func TestCallerCancelStopsGuest(t *testing.T) {
 	h := newTestHost(t)
 	fn := chaosFunction(t, h, Limits{Timeout: time.Minute}, Pooled)

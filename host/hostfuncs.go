@@ -17,6 +17,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/wasmfaas/wasmfaas/abi"
 	"github.com/wasmfaas/wasmfaas/store"
@@ -75,6 +76,36 @@ func instantiateABI(ctx context.Context, rt wazero.Runtime) error {
 	}
 	_, err := b.Instantiate(ctx)
 	return err
+}
+
+// instantiateYield registers the yield function instrument's checks call
+// (yieldModule.yield () -> i32): the guest's safe point and interruption
+// point.
+func instantiateYield(ctx context.Context, rt wazero.Runtime) error {
+	_, err := rt.NewHostModuleBuilder(yieldModule).
+		NewFunctionBuilder().
+		WithGoFunction(api.GoFunc(yield), nil, []api.ValueType{api.ValueTypeI32}).
+		Export(yieldName).
+		Instantiate(ctx)
+	return err
+}
+
+// yield runs every yieldEvery checks of a guest, and at its next check
+// once the caller cancelled (see instance.stop). Being Go code reached by
+// an exit from compiled code, it is where the Go runtime can preempt the
+// guest's goroutine, so a garbage collection never waits long for a
+// looping guest. It ends the call if the deadline passed or the caller
+// cancelled, and otherwise returns the new countdown.
+func yield(ctx context.Context, stack []uint64) {
+	if inst, _ := ctx.Value(instKey{}).(*instance); inst != nil {
+		if inst.fired.Load() == 0 && !time.Now().Before(inst.deadline) {
+			inst.stop(sys.ExitCodeDeadlineExceeded)
+		}
+		if code := inst.fired.Load(); code != 0 {
+			panic(sys.NewExitError(code))
+		}
+	}
+	stack[0] = yieldEvery
 }
 
 // region returns guest memory [ptr, ptr+n) or ends the call as a trap.

@@ -33,8 +33,8 @@ func TestInstrumentKeepsModulesValid(t *testing.T) {
 			require.NoError(t, err)
 			cm, err := rt.CompileModule(ctx, out)
 			require.NoError(t, err)
-			_, ok := cm.ExportedFunctions()[interruptExport]
-			assert.False(t, ok, "the interrupt is a global, not a function")
+			_, ok := cm.ExportedFunctions()[countdownExport]
+			assert.False(t, ok, "the countdown is a global, not a function")
 			again, err := instrument(wasm)
 			require.NoError(t, err)
 			assert.Equal(t, out, again, "instrument is deterministic")
@@ -51,7 +51,7 @@ func TestInstrumentRefusesGarbage(t *testing.T) {
 }
 
 // TestInitializeLoopTimesOut: an _initialize that never returns is stopped
-// by the watchdog and the call ends as timeout.
+// at its deadline (by yield) and the call ends as timeout.
 func TestInitializeLoopTimesOut(t *testing.T) {
 	h := newTestHost(t)
 	var m wasmgen.Module
@@ -118,28 +118,63 @@ func FuzzInstrument(f *testing.F) {
 
 // TestLoopDuringGC: a guest looping while the Go runtime collects garbage
 // must still be stopped at its deadline. Without a safe point in the loop,
-// the collection's stop-the-world waits for the guest and the watchdog never
-// runs: the process hangs.
+// the collection's stop-the-world waits for the guest forever: the process
+// hangs. With a safe point too rare, each collection
+// waits for it and the call ends late; so each call must end within 10 ms of
+// its deadline, measured when Invoke returns.
 func TestLoopDuringGC(t *testing.T) {
+	const timeout, margin = 200 * time.Millisecond, 10 * time.Millisecond
 	h := newTestHost(t)
-	fn := chaosFunction(t, h, Limits{Timeout: 500 * time.Millisecond}, Pooled)
+	loop := chaosFunction(t, h, Limits{Timeout: timeout}, Pooled)
+	mod, err := h.Load(t.Context(), treeModule())
+	require.NoError(t, err)
+	tree, err := h.NewFunction(t.Context(), mod, FunctionConfig{Name: "tree", Limits: Limits{Timeout: timeout}})
+	require.NoError(t, err)
 	stop := make(chan struct{})
+	gcs := make(chan int, 1)
 	go func() {
+		n := 0
+		defer func() { gcs <- n }()
 		for {
 			select {
 			case <-stop:
 				return
 			default:
 				runtime.GC()
+				n++
 				// Pacing, not waiting: collections back to back, a
 				// millisecond apart, are the load under test.
 				time.Sleep(time.Millisecond)
 			}
 		}
 	}()
-	defer close(stop)
-	for range 3 {
+	for _, fn := range []*Function{loop, tree, loop, tree, loop} {
+		start := time.Now()
 		info := h.Invoke(t.Context(), fn, event(strings.Repeat("x", caseLoop)))
-		assert.Equal(t, StatusTimeout, info.Status)
+		late := time.Since(start.Add(timeout))
+		assert.Equal(t, StatusTimeout, info.Status, fn.Name())
+		assert.Less(t, late, margin, "%s ended %s after its deadline", fn.Name(), late)
+		assert.GreaterOrEqual(t, late, time.Duration(0), "%s ended before its deadline", fn.Name())
 	}
+	close(stop)
+	assert.Greater(t, <-gcs, 5, "collections ran during the calls")
+}
+
+// treeModule's handler calls f(40), where f(d) calls f(d-1) twice: 2^40
+// calls and not one loop, so only function entries count down to yield.
+func treeModule() []byte {
+	const f = 1 // after the version export
+	return reactor(1, nil, func(m *wasmgen.Module, _ map[string]uint32) {
+		i2i := m.Type([]byte{wasmgen.I32}, []byte{wasmgen.I32})
+		dec := []byte{}
+		dec = append(dec, wasmgen.LocalGet(0)...)
+		dec = append(dec, wasmgen.I32Const(1)...)
+		dec = append(dec, i32Sub...)
+		m.Func(i2i, nil,
+			wasmgen.LocalGet(0), wasmgen.I32Eqz, []byte{0x04, 0x7f}, // if (result i32)
+			wasmgen.I32Const(0),
+			[]byte{0x05}, // else
+			dec, wasmgen.Call(f), dec, wasmgen.Call(f), wasmgen.I32Add,
+			wasmgen.End)
+	}, wasmgen.I32Const(40), wasmgen.Call(f), wasmgen.Drop, wasmgen.I32Const(0))
 }

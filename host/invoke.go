@@ -52,11 +52,14 @@ func WithEmitScope(scope string) CallOption { return func(o *callOptions) { o.em
 // context wazero hands them.
 type call struct {
 	fn       *Function
-	ev       *cloudevents.Event
-	scope    string // emitted ids' scope (see EmittedID)
-	info     *ExecutionInfo
+	event    cloudevents.Event // the caller's, copied
+	record   ExecutionInfo
+	ev       *cloudevents.Event // &event
+	scope    string             // emitted ids' scope (see EmittedID)
+	info     *ExecutionInfo     // &record
 	deadline time.Time
 	parent   context.Context // the caller's context
+	inst     *instance       // the instance running the call, for yield
 
 	// The call is itself the context of its store calls (see storeCtx);
 	// sctx is the real deadline context behind Done, made on first use.
@@ -91,8 +94,18 @@ func (c *call) storeCtx() context.Context { return c }
 // Deadline implements context.Context.
 func (c *call) Deadline() (time.Time, bool) { return c.deadline, true }
 
-// Value implements context.Context.
-func (c *call) Value(key any) any { return c.parent.Value(key) }
+// Value implements context.Context. The call is also the context guest
+// code runs under: callFrom and yield find it and its instance here
+// without a context.WithValue per call.
+func (c *call) Value(key any) any {
+	switch key.(type) {
+	case callKey:
+		return c
+	case instKey:
+		return c.inst
+	}
+	return c.parent.Value(key)
+}
 
 // Done implements context.Context.
 func (c *call) Done() <-chan struct{} {
@@ -143,21 +156,37 @@ func (c *call) addLog(level, msg string) bool {
 
 // Invoke runs fn on ev and returns the call's ExecutionInfo. It never panics
 // and always returns a record, whatever the guest does.
-func (h *Host) Invoke(ctx context.Context, fn *Function, ev cloudevents.Event, opts ...CallOption) (info ExecutionInfo) {
+func (h *Host) Invoke(ctx context.Context, fn *Function, ev cloudevents.Event, opts ...CallOption) ExecutionInfo {
+	// One allocation holds the call, its copy of the event and its record
+	// (each escaped on its own before: three allocations per call).
+	c := &call{fn: fn, parent: ctx, event: ev}
+	c.ev, c.info = &c.event, &c.record
+	h.invoke(ctx, c, opts)
+	return c.record
+}
+
+func (h *Host) invoke(ctx context.Context, c *call, opts []CallOption) {
+	fn, info := c.fn, c.info
 	o := callOptions{attempt: 1}
-	for _, opt := range opts {
-		opt(&o)
+	if len(opts) > 0 {
+		// Options write through a pointer; taking o's address only here
+		// keeps a call without options from allocating it.
+		po := &callOptions{attempt: 1}
+		for _, opt := range opts {
+			opt(po)
+		}
+		o = *po
 	}
 	start := time.Now()
 	if o.callID == "" {
 		o.callID = newCallID(start)
 	}
-	info = ExecutionInfo{
+	*info = ExecutionInfo{
 		CallID:       o.callID,
 		Function:     fn.name,
 		ModuleDigest: fn.module.Digest,
 		Mode:         string(fn.module.Mode),
-		Event:        eventInfo(&ev),
+		Event:        eventInfo(c.ev),
 		Start:        start.UTC(),
 		Attempt:      o.attempt,
 		Redelivered:  o.attempt > 1,
@@ -172,43 +201,43 @@ func (h *Host) Invoke(ctx context.Context, fn *Function, ev cloudevents.Event, o
 		info.DurationNS = int64(time.Since(start))
 	}()
 
-	if err := checkEvent(&ev); err != nil {
+	if err := checkEvent(c.ev, &info.Event); err != nil {
 		info.Status = StatusRejected
 		info.Error = &ErrorInfo{Kind: abi.KindInvalidInput, Message: "invalid event: " + err.Error()}
-		return info
+		return
 	}
 
 	deadline := start.Add(fn.limits.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	scope := o.emitScope
-	if scope == "" {
-		scope = fn.name
+	c.scope = o.emitScope
+	if c.scope == "" {
+		c.scope = fn.name
 	}
-	c := &call{fn: fn, ev: &ev, scope: scope, info: &info, deadline: deadline, parent: ctx}
+	c.deadline = deadline
 	defer c.done()
 
 	if fn.module.Mode == abi.ModeCommand {
 		cctx, cancel := context.WithDeadline(ctx, deadline)
 		defer cancel()
 		h.runCommand(context.WithValue(cctx, callKey{}, c), ctx, c)
-		return info
+		return
 	}
 
 	inst, err := fn.acquire(ctx, deadline)
 	if err != nil {
 		c.finishAcquireError(ctx, err)
-		return info
+		return
 	}
-	// The instance's watchdog, not the context, stops the guest at the
-	// deadline or on cancellation (docs/RATIONALE.md).
-	gctx := context.WithValue(ctx, callKey{}, c)
+	// yield, not the context, stops the guest at the deadline or on
+	// cancellation (docs/RATIONALE.md).
+	c.inst = inst
 	inst.out.c, inst.errw.c = c, c
 	c.stderr = inst.errw
 	inst.errw.reset()
 	inst.arm(ctx, deadline)
-	callErr := inst.handle.CallWithStack(gctx, inst.stack)
+	callErr := inst.handle.CallWithStack(c, inst.stack)
 	fired := inst.disarm()
 	if fired != 0 {
 		callErr = sys.NewExitError(fired)
@@ -226,7 +255,6 @@ func (h *Host) Invoke(ctx context.Context, fn *Function, ev cloudevents.Event, o
 	}
 	c.checkBudget(inst.mem)
 	fn.release(ctx, inst, callErr == nil)
-	return info
 }
 
 // finish decides the status of a call that returned normally
@@ -489,16 +517,17 @@ func jsonValid(b []byte) bool { return json.Valid(b) }
 
 // checkEvent checks what the ABI promises a guest: the required attributes.
 // Ingress validates events fully (sdk-go's Validate costs about 300 ns, a
-// sixth of a pooled call, and would run twice).
-func checkEvent(ev *cloudevents.Event) error {
+// sixth of a pooled call, and would run twice). ei is eventInfo(ev), whose
+// strings it reuses (the source is formatted anew, and allocated, per call).
+func checkEvent(ev *cloudevents.Event, ei *EventInfo) error {
 	switch {
 	case ev.Context == nil:
 		return errors.New("event has no context")
-	case ev.ID() == "":
+	case ei.ID == "":
 		return errors.New("id: MUST be a non-empty string")
-	case ev.Source() == "":
+	case ei.Source == "":
 		return errors.New("source: REQUIRED but MISSING")
-	case ev.Type() == "":
+	case ei.Type == "":
 		return errors.New("type: MUST be a non-empty string")
 	case ev.SpecVersion() == "":
 		return errors.New("specversion: MUST be a non-empty string")

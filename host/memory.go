@@ -2,6 +2,7 @@ package host
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/tetratelabs/wazero/experimental"
@@ -96,8 +97,9 @@ func (m *budgetMemory) Reallocate(size uint64) []byte {
 			m.b.used.Add(int64(newCap) - m.reserved)
 		}
 	}
-	nb := make([]byte, size, newCap)
+	nb := takeMemory(newCap)[:size]
 	copy(nb, m.buf)
+	putMemory(m.buf)
 	m.buf = nb
 	m.reserved = int64(newCap)
 	return m.buf
@@ -107,7 +109,40 @@ func (m *budgetMemory) Reallocate(size uint64) []byte {
 func (m *budgetMemory) Free() {
 	m.b.release(m.reserved)
 	m.reserved = 0
+	putMemory(m.buf)
 	m.buf = nil
+}
+
+// pooledPages is the largest linear memory, in 64 KiB pages, that is kept
+// for reuse when its instance closes: a C or Rust guest's whole memory
+// (a fresh instance of a 2-page C guest allocated and zeroed 128 KiB per
+// call, and its garbage was most of the call's GC work).
+const pooledPages = 64
+
+// memoryPools holds freed linear memories by capacity in pages, zeroed.
+var memoryPools [pooledPages + 1]sync.Pool
+
+// takeMemory returns a zeroed buffer of length and capacity n bytes.
+func takeMemory(n uint64) []byte {
+	if n%65536 == 0 && n/65536 <= pooledPages {
+		if b, ok := memoryPools[n/65536].Get().(*[]byte); ok {
+			return *b
+		}
+	}
+	return make([]byte, n)
+}
+
+// putMemory zeroes b and keeps it for takeMemory. Zeroing what the guest
+// could have written (b's length; a memory never shrinks) is what keeps one
+// instance's data from the next: a reused memory must read as new.
+func putMemory(b []byte) {
+	n := uint64(cap(b))
+	if n == 0 || n%65536 != 0 || n/65536 > pooledPages {
+		return
+	}
+	clear(b)
+	b = b[:n]
+	memoryPools[n/65536].Put(&b)
 }
 
 // allocator returns an allocator whose one memory (a module defines one)

@@ -98,6 +98,9 @@ func shapeOf(imports []api.FunctionDefinition, exports map[string]api.FunctionDe
 	s := abi.ModuleShape{Exports: make(map[string]abi.FuncType, len(exports)), Memories: map[string]uint32{}}
 	for _, d := range imports {
 		mod, name, _ := d.Import()
+		if mod == yieldModule {
+			continue // instrument's, not the guest's
+		}
 		s.Imports = append(s.Imports, abi.Import{Module: mod, Name: name, Type: funcType(d)})
 	}
 	for name, d := range exports {

@@ -39,13 +39,22 @@ func HandleJSON[T any](h func(ctx *Context, ev *Event, data T) error) {
 	})
 }
 
+// current is the Event of the call in progress (calls never overlap).
+var current Event
+
 // run handles one event for wasmfaas_handle and returns its result code.
 func run() int32 {
 	if handler == nil {
 		setError(KindError, "no handler registered: call wasmfaas.Handle from an init function")
 		return 1
 	}
-	err := handler(&Context{}, &Event{})
+	// One Event for every call: it is only valid during its call, and
+	// allocating it escaped to the heap on every call. Its attribute map is
+	// kept, emptied, so a handler that reads attributes does not rebuild it.
+	attrs := current.attrs
+	clear(attrs)
+	current = Event{attrs: attrs}
+	err := handler(&Context{}, &current)
 	if err == nil {
 		return 0
 	}

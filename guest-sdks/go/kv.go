@@ -23,6 +23,25 @@ func (KV) Get(key string) ([]byte, uint64, error) {
 	return append([]byte{}, b...), revSlot, nil
 }
 
+// GetInto is Get reading into buf's capacity instead of a new slice: with a
+// buf large enough for the value it does not allocate, and the value is
+// copied once, from the host straight into buf. It returns buf[:len] (or a
+// new slice when buf was too small, which the caller keeps for the next
+// call), the revision, or an error wrapping ErrNotFound.
+func (KV) GetInto(key string, buf []byte) ([]byte, uint64, error) {
+	buf = buf[:cap(buf)]
+	for {
+		n := int64(kvGet(sptr(key), slen(key), bptr(buf), blen(buf), unsafe.Pointer(&revSlot)))
+		if err := checkf(n, "kv get %q", key); err != nil {
+			return buf[:0], 0, err
+		}
+		if n <= int64(len(buf)) {
+			return buf[:n], revSlot, nil
+		}
+		buf = make([]byte, n)
+	}
+}
+
 // Set stores val under key and returns its new revision.
 func (KV) Set(key string, val []byte) (uint64, error) {
 	rev := kvSet(sptr(key), slen(key), bptr(val), blen(val))

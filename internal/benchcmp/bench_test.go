@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	extism "github.com/extism/go-sdk"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -22,12 +22,15 @@ import (
 // what cmd/benchtable keys on:
 //
 //	floor                          no-op export, reused wazero instance (the ratio's denominator)
-//	floor/deadline                 the same with close-on-context-done and a timeout per call, as the host runs
+//	floor/deadline                 the same with close-on-context-done and a timeout per call, as the host ran before its own checks
 //	extism/noop/plugin             extism.NewPlugin once, Plugin.Call("noop", 256 bytes) per op
 //	extism/noop/compiled-instance  extism.NewCompiledPlugin + Instance once, Call per op
 //	extism/noop/instance-per-call  CompiledPlugin.Instance + Call + Close per op (Extism's "fresh")
 //	extism/input/plugin            as plugin, but the export reads its input (pdk.Input)
 //	wasmfaas/<guest>-<lang>/<isolation>  host.Invoke of a 256-byte event
+//
+// The kvget rows read a 64-byte value; kvget-c minus noop-c is the host's
+// cost of a KV get, kvget-go minus kvget-c what the Go SDK adds.
 func BenchmarkCompare(b *testing.B) {
 	b.Run("floor", func(b *testing.B) { benchFloor(b, false) })
 	b.Run("floor/deadline", func(b *testing.B) { benchFloor(b, true) })
@@ -95,13 +98,29 @@ func BenchmarkCompare(b *testing.B) {
 		})
 		benchInvoke(b, fn)
 	})
+	b.Run("wasmfaas/kvget-c/pooled", func(b *testing.B) {
+		if buildC == nil {
+			b.Skip("no C guest builder (buildC is nil)")
+		}
+		fn := fnKVGetC.get(b, func() (*host.Function, error) {
+			fn, err := deployC(cKVGetGuest, hosttest.Grant(abi.CapKV), hosttest.WithIsolation(host.Pooled))
+			if err != nil {
+				return nil, err
+			}
+			return fn, sharedHost.v.SetKV(context.Background(), fn.Name(), "k", bytes.Repeat([]byte("v"), 64))
+		})
+		benchInvoke(b, fn)
+	})
 	b.Run("wasmfaas/propupdate-go/pooled", func(b *testing.B) {
 		fn := fnPropUpdate.get(b, func() (*host.Function, error) {
 			return deployGo(hostGuests+"propupdate", hosttest.Grant(abi.CapProps), hosttest.WithIsolation(host.Pooled))
 		})
 		ctx := context.Background()
 		before := propN(b, ctx)
-		n := benchInvoke(b, fn)
+		// A new event id per call, as deliveries have: the host derives its
+		// write ids from the event's id, so one id for every call would be
+		// one write applied and the rest recognised as repeats.
+		n := benchInvokeIDs(b, fn)
 		// One update per call, warm-up included: nothing lost, nothing doubled.
 		if after := propN(b, ctx); after != before+n {
 			b.Fatalf("property n = %d after %d calls from %d, want %d", after, n, before, before+n)
@@ -123,8 +142,8 @@ func propN(b *testing.B, ctx context.Context) int {
 }
 
 // benchFloor calls a no-op export on a reused wazero instance, resolved once,
-// with a reused stack; with deadline, as the host's runtimes do (close on
-// context done, a timeout per call).
+// with a reused stack; with deadline, as the host's runtimes did before
+// their own checks (close on context done, a timeout per call).
 func benchFloor(b *testing.B, deadline bool) {
 	ctx := context.Background()
 	rc := wazero.NewRuntimeConfigCompiler()
@@ -227,6 +246,7 @@ var (
 	sharedHost                                         once[*hosttest.Host]
 	fnNoopGoPooled, fnNoopGoFresh                      once[*host.Function]
 	fnNoopCPooled, fnNoopCFresh, fnKVGet, fnPropUpdate once[*host.Function]
+	fnKVGetC                                           once[*host.Function]
 )
 
 func theHost() (*hosttest.Host, error) {
@@ -269,21 +289,34 @@ func deployC(dir string, opts ...hosttest.FunctionOption) (*host.Function, error
 
 // benchInvoke invokes fn with the 256-byte event per op, after one checked
 // warm-up call, and returns how many calls it made.
-func benchInvoke(b *testing.B, fn *host.Function) int {
+func benchInvoke(b *testing.B, fn *host.Function) int { return benchSend(b, fn, false) }
+
+// benchInvokeIDs is benchInvoke with a new event id per call (its cost,
+// a strconv and a SetID, is part of the row).
+func benchInvokeIDs(b *testing.B, fn *host.Function) int { return benchSend(b, fn, true) }
+
+// benchSeq numbers the events of benchInvokeIDs across every run of the
+// process, so no id repeats between -count runs on the shared host.
+var benchSeq atomic.Int64
+
+func benchSend(b *testing.B, fn *host.Function, newIDs bool) int {
 	h := sharedHost.v
 	ctx := context.Background()
 	ev := benchEvent()
-	send := func(ev cloudevents.Event) {
+	n := 0
+	send := func() {
+		if newIDs {
+			ev.SetID("bench-" + strconv.FormatInt(benchSeq.Add(1), 10))
+		}
 		if info := h.Send(ctx, fn, ev); info.Status != host.StatusOK {
 			b.Fatalf("status %s: %+v", info.Status, info.Error)
 		}
+		n++
 	}
-	send(ev)
-	n := 1
+	send()
 	b.ReportAllocs()
 	for b.Loop() {
-		send(ev)
-		n++
+		send()
 	}
 	return n
 }

@@ -34,8 +34,12 @@ const (
 // (scripts/setup-c.sh).
 var buildC = hosttest.BuildC
 
-// cNoopGuest is the C no-op guest (guests/noop-c/noop.c).
-const cNoopGuest = localGuests + "noop-c"
+// cNoopGuest is the C no-op guest (guests/noop-c/noop.c); cKVGetGuest
+// reads one KV key (guests/kvget-c/kvget.c).
+const (
+	cNoopGuest  = localGuests + "noop-c"
+	cKVGetGuest = localGuests + "kvget-c"
+)
 
 // eventData is the 256 bytes every benchmark sends: the host's event data
 // and Extism's call input.

@@ -62,9 +62,10 @@ func TestParseSample(t *testing.T) {
 	tg := rep.targets()
 	want := []struct{ measured, status string }{
 		{"8.75 µs", "missed (4.4× the limit)"},
-		{"0.27×", "missed (1.4× the limit)"},
+		{"0.27×", "missed (2.7× the limit)"},
 		{"—", "not measured"},
 		{"+32.27 µs", "missed (32.3× the limit)"},
+		{"—", "not measured"},
 	}
 	if len(tg) != len(want) {
 		t.Fatalf("%d targets, want %d", len(tg), len(want))
@@ -123,7 +124,7 @@ FAIL
 	if got := rep.med(noopCFresh); got != 40000 {
 		t.Errorf("C fresh = %v, want 40000", got)
 	}
-	if tg := rep.targets()[2]; tg.status != "met (80% of the limit)" {
+	if tg := rep.targets()[2]; tg.status != "missed (1.6× the limit)" {
 		t.Errorf("C fresh target = %+v", tg)
 	}
 }

@@ -4,7 +4,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 
 	wasmfaas "github.com/wasmfaas/wasmfaas/guest-sdks/go"
 )
@@ -32,6 +34,17 @@ func init() {
 		kv, _, err := ctx.KV().Get(key)
 		if err != nil {
 			return err
+		}
+		// GetInto reads the same value, into a buffer too small (it grows)
+		// and into one large enough (it is reused).
+		for _, buf := range [][]byte{make([]byte, 0, 1), make([]byte, 0, len(kv)+16)} {
+			got, _, err := ctx.KV().GetInto(key, buf)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(got, kv) {
+				return errors.New("KV GetInto read other bytes than Get")
+			}
 		}
 		keys, err := ctx.KV().Keys("")
 		if err != nil {
