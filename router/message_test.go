@@ -2,8 +2,10 @@ package router
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go"
@@ -104,7 +106,10 @@ func FuzzDecodeMsg(f *testing.F) {
 		require.NoError(t, err)
 		got, err := DecodeMsg(msg)
 		require.NoError(t, err)
-		assert.Equal(t, ev.Context.AsV1(), got.Context.AsV1())
+		// The attributes as strings: sdk-go keeps a URI's parse (RawPath)
+		// beside it, which a round trip may change without changing the
+		// attribute ("Aycc " is "Aycc%20" either way).
+		assert.Equal(t, attributes(ev), attributes(got))
 		if json.Valid(ev.Data()) && !ev.DataBase64 {
 			// Carried as a JSON value, which sdk-go re-marshals ("&"
 			// becomes "\u0026"): the same JSON, not the same bytes.
@@ -273,4 +278,19 @@ func TestDecodeMsgHeaders(t *testing.T) {
 			}
 		})
 	}
+}
+
+// attributes returns ev's context attributes and extensions as strings.
+func attributes(ev cloudevents.Event) map[string]string {
+	a := map[string]string{
+		"specversion": ev.SpecVersion(), "id": ev.ID(), "source": ev.Source(), "type": ev.Type(),
+		"subject": ev.Subject(), "datacontenttype": ev.DataContentType(), "dataschema": ev.DataSchema(),
+	}
+	if !ev.Time().IsZero() {
+		a["time"] = ev.Time().UTC().Format(time.RFC3339Nano)
+	}
+	for k, v := range ev.Extensions() {
+		a["ext:"+k] = fmt.Sprint(v)
+	}
+	return a
 }
