@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,7 +15,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/wasmfaas/wasmfaas/host/hosttest"
 	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/router"
 	"github.com/wasmfaas/wasmfaas/store"
@@ -36,76 +34,23 @@ func TestCrashCounterExact(t *testing.T) {
 	const (
 		n        = 10_000
 		subjects = 10
-		typ      = "com.example.tick"
-		chunk    = 500
 	)
 	start := time.Now()
-	rig := newE2ERig(t)
-	natsAddr := freeAddr(t)
-	rig.env = append(rig.env, "WASMFAAS_NATS_LISTEN="+natsAddr)
-	wasm, err := hosttest.BuildGo(t.Context(), "../../examples/counter/go")
-	require.NoError(t, err)
-
-	logs := &syncBuffer{}
-	p := startServeKillable(t, rig, logs)
-	out, err := rig.run("deploy", "counter", wasm, "--grant", "props")
-	require.NoError(t, err, out)
-	rig.putTrigger(t, "counter", `{"function": "counter", "filters": [{"exact": {"type": "`+typ+`"}}], `+
-		`"delivery": {"retries": 20, "backoff": "50ms"}}`)
-
-	subject := func(i int) string { return "device|" + strconv.Itoa(i%subjects) }
-	id := func(i int) string { return "tick-" + strconv.Itoa(i) }
-	for lo := 0; lo < n; lo += chunk {
-		var b strings.Builder
-		b.WriteByte('[')
-		for i := lo; i < lo+chunk; i++ {
-			if i > lo {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, `{"specversion":"1.0","id":%q,"source":"/sensors","type":%q,"subject":%q,"datacontenttype":"application/json","data":{}}`,
-				id(i), typ, subject(i))
-		}
-		b.WriteByte(']')
-		resp, err := http.Post("http://"+rig.addr+"/v1/events", "application/cloudevents-batch+json", strings.NewReader(b.String()))
-		require.NoError(t, err)
-		resp.Body.Close()
-		require.Equal(t, http.StatusAccepted, resp.StatusCode, "events %d to %d", lo, lo+chunk)
-	}
+	c := startCounterCrash(t, n, subjects)
+	rig := c.rig
+	subject := func(i int) string { return tickSubject(i, subjects) }
+	id := tickID
 	t.Logf("%d events accepted in %s", n, time.Since(start).Round(time.Millisecond))
 
-	connect := func() (*nats.Conn, jetstream.JetStream) {
-		t.Helper()
-		nc, err := nats.Connect("nats://" + natsAddr)
-		require.NoError(t, err)
-		js, err := jetstream.New(nc)
-		require.NoError(t, err)
-		return nc, js
-	}
-	// logged is the number of calls in the call log.
-	logged := func(js jetstream.JetStream) uint64 {
-		st, err := js.Stream(t.Context(), layout.CallsStream)
-		if err != nil {
-			return 0
-		}
-		info, err := st.Info(t.Context())
-		if err != nil {
-			return 0
-		}
-		return info.State.Msgs
-	}
-
 	for k := 1; k <= 3; k++ {
-		nc, js := connect()
 		at := uint64(k * n / 4)
-		require.Eventually(t, func() bool { return logged(js) >= at }, 120*time.Second, 5*time.Millisecond,
-			"%d calls logged before kill %d\n%s", at, k, logs.String())
-		require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
-		require.Error(t, p.wait(t, 30*time.Second, logs), "serve was killed")
-		nc.Close()
+		c.kill(t, fmt.Sprintf("%d calls logged (kill %d)", at, k), func(js jetstream.JetStream) bool {
+			return streamMsgs(t, js, layout.CallsStream) >= at
+		})
 		t.Logf("kill %d: SIGKILL after %d calls logged, %s into the test", k, at, time.Since(start).Round(time.Millisecond))
-		logs = &syncBuffer{}
-		p = startServeKillable(t, rig, logs)
 	}
+	logs, p := c.logs, c.p
+	connect := func() (*nats.Conn, jetstream.JetStream) { return c.connect(t) }
 
 	// Wait until every event was handled: the trigger's consumer has
 	// nothing pending and nothing unacknowledged, and the counts add up

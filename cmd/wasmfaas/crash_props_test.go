@@ -3,9 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -15,7 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/wasmfaas/wasmfaas/host/hosttest"
 	"github.com/wasmfaas/wasmfaas/internal/layout"
 )
 
@@ -31,71 +28,21 @@ func TestCrashPropertyEvents(t *testing.T) {
 	const (
 		n        = 2_000
 		subjects = 20
-		typ      = "com.example.tick"
-		chunk    = 500
 	)
 	start := time.Now()
-	rig := newE2ERig(t)
-	natsAddr := freeAddr(t)
-	rig.env = append(rig.env, "WASMFAAS_NATS_LISTEN="+natsAddr)
-	wasm, err := hosttest.BuildGo(t.Context(), "../../examples/counter/go")
-	require.NoError(t, err)
-
-	logs := &syncBuffer{}
-	p := startServeKillable(t, rig, logs)
-	out, err := rig.run("deploy", "counter", wasm, "--grant", "props")
-	require.NoError(t, err, out)
-	rig.putTrigger(t, "counter", `{"function": "counter", "filters": [{"exact": {"type": "`+typ+`"}}], `+
-		`"delivery": {"retries": 20, "backoff": "50ms"}}`)
-
-	subject := func(i int) string { return "device|" + strconv.Itoa(i%subjects) }
-	for lo := 0; lo < n; lo += chunk {
-		var b strings.Builder
-		b.WriteByte('[')
-		for i := lo; i < lo+chunk; i++ {
-			if i > lo {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, `{"specversion":"1.0","id":"tick-%d","source":"/sensors","type":%q,"subject":%q,"data":{}}`, i, typ, subject(i))
-		}
-		b.WriteByte(']')
-		resp, err := http.Post("http://"+rig.addr+"/v1/events", "application/cloudevents-batch+json", strings.NewReader(b.String()))
-		require.NoError(t, err)
-		resp.Body.Close()
-		require.Equal(t, http.StatusAccepted, resp.StatusCode)
-	}
-
-	connect := func() (*nats.Conn, jetstream.JetStream) {
-		t.Helper()
-		nc, err := nats.Connect("nats://" + natsAddr)
-		require.NoError(t, err)
-		js, err := jetstream.New(nc)
-		require.NoError(t, err)
-		return nc, js
-	}
-	msgs := func(js jetstream.JetStream, stream string) uint64 {
-		st, err := js.Stream(t.Context(), stream)
-		if err != nil {
-			return 0
-		}
-		info, err := st.Info(t.Context())
-		if err != nil {
-			return 0
-		}
-		return info.State.Msgs
-	}
+	c := startCounterCrash(t, n, subjects)
+	rig := c.rig
+	subject := func(i int) string { return tickSubject(i, subjects) }
+	msgs := func(js jetstream.JetStream, stream string) uint64 { return streamMsgs(t, js, stream) }
 	for k := 1; k <= 2; k++ {
-		nc, js := connect()
 		at := uint64(k * n / 3)
-		require.Eventually(t, func() bool { return msgs(js, layout.PropsStream) >= at }, 120*time.Second, 2*time.Millisecond,
-			"%d property-changed events before kill %d\n%s", at, k, logs.String())
-		require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
-		require.Error(t, p.wait(t, 30*time.Second, logs), "serve was killed")
-		nc.Close()
+		c.kill(t, fmt.Sprintf("%d property-changed events (kill %d)", at, k), func(js jetstream.JetStream) bool {
+			return msgs(js, layout.PropsStream) >= at
+		})
 		t.Logf("kill %d: SIGKILL after %d events, %s into the test", k, at, time.Since(start).Round(time.Millisecond))
-		logs = &syncBuffer{}
-		p = startServeKillable(t, rig, logs)
 	}
+	logs, p := c.logs, c.p
+	connect := func() (*nats.Conn, jetstream.JetStream) { return c.connect(t) }
 
 	// Wait until every count is final and the relay has caught up.
 	nc, js := connect()

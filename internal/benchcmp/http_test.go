@@ -24,7 +24,6 @@ import (
 
 	"github.com/wasmfaas/wasmfaas/internal/app"
 	"github.com/wasmfaas/wasmfaas/internal/server"
-	"github.com/wasmfaas/wasmfaas/modules"
 )
 
 // TestHTTPLoad is the HTTP invoke benchmark: synchronous
@@ -164,24 +163,24 @@ func newAPI(t *testing.T, wasm []byte, log *slog.Logger) http.Handler {
 // more, if given, are further PUTs (path, JSON body) made after it.
 func deployNoop(t *testing.T, api http.Handler, wasm []byte, more ...[2]string) {
 	t.Helper()
-	do := func(method, path, ctype string, body []byte) []byte {
-		req, _ := http.NewRequest(method, path, bytes.NewReader(body))
-		req.Header.Set("Content-Type", ctype)
-		rec := &recorder{header: http.Header{}}
-		api.ServeHTTP(rec, req)
-		if rec.status/100 != 2 {
-			t.Fatalf("%s %s: %d %s", method, path, rec.status, rec.body.String())
-		}
-		return rec.body.Bytes()
-	}
-	var mf modules.Manifest
-	if err := json.Unmarshal(do("POST", "/v1/modules", "application/wasm", wasm), &mf); err != nil {
-		t.Fatal(err)
-	}
-	do("PUT", "/v1/functions/noop", "application/json", []byte(`{"module": "`+mf.Digest+`"}`))
+	deployModule(t, api, wasm, "noop")
 	for _, put := range more {
-		do("PUT", put[0], "application/json", []byte(put[1]))
+		apiDo(t, api, "PUT", put[0], "application/json", []byte(put[1]))
 	}
+}
+
+// apiDo sends one request to api in-process and returns the body of its
+// 2xx answer; anything else fails the test.
+func apiDo(t *testing.T, api http.Handler, method, path, ctype string, body []byte) []byte {
+	t.Helper()
+	req, _ := http.NewRequest(method, path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", ctype)
+	rec := &recorder{header: http.Header{}}
+	api.ServeHTTP(rec, req)
+	if rec.status/100 != 2 {
+		t.Fatalf("%s %s: %d %s", method, path, rec.status, rec.body.String())
+	}
+	return rec.body.Bytes()
 }
 
 // recorder is a minimal http.ResponseWriter for setting up the API

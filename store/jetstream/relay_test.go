@@ -145,7 +145,7 @@ func TestRelayRestart(t *testing.T) {
 	cfg.Duplicates = 100 * time.Millisecond // the least the server takes
 	_, err = js.UpdateStream(ctx, cfg)
 	require.NoError(t, err)
-	time.Sleep(150 * time.Millisecond) // the window has to pass: time itself is the point
+	waitWindowPassed(t, js, ps)
 	s3 := newStore(t, js, jsstore.Config{})
 	// A new write after the redelivered ones: once its event is there,
 	// the relay has handled all the earlier ones.
@@ -224,4 +224,20 @@ func TestRelayNATSRestart(t *testing.T) {
 		}
 		assert.Equal(t, want+"→"+strconv.Itoa(i+1), c.Old+"→"+c.New, "event %d", i+1)
 	}
+}
+
+// waitWindowPassed waits until the stream st (on the props-changed
+// subjects) no longer remembers a Nats-Msg-Id published now: a probe is
+// published until the server stores it a second time, then removed.
+func waitWindowPassed(t *testing.T, js jetstream.JetStream, st jetstream.Stream) {
+	t.Helper()
+	ctx := t.Context()
+	probe := layout.PropsSubject + ".probe.window"
+	_, err := js.Publish(ctx, probe, nil, jetstream.WithMsgID("window-probe"))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		ack, err := js.Publish(ctx, probe, nil, jetstream.WithMsgID("window-probe"))
+		return err == nil && !ack.Duplicate
+	}, 10*time.Second, 5*time.Millisecond, "the duplicate window passes")
+	require.NoError(t, st.Purge(ctx, jetstream.WithPurgeSubject(probe)))
 }
