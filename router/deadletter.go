@@ -192,11 +192,11 @@ func (r *Router) deadLetterMsg(d *delivered) (*nats.Msg, error) {
 			full := ev.Clone()
 			full.SetExtension(ExtErrorData, base64.StdEncoding.EncodeToString(info))
 			msg, err := r.encodeDeadLetter(d, full)
-			if err != nil || msgSize(msg) <= int(r.js.Conn().MaxPayload()) {
+			if err != nil || MsgSize(msg) <= r.js.Conn().MaxPayload() {
 				return msg, err
 			}
 			r.log.Warn("dead letter too large with its execution info; storing the error message only",
-				logKeyTrigger, d.t.Name, logKeyEvent, d.ev.ID(), "bytes", msgSize(msg))
+				logKeyTrigger, d.t.Name, logKeyEvent, d.ev.ID(), "bytes", MsgSize(msg))
 		} else {
 			r.log.Error("encode execution info of dead letter", logKeyTrigger, d.t.Name, logKeyEvent, d.ev.ID(), logKeyError, err)
 		}
@@ -216,20 +216,6 @@ func (r *Router) encodeDeadLetter(d *delivered, ev cloudevents.Event) (*nats.Msg
 	return msg, nil
 }
 
-// msgSize is what a NATS server counts against max_payload: the payload
-// and the header block.
-func msgSize(m *nats.Msg) int {
-	n := len(m.Data)
-	if len(m.Header) > 0 {
-		n += len("NATS/1.0\r\n\r\n")
-		for k, vs := range m.Header {
-			for _, v := range vs {
-				n += len(k) + len(": \r\n") + len(v)
-			}
-		}
-	}
-	return n
-}
 
 // cutUTF8 returns at most n bytes of s, not splitting a character.
 func cutUTF8(s string, n int) string {

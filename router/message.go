@@ -254,6 +254,21 @@ func EncodeMsg(subject string, ev cloudevents.Event) (*nats.Msg, error) {
 	return msg, nil
 }
 
+// MsgSize is the size of m as a NATS server counts it against its max
+// payload: the data and the encoded header block.
+func MsgSize(m *nats.Msg) int64 {
+	n := len(m.Data)
+	if len(m.Header) > 0 {
+		n += len("NATS/1.0\r\n\r\n")
+		for k, vs := range m.Header {
+			for _, v := range vs {
+				n += len(k) + len(": \r\n") + len(v)
+			}
+		}
+	}
+	return int64(n)
+}
+
 // MsgID is the deduplication id of ev: CloudEvents promise that source and
 // id together identify an event.
 func MsgID(ev cloudevents.Event) string {

@@ -107,7 +107,7 @@ func (h *HTTP) encode(events []cloudevents.Event) ([]*nats.Msg, *apierr.Error) {
 			// checks it), so this is our bug, not the client's.
 			return nil, &apierr.Error{Kind: apierr.KindInternal, Message: "internal error", Err: err}
 		}
-		if n := msgSize(msg); maxPayload > 0 && n > maxPayload {
+		if n := router.MsgSize(msg); maxPayload > 0 && n > maxPayload {
 			what := "event"
 			if len(events) > 1 {
 				what = fmt.Sprintf("batch event %d", i)
@@ -119,20 +119,6 @@ func (h *HTTP) encode(events []cloudevents.Event) ([]*nats.Msg, *apierr.Error) {
 	return msgs, nil
 }
 
-// msgSize is the size of msg as the NATS client counts it against the
-// server's max payload: the data and the encoded headers.
-func msgSize(msg *nats.Msg) int64 {
-	n := len(msg.Data)
-	if len(msg.Header) > 0 {
-		n += len("NATS/1.0\r\n\r\n")
-		for k, vs := range msg.Header {
-			for _, v := range vs {
-				n += len(k) + len(": ") + len(v) + len("\r\n")
-			}
-		}
-	}
-	return int64(n)
-}
 
 // storeAll publishes msgs, the encoded events, and answers 202, or the
 // reason not.
