@@ -812,6 +812,7 @@ func (r *Router) keepInProgress(m jetstream.Msg) func() {
 		stopped bool
 		tm      *time.Timer
 	)
+	mu.Lock() // tm is set before the first firing reads it
 	tm = time.AfterFunc(every, func() {
 		_ = m.InProgress()
 		mu.Lock()
@@ -820,6 +821,7 @@ func (r *Router) keepInProgress(m jetstream.Msg) func() {
 			tm.Reset(every)
 		}
 	})
+	mu.Unlock()
 	return func() {
 		mu.Lock()
 		stopped = true
