@@ -70,6 +70,14 @@
 // first, so nothing is published twice even after the stream's duplicate
 // window.
 //
+// A property's events follow the order of its writes. The consumer
+// delivers in the bucket's order, but writes delivered to a relay that
+// died come again only after the ack wait, after newer ones. So when a
+// relay may have missed deliveries (it just started, or the consumer
+// served another relay in between), it publishes a write only after the
+// property's earlier writes that have no event yet, reading them from the
+// bucket; the late deliveries then find their events stored.
+//
 // Two engine features make it exact. The bucket's stream keeps every
 // write of a key (its per-key limit is layout.KeepAllPerKey, in effect
 // none) until the relay has published it, and the relay purges behind

@@ -85,6 +85,10 @@ type relay struct {
 	// a relay that died before acknowledging, here or on another host):
 	// the relay reads the subject's last event before publishing.
 	seen map[string]uint64
+	// dseq is the consumer sequence of the last delivery; risk and
+	// floor are set from the consumer's state when a delivery does not
+	// follow it (see track). All three belong to handle.
+	dseq, risk, floor uint64
 
 	cc      jetstream.ConsumeContext
 	pending chan relayed
@@ -105,7 +109,8 @@ type relay struct {
 // relayed is a write whose event was sent and awaits its PubAck.
 type relayed struct {
 	rev   uint64
-	write *jetstream.Msg
+	bsubj string         // the write's bucket subject
+	write *jetstream.Msg // nil for a write read from the bucket
 	event *nats.Msg
 	f     jetstream.PubAckFuture
 }
@@ -156,6 +161,14 @@ func (r *relay) consumeErr(_ jetstream.ConsumeContext, err error) {
 
 // handle publishes the event of one write and queues it for its ack.
 // nats.go calls it for one message at a time, in delivery order.
+//
+// A property's events must be published in the order of its writes, but
+// the consumer delivers in bucket order only to one relay that lives:
+// writes delivered to a relay that died (here or on another host) come
+// again after the ack wait, later than newer writes. So before publishing
+// a write the relay publishes the property's earlier writes it has not
+// published (read from the bucket, which keeps them until relayed), and
+// a write that comes late finds its event stored.
 func (r *relay) handle(m jetstream.Msg) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -166,6 +179,11 @@ func (r *relay) handle(m jetstream.Msg) {
 	if err != nil {
 		r.log.Warn("property-changed relay: no metadata; skipped", "subject", m.Subject(), "error", err)
 		_ = m.Term()
+		return
+	}
+	if err := r.track(meta); err != nil {
+		r.log.Warn("property-changed relay: read the consumer's state; redelivering", "error", err)
+		_ = m.NakWithDelay(time.Second)
 		return
 	}
 	key := strings.TrimPrefix(m.Subject(), r.s.propB.pre)
@@ -181,29 +199,88 @@ func (r *relay) handle(m jetstream.Msg) {
 		_ = m.Ack() // published already by this relay
 		return
 	}
-	if !known || meta.NumDelivered > 1 {
-		done, err := r.published(key, rev)
+	if !known || meta.NumDelivered > 1 || last < r.risk {
+		last, err = r.catchUp(m.Subject(), key, subj, name, max(last, r.floor), rev)
 		if err != nil {
-			r.log.Warn("property-changed relay: check for an earlier event; redelivering", "subject", subj, "property", name, "error", err)
+			delete(r.seen, m.Subject()) // the next write of the key looks again
+			r.log.Warn("property-changed relay: publish earlier writes; redelivering", "subject", subj, "property", name, "error", err)
 			_ = m.NakWithDelay(time.Second)
 			return
 		}
-		if done {
-			r.seen[m.Subject()] = rev
+		if rev <= last {
 			_ = m.Ack()
 			return
 		}
 	}
+	r.publish(&m, m.Subject(), m.Headers(), m.Data(), rev, meta.Timestamp, key, subj, name)
+}
+
+// track notes whether the relay has seen every delivery of the consumer.
+// When it has not (it just started, or the consumer delivered to another
+// relay in between), writes up to the consumer's last delivery may be held
+// by a relay that died: until a key's published revision passes that
+// point (risk), its writes are checked for earlier ones not published.
+// Writes up to the consumer's ack floor are all published (floor).
+func (r *relay) track(meta *jetstream.MsgMetadata) error {
+	dseq := meta.Sequence.Consumer
+	if r.dseq != 0 && dseq == r.dseq+1 {
+		r.dseq = dseq
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	info, err := r.cons.Info(ctx)
+	if err != nil {
+		return err
+	}
+	r.risk = max(r.risk, info.Delivered.Stream)
+	r.floor = max(r.floor, info.AckFloor.Stream)
+	r.dseq = dseq
+	return nil
+}
+
+// catchUp publishes, in bucket order, the writes of the bucket subject
+// bsubj after the later of from and its last published event and before
+// rev, and returns the revision of the last write published.
+func (r *relay) catchUp(bsubj, key, subj, name string, from, rev uint64) (uint64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	last, err := r.published(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	last = max(last, from)
+	for seq := last + 1; seq < rev; {
+		w, err := r.s.propB.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(bsubj))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+		if w.Sequence >= rev {
+			break
+		}
+		r.publish(nil, bsubj, w.Header, w.Data, w.Sequence, w.Time, key, subj, name)
+		last, seq = w.Sequence, w.Sequence+1
+	}
+	r.seen[bsubj] = last
+	return last, nil
+}
+
+// publish sends the event of the write at rev of bsubj and queues it for
+// its PubAck; write, when not nil, is acknowledged then.
+func (r *relay) publish(write *jetstream.Msg, bsubj string, hdr nats.Header, data []byte, rev uint64, ts time.Time, key, subj, name string) {
 	if len(r.seen) >= maxSeen {
 		clear(r.seen)
 	}
-	r.seen[m.Subject()] = rev
-	ev := r.event(m, meta, key, subj, name)
+	r.seen[bsubj] = rev
+	ev := r.event(hdr, data, rev, ts, key, subj, name)
 	f, err := r.s.js.PublishMsgAsync(ev)
 	if err != nil {
 		f = nil // ackLoop re-sends
 	}
-	r.pending <- relayed{write: &m, event: ev, f: f, rev: rev}
+	r.pending <- relayed{write: write, bsubj: bsubj, event: ev, f: f, rev: rev}
 }
 
 // property decodes a bucket key into the subject and name of a property;
@@ -221,19 +298,19 @@ func (r *relay) property(key string) (subj, name string, ok bool) {
 	return subj, name, true
 }
 
-// event builds the property-changed event of a write: its id and
-// Nats-Msg-Id are "<bucket>:<revision>" (the same for every re-send), its
-// time the write's, its extensions the subject's extended properties as
-// they are when the relay reads them.
-func (r *relay) event(m jetstream.Msg, meta *jetstream.MsgMetadata, key, subj, name string) *nats.Msg {
-	c := store.Change{Subject: subj, Name: name, Revision: meta.Sequence.Stream}
-	if !isTombstone(m.Headers()) {
-		c.New = m.Data()
+// event builds the property-changed event of the write at rev: its id
+// and Nats-Msg-Id are "<bucket>:<revision>" (the same for every re-send),
+// its time the write's, its extensions the subject's extended properties
+// as they are when the relay reads them.
+func (r *relay) event(hdr nats.Header, data []byte, rev uint64, ts time.Time, key, subj, name string) *nats.Msg {
+	c := store.Change{Subject: subj, Name: name, Revision: rev}
+	if !isTombstone(hdr) {
+		c.New = data
 		if c.New == nil {
 			c.New = []byte{}
 		}
 	}
-	if prev := m.Headers().Get(hdrPrev); prev != "" {
+	if prev := hdr.Get(hdrPrev); prev != "" {
 		c.Old = []byte(prev)
 	}
 	ext, err := r.s.extended(context.Background(), subj)
@@ -241,11 +318,12 @@ func (r *relay) event(m jetstream.Msg, meta *jetstream.MsgMetadata, key, subj, n
 		r.log.Warn("property-changed relay: read extended properties; event without them", "subject", subj, "error", err)
 		ext = nil
 	}
-	id := r.s.propB.kv.Bucket() + ":" + strconv.FormatUint(meta.Sequence.Stream, 10)
+	revs := strconv.FormatUint(rev, 10)
+	id := r.s.propB.kv.Bucket() + ":" + revs
 	ev := c.Event(r.source, ext)
 	ev.SetID(id)
-	ev.SetTime(meta.Timestamp.UTC())
-	data, err := json.Marshal(ev)
+	ev.SetTime(ts.UTC())
+	body, err := json.Marshal(ev)
 	if err != nil {
 		// Event builds valid JSON from checked values; this is a bug.
 		panic("store/jetstream: marshal property-changed event: " + err.Error())
@@ -253,29 +331,27 @@ func (r *relay) event(m jetstream.Msg, meta *jetstream.MsgMetadata, key, subj, n
 	out := nats.NewMsg(r.subject + "." + key)
 	out.Header.Set("Content-Type", "application/cloudevents+json")
 	out.Header.Set(jetstream.MsgIDHeader, id)
-	out.Header.Set(hdrRev, strconv.FormatUint(meta.Sequence.Stream, 10))
-	out.Data = data
+	out.Header.Set(hdrRev, revs)
+	out.Data = body
 	return out
 }
 
-// published reports whether the event of the write at rev of key is stored
-// already. The relay publishes a property's events in revision order, so
-// it is when the property's last event tells of rev or a later write.
-func (r *relay) published(key string, rev uint64) (bool, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+// published returns the revision of the write told of by the last event
+// of key's property, 0 if there is none. The relay publishes a property's
+// events in revision order, so every write up to it has its event.
+func (r *relay) published(ctx context.Context, key string) (uint64, error) {
 	last, err := r.events.GetLastMsgForSubject(ctx, r.subject+"."+key)
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
-		return false, nil
+		return 0, nil
 	case err != nil:
-		return false, err
+		return 0, err
 	}
 	got, err := strconv.ParseUint(last.Header.Get(hdrRev), 10, 64)
 	if err != nil {
-		return false, nil // an event of another publisher
+		return 0, nil // an event of another publisher
 	}
-	return got >= rev, nil
+	return got, nil
 }
 
 // ackLoop waits for each event's PubAck, in order, re-sending until it
@@ -286,13 +362,14 @@ func (r *relay) ackLoop() {
 		if !r.await(in) {
 			continue // stopping: the write is redelivered later
 		}
-		if err := (*in.write).Ack(); err != nil {
-			// The event is stored; a redelivered write finds it.
-			r.log.Debug("property-changed relay: ack write", "error", err)
+		if in.write != nil {
+			if err := (*in.write).Ack(); err != nil {
+				// The event is stored; a redelivered write finds it.
+				r.log.Debug("property-changed relay: ack write", "error", err)
+			}
 		}
-		subj := (*in.write).Subject()
 		r.pmu.Lock()
-		r.behind[subj] = max(r.behind[subj], in.rev)
+		r.behind[in.bsubj] = max(r.behind[in.bsubj], in.rev)
 		r.pmu.Unlock()
 	}
 }

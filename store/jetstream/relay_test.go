@@ -241,3 +241,60 @@ func waitWindowPassed(t *testing.T, js jetstream.JetStream, st jetstream.Stream)
 	}, 10*time.Second, 5*time.Millisecond, "the duplicate window passes")
 	require.NoError(t, st.Purge(ctx, jetstream.WithPurgeSubject(probe)))
 }
+
+// TestRelayLateDelivery: writes delivered to a relay that died (a client
+// that fetched them and never acknowledged) come again only after the ack
+// wait, after a newer write of the same property reached the next relay.
+// Each still has its event, once, and the events follow the writes' order.
+func TestRelayLateDelivery(t *testing.T) {
+	ctx := t.Context()
+	js := natstest.Start(t).JetStream()
+	s := newStore(t, js, jsstore.Config{})
+	pauseRelay(t, js, time.Now().Add(time.Hour))
+	for i := 1; i <= 3; i++ {
+		_, err := s.Properties().Set(ctx, "dev", "n", json.RawMessage(strconv.Itoa(i)), abi.RevAny)
+		require.NoError(t, err)
+	}
+	require.Error(t, s.Close(), "the events are not stored yet")
+
+	// The dead relay: a client that takes the three writes and dies. A
+	// short ack wait brings them back soon.
+	kst, err := js.Stream(ctx, "KV_"+layout.PropsBucket)
+	require.NoError(t, err)
+	cons, err := kst.Consumer(ctx, layout.PropsRelay)
+	require.NoError(t, err)
+	cfg := cons.CachedInfo().Config
+	cfg.AckWait = time.Second
+	_, err = kst.UpdateConsumer(ctx, cfg)
+	require.NoError(t, err)
+	_, err = js.ResumeConsumer(ctx, "KV_"+layout.PropsBucket, layout.PropsRelay)
+	require.NoError(t, err)
+	batch, err := cons.Fetch(3, jetstream.FetchMaxWait(5*time.Second), jetstream.FetchPriorityGroup(layout.PropsRelayGroup))
+	require.NoError(t, err)
+	n := 0
+	for range batch.Messages() {
+		n++
+	}
+	require.NoError(t, batch.Error())
+	require.Equal(t, 3, n, "the dead relay holds the three writes")
+	// Unpin the dead client so the next relay gets deliveries at once.
+	require.NoError(t, kst.UnpinConsumer(ctx, layout.PropsRelay, layout.PropsRelayGroup))
+
+	// The next relay gets the newer write first.
+	s2 := newStore(t, js, jsstore.Config{})
+	_, err = s2.Properties().Set(ctx, "dev", "n", json.RawMessage(`4`), abi.RevAny)
+	require.NoError(t, err)
+	got := readChanges(t, js, 4)
+	var chain []string
+	for _, c := range got {
+		chain = append(chain, c.Old+"→"+c.New)
+	}
+	assert.Equal(t, []string{"null→1", "1→2", "2→3", "3→4"}, chain)
+	// The late deliveries are acknowledged without a second event.
+	require.Eventually(t, func() bool {
+		info, err := cons.Info(ctx)
+		return err == nil && info.NumAckPending == 0 && info.NumPending == 0 && info.NumRedelivered == 0
+	}, 20*time.Second, 10*time.Millisecond, "the late writes acknowledged")
+	require.NoError(t, s2.Close())
+	assert.Len(t, readChanges(t, js, 4), 4, "nothing twice")
+}
