@@ -33,6 +33,19 @@ type Definitions interface {
 	List(ctx context.Context, kind string) ([]Doc, error)
 	// Delete removes kind/name and its history; ErrNotFound if absent.
 	Delete(ctx context.Context, kind, name string) error
+	// Watch calls fn with every change of a definition, of any kind,
+	// stored after Watch returns, by this host or any other sharing the
+	// backend, in the order the backend stored them, until ctx is done.
+	// fn runs on one goroutine at a time and must not block for long.
+	Watch(ctx context.Context, fn func(DefChange)) error
+}
+
+// DefChange is one stored change of a definition: Doc is the new revision,
+// or, with Deleted set, Kind, Name and the Revision of the delete (a
+// backend's revisions grow over all names, deletes included).
+type DefChange struct {
+	Doc     Doc
+	Deleted bool
 }
 
 // MinDefinitionHistory is the fewest revisions a backend keeps per name.

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -22,6 +24,7 @@ import (
 	"github.com/wasmfaas/wasmfaas/modules"
 	"github.com/wasmfaas/wasmfaas/router"
 	"github.com/wasmfaas/wasmfaas/router/ingress"
+	"github.com/wasmfaas/wasmfaas/store"
 	jsstore "github.com/wasmfaas/wasmfaas/store/jetstream"
 )
 
@@ -97,6 +100,13 @@ type App struct {
 
 	stopRun context.CancelFunc
 	done    chan struct{} // closed when the background loops have ended
+
+	// The definitions watch: applyDef holds watchMu while it applies a
+	// change; stopWatch cancels the watch and waits for it.
+	watchMu      sync.Mutex
+	watchCancel  context.CancelFunc
+	watchStopped bool
+	routing      atomic.Bool // the router has started: trigger changes apply
 	// closers undo what New did, in reverse order of creation.
 	closers []func(context.Context) error
 }
@@ -201,13 +211,23 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 
 	// Start: functions before triggers, so no trigger meets a function that
-	// is not live yet; the router before its triggers are set.
+	// is not live yet; the router before its triggers are set. The watch
+	// of the definitions starts first, so no change made through another
+	// host between the loads and the watch is missed; a change both read
+	// by a load and brought by the watch applies once.
+	watchCtx, cancelWatch := context.WithCancel(context.Background())
+	a.watchCancel = cancelWatch
+	a.closers = append(a.closers, func(context.Context) error { a.stopWatch(); return nil })
+	if err := defs.Watch(watchCtx, func(ch store.DefChange) { a.applyDef(watchCtx, ch) }); err != nil {
+		return nil, fmt.Errorf("watch definitions: %w", err)
+	}
 	if _, _, err := a.catalog.Load(ctx); err != nil {
 		return nil, err
 	}
 	if err := a.router.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start router: %w", err)
 	}
+	a.routing.Store(true) // before the triggers' load: a change after it is applied
 	if _, err := a.triggers.Load(ctx); err != nil {
 		_ = a.router.Stop(context.Background())
 		return nil, err
@@ -222,6 +242,49 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}()
 	a.api.SetReady(true)
 	return a, nil
+}
+
+// applyDef applies a definition change made through any host (the
+// watch): a function's new revision goes live here, a trigger change
+// reaches the router. While the store is unavailable it retries, with a
+// backoff, until it applies or the watch stops: a change is never dropped.
+func (a *App) applyDef(ctx context.Context, ch store.DefChange) {
+	a.watchMu.Lock()
+	defer a.watchMu.Unlock()
+	backoff := 100 * time.Millisecond
+	for !a.watchStopped {
+		var err error
+		switch ch.Doc.Kind {
+		case functions.KindFunction:
+			err = a.catalog.Apply(ctx, ch)
+		case functions.KindTrigger:
+			if a.routing.Load() {
+				err = a.triggers.Sync(ctx)
+			}
+		}
+		if err == nil {
+			return
+		}
+		a.log.Warn("apply a definition change; retrying", "kind", ch.Doc.Kind, "name", ch.Doc.Name, "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// stopWatch stops the definitions watch and waits for a change being
+// applied.
+func (a *App) stopWatch() {
+	if a.watchCancel == nil {
+		return
+	}
+	a.watchCancel()
+	a.watchMu.Lock()
+	a.watchStopped = true
+	a.watchMu.Unlock()
 }
 
 // seenFile keeps, in the data directory, the last sequence of every stream
@@ -339,6 +402,7 @@ func (a *App) Embedded() *natsserver.Server { return a.embedded }
 // caller's: shut it down first.
 func (a *App) Shutdown(ctx context.Context) error {
 	a.api.SetReady(false)
+	a.stopWatch()
 	var errs []error
 	if err := a.router.Stop(ctx); err != nil {
 		errs = append(errs, err)

@@ -171,10 +171,16 @@ type Catalog struct {
 	// same name cannot interleave their read and write.
 	putMu sync.Mutex
 
-	mu    sync.RWMutex // guards funcs and unloaded
+	mu    sync.RWMutex // guards funcs, unloaded and revs
 	funcs map[string]*deployed
-	// unloaded are the stored functions Load could not make live, and why.
+	// unloaded are the stored functions Load or Apply could not make
+	// live, and why.
 	unloaded map[string]error
+	// revs is, per name, the store revision of the last definition change
+	// this host applied (a put, or a delete seen by the watch): a change
+	// at or below it is one this host has already applied. Changes come
+	// from this host's own calls and from the watch, in either order.
+	revs map[string]uint64
 
 	drain drainer
 }
@@ -188,7 +194,7 @@ func New(cfg Config, deps Deps) (*Catalog, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Catalog{deps: deps, log: log.With("component", "functions"), funcs: map[string]*deployed{}, unloaded: map[string]error{}}
+	c := &Catalog{deps: deps, log: log.With("component", "functions"), funcs: map[string]*deployed{}, unloaded: map[string]error{}, revs: map[string]uint64{}}
 	c.metrics = newMetrics(c)
 	return c, nil
 }
@@ -252,47 +258,64 @@ func (c *Catalog) Put(ctx context.Context, name string, spec FunctionSpec) (Func
 	}
 	c.putMu.Lock()
 	defer c.putMu.Unlock()
-	info, err := c.store(ctx, name, spec)
+	info, rev, err := c.store(ctx, name, spec)
 	if err != nil {
 		_ = fn.Close(ctx)
 		return FunctionInfo{}, err
 	}
-	c.swap(ctx, name, &deployed{info: info, fn: fn})
+	if !c.swap(ctx, name, &deployed{info: info, fn: fn}, rev) {
+		// Another host stored a newer revision meanwhile, and this
+		// host runs that one already.
+		_ = fn.Close(ctx)
+	}
 	return info, nil
 }
 
 // store writes spec as the revision after the newest stored one, with a
 // compare-and-set on the store's revision so that two hosts changing the
-// same function cannot both take the same number.
-func (c *Catalog) store(ctx context.Context, name string, spec FunctionSpec) (FunctionInfo, error) {
+// same function cannot both take the same number; it returns the store's
+// revision too.
+func (c *Catalog) store(ctx context.Context, name string, spec FunctionSpec) (FunctionInfo, uint64, error) {
 	next, expect := uint64(1), int64(0)
 	cur, err := c.deps.Defs.Get(ctx, KindFunction, name)
 	switch {
 	case err == nil:
 		rec, derr := decodeRecord(cur)
 		if derr != nil {
-			return FunctionInfo{}, derr
+			return FunctionInfo{}, 0, derr
 		}
 		next, expect = rec.Revision+1, int64(cur.Revision)
 	case !errors.Is(err, store.ErrNotFound):
-		return FunctionInfo{}, err
+		return FunctionInfo{}, 0, err
 	}
 	data, err := json.Marshal(record{Revision: next, Spec: spec})
 	if err != nil {
-		return FunctionInfo{}, err
+		return FunctionInfo{}, 0, err
 	}
 	doc, err := c.deps.Defs.Put(ctx, KindFunction, name, data, expect)
 	if errors.Is(err, store.ErrConflict) {
-		return FunctionInfo{}, wrapf(ErrConflict, err, "function %s changed while this change was made; retry", name)
+		return FunctionInfo{}, 0, wrapf(ErrConflict, err, "function %s changed while this change was made; retry", name)
 	}
 	if err != nil {
-		return FunctionInfo{}, err
+		return FunctionInfo{}, 0, err
 	}
-	return FunctionInfo{Name: name, Revision: next, Updated: doc.Updated, Spec: spec}, nil
+	return FunctionInfo{Name: name, Revision: next, Updated: doc.Updated, Spec: spec}, doc.Revision, nil
 }
 
-func (c *Catalog) swap(ctx context.Context, name string, d *deployed) {
+// swap makes d (nil: none) the live revision of name, as of the store
+// revision rev, and retires the one it replaces; it does nothing and
+// returns false when this host has applied rev or a later change of name
+// already. A rev of 0 (a delete by this host, whose store revision is not
+// known) always applies and leaves the last applied revision as it is.
+func (c *Catalog) swap(ctx context.Context, name string, d *deployed, rev uint64) bool {
 	c.mu.Lock()
+	if rev != 0 {
+		if rev <= c.revs[name] {
+			c.mu.Unlock()
+			return false
+		}
+		c.revs[name] = rev
+	}
 	delete(c.unloaded, name)
 	old := c.funcs[name]
 	if d != nil {
@@ -304,6 +327,7 @@ func (c *Catalog) swap(ctx context.Context, name string, d *deployed) {
 	if old != nil {
 		old.retire(ctx)
 	}
+	return true
 }
 
 // acquire returns the live revision of name: the caller must release it.
@@ -381,7 +405,7 @@ func (c *Catalog) Delete(ctx context.Context, name string) error {
 		}
 		return err
 	}
-	c.swap(ctx, name, nil)
+	c.swap(ctx, name, nil, 0)
 	return nil
 }
 
@@ -479,8 +503,8 @@ func (c *Catalog) Load(ctx context.Context) (loaded int, failed map[string]error
 					loaded++
 				}
 				mu.Unlock()
-				if err == nil {
-					c.swap(ctx, doc.Name, &deployed{info: FunctionInfo{Name: doc.Name, Revision: rec.Revision, Updated: doc.Updated, Spec: rec.Spec}, fn: fn})
+				if err == nil && !c.swap(ctx, doc.Name, &deployed{info: FunctionInfo{Name: doc.Name, Revision: rec.Revision, Updated: doc.Updated, Spec: rec.Spec}, fn: fn}, doc.Revision) {
+					_ = fn.Close(ctx) // the watch applied a newer one
 				}
 			}
 		})
@@ -498,6 +522,63 @@ func (c *Catalog) Load(ctx context.Context) (loaded int, failed map[string]error
 	c.mu.Unlock()
 	c.log.Info("functions loaded", "count", loaded, "failed", len(failed))
 	return loaded, failed, nil
+}
+
+// Apply applies a change of a function definition stored by any host
+// (store.Definitions.Watch): a put makes that revision live here, a delete
+// removes the function. A change this host has applied already (its own,
+// or one Load read) is skipped. A definition this host cannot make live is
+// reported as at Load (Unloaded, /readyz) and the function is unavailable
+// here until it is fixed: hosts never run different revisions silently.
+func (c *Catalog) Apply(ctx context.Context, ch store.DefChange) error {
+	doc := ch.Doc
+	if doc.Kind != KindFunction {
+		return nil
+	}
+	// After a Put or Delete of this host in progress: the watch often
+	// brings its change before the Put has made it live.
+	c.putMu.Lock()
+	defer c.putMu.Unlock()
+	c.mu.RLock()
+	done := doc.Revision <= c.revs[doc.Name]
+	c.mu.RUnlock()
+	if done {
+		return nil
+	}
+	if ch.Deleted {
+		if c.swap(ctx, doc.Name, nil, doc.Revision) {
+			c.log.Info("function deleted", "function", doc.Name, "store_revision", doc.Revision)
+		}
+		return nil
+	}
+	fn, rec, err := c.loadOne(ctx, doc)
+	if errors.Is(err, store.ErrUnavailable) {
+		return err // the module could not be read now: the caller retries
+	}
+	if err != nil {
+		c.mu.Lock()
+		if doc.Revision > c.revs[doc.Name] {
+			c.revs[doc.Name] = doc.Revision
+			c.unloaded[doc.Name] = err
+			old := c.funcs[doc.Name]
+			delete(c.funcs, doc.Name)
+			c.mu.Unlock()
+			if old != nil {
+				old.retire(ctx)
+			}
+			c.log.Warn("function not loaded: the definition stored by another host does not load here; fix it with a deploy or delete it", "function", doc.Name, "error", err)
+			return nil
+		}
+		c.mu.Unlock()
+		return nil
+	}
+	info := FunctionInfo{Name: doc.Name, Revision: rec.Revision, Updated: doc.Updated, Spec: rec.Spec}
+	if !c.swap(ctx, doc.Name, &deployed{info: info, fn: fn}, doc.Revision) {
+		_ = fn.Close(ctx)
+		return nil
+	}
+	c.log.Info("function updated", "function", doc.Name, "revision", rec.Revision, "module", rec.Spec.Module)
+	return nil
 }
 
 // loadOne builds the stored function doc.

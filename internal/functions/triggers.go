@@ -182,6 +182,14 @@ func (ts *Triggers) Load(ctx context.Context) (invalid map[string]error, err err
 	return ts.invalid, nil
 }
 
+// Sync hands every stored trigger to the router again: after a trigger
+// changed on another host (store.Definitions.Watch).
+func (ts *Triggers) Sync(ctx context.Context) error {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.syncLocked(ctx)
+}
+
 // Invalid returns the stored triggers that are not delivered and why.
 func (ts *Triggers) Invalid() map[string]error {
 	ts.mu.Lock()

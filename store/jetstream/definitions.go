@@ -162,3 +162,40 @@ func (d *Definitions) Delete(ctx context.Context, kind, name string) error {
 	}
 	return nil
 }
+
+// Watch implements store.Definitions with a watch of the whole bucket that
+// skips the current values (JetStream KV watches are ordered consumers: they
+// deliver in the bucket's order and resume where they were after a
+// reconnect).
+func (d *Definitions) Watch(ctx context.Context, fn func(store.DefChange)) error {
+	w, err := d.kv.WatchAll(ctx, jetstream.UpdatesOnly())
+	if err != nil {
+		return unavailable(ctx, fmt.Errorf("watch definitions: %w", err))
+	}
+	go func() {
+		defer func() { _ = w.Stop() }()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e == nil {
+					continue // the end of the (skipped) current values
+				}
+				kind, name, ok := strings.Cut(e.Key(), ".")
+				if !ok {
+					continue // a key no Definitions wrote
+				}
+				if e.Operation() == jetstream.KeyValuePut {
+					fn(store.DefChange{Doc: docOf(kind, name, e)})
+					continue
+				}
+				fn(store.DefChange{Doc: store.Doc{Kind: kind, Name: name, Revision: e.Revision(), Updated: e.Created().UTC()}, Deleted: true})
+			}
+		}
+	}()
+	return nil
+}

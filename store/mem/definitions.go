@@ -18,6 +18,16 @@ type Definitions struct {
 	docs map[string][]store.Doc // kind + "/" + name -> revisions, oldest first
 	now  func() time.Time
 	keep int
+	// watchers get every change, in order, each on its own goroutine.
+	watchers []*defWatcher
+}
+
+// defWatcher queues changes for one Watch callback.
+type defWatcher struct {
+	ctx   context.Context
+	mu    sync.Mutex
+	queue []store.DefChange
+	wake  chan struct{} // capacity 1: a change is queued
 }
 
 var _ store.Definitions = (*Definitions)(nil)
@@ -60,6 +70,7 @@ func (d *Definitions) Put(ctx context.Context, kind, name string, data json.RawM
 		revs = append([]store.Doc(nil), revs[len(revs)-d.keep:]...)
 	}
 	d.docs[key] = revs
+	d.notifyLocked(store.DefChange{Doc: doc})
 	return doc, nil
 }
 
@@ -132,5 +143,61 @@ func (d *Definitions) Delete(ctx context.Context, kind, name string) error {
 		return fmt.Errorf("delete %s/%s: %w", kind, name, store.ErrNotFound)
 	}
 	delete(d.docs, key)
+	d.rev++
+	d.notifyLocked(store.DefChange{Doc: store.Doc{Kind: kind, Name: name, Revision: d.rev, Updated: d.now().UTC()}, Deleted: true})
 	return nil
+}
+
+// Watch implements store.Definitions.
+func (d *Definitions) Watch(ctx context.Context, fn func(store.DefChange)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w := &defWatcher{ctx: ctx, wake: make(chan struct{}, 1)}
+	d.mu.Lock()
+	d.watchers = append(d.watchers, w)
+	d.mu.Unlock()
+	go func() {
+		defer d.unwatch(w)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.wake:
+			}
+			w.mu.Lock()
+			batch := w.queue
+			w.queue = nil
+			w.mu.Unlock()
+			for _, c := range batch {
+				fn(c)
+			}
+		}
+	}()
+	return nil
+}
+
+func (d *Definitions) unwatch(w *defWatcher) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i, x := range d.watchers {
+		if x == w {
+			d.watchers = append(d.watchers[:i:i], d.watchers[i+1:]...)
+			return
+		}
+	}
+}
+
+// notifyLocked queues c for every watcher; d.mu is held, so changes are
+// queued in the order they were stored.
+func (d *Definitions) notifyLocked(c store.DefChange) {
+	for _, w := range d.watchers {
+		w.mu.Lock()
+		w.queue = append(w.queue, c)
+		w.mu.Unlock()
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
 }

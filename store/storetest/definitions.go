@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -14,6 +15,39 @@ import (
 
 // RunDefinitions is the shared suite for store.Definitions backends.
 func RunDefinitions(t *testing.T, newDefs func(t *testing.T) store.Definitions) {
+	t.Run("Watch", func(t *testing.T) {
+		d, ctx := newDefs(t), t.Context()
+		before, err := d.Put(ctx, "function", "old", json.RawMessage(`0`), -1)
+		require.NoError(t, err)
+		got := make(chan store.DefChange, 16)
+		require.NoError(t, d.Watch(ctx, func(c store.DefChange) { got <- c }))
+		a, err := d.Put(ctx, "function", "f", json.RawMessage(`{"v":1}`), -1)
+		require.NoError(t, err)
+		b, err := d.Put(ctx, "trigger", "t", json.RawMessage(`{"v":2}`), -1)
+		require.NoError(t, err)
+		require.NoError(t, d.Delete(ctx, "function", "f"))
+		next := func() store.DefChange {
+			t.Helper()
+			select {
+			case c := <-got:
+				return c
+			case <-time.After(10 * time.Second):
+				t.Fatal("no change from the watch after 10s")
+				return store.DefChange{}
+			}
+		}
+		c1, c2, c3 := next(), next(), next()
+		assert.Equal(t, a, c1.Doc, "the put, as Put returned it (the value before the watch is not delivered)")
+		assert.False(t, c1.Deleted)
+		assert.Equal(t, b.Revision, c2.Doc.Revision)
+		assert.Equal(t, "trigger", c2.Doc.Kind)
+		assert.JSONEq(t, `{"v":2}`, string(c2.Doc.Data))
+		assert.True(t, c3.Deleted)
+		assert.Equal(t, "function", c3.Doc.Kind)
+		assert.Equal(t, "f", c3.Doc.Name)
+		assert.Greater(t, c3.Doc.Revision, b.Revision, "a delete has a revision after the changes before it")
+		assert.Greater(t, a.Revision, before.Revision)
+	})
 	t.Run("PutGetHistory", func(t *testing.T) {
 		d, ctx := newDefs(t), t.Context()
 		a, err := d.Put(ctx, "function", "thermo", json.RawMessage(`{"v":1}`), -1)
