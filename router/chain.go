@@ -74,7 +74,7 @@ func NewEmitter(js jetstream.JetStream, prefix string, timeout time.Duration) *E
 		prefix = layout.EventsPrefix
 	}
 	if timeout <= 0 {
-		timeout = DefaultAckWait / 2
+		timeout = DefaultPublishTimeout
 	}
 	return &Emitter{js: js, prefix: prefix, timeout: timeout}
 }

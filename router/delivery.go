@@ -24,8 +24,13 @@ import (
 // Delivery defaults for the zero Config.
 const (
 	// DefaultAckWait is how long the server waits for an ack before it
-	// redelivers; long calls extend it with in-progress acks.
-	DefaultAckWait = 30 * time.Second
+	// redelivers: what a host that dies holds comes back to the others
+	// this long after. Calls and their settling may take longer: an
+	// in-progress ack every third of it keeps the message.
+	DefaultAckWait = 5 * time.Second
+	// DefaultPublishTimeout bounds the wait for one PubAck; the message
+	// stays in progress meanwhile.
+	DefaultPublishTimeout = 10 * time.Second
 	// DefaultMaxHops is how many functions an event may pass through.
 	DefaultMaxHops = 16
 	// DefaultConcurrency is how many calls one trigger runs at once per
@@ -124,7 +129,8 @@ type Config struct {
 	// trip to the server; letting the next calls run meanwhile keeps the
 	// function busy without more instances.
 	Settling int
-	// PublishTimeout bounds the wait for one PubAck (AckWait/2 if zero).
+	// PublishTimeout bounds the wait for one PubAck
+	// (DefaultPublishTimeout if zero).
 	PublishTimeout time.Duration
 	// RecentWindow is how much of the end of the call log Start reads to
 	// recognise events handled before a crash (see recent.go);
@@ -158,7 +164,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Settling = 8 * c.Concurrency
 	}
 	if c.PublishTimeout == 0 {
-		c.PublishTimeout = c.AckWait / 2
+		c.PublishTimeout = DefaultPublishTimeout
 	}
 	if c.RecentWindow == 0 {
 		c.RecentWindow = DefaultRecentWindow
