@@ -216,7 +216,6 @@ func (r *Router) encodeDeadLetter(d *delivered, ev cloudevents.Event) (*nats.Msg
 	return msg, nil
 }
 
-
 // cutUTF8 returns at most n bytes of s, not splitting a character.
 func cutUTF8(s string, n int) string {
 	if len(s) <= n {

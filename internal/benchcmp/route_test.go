@@ -196,7 +196,9 @@ func measureRoute(t *testing.T, tg routeTarget, n int, profile string) float64 {
 func publishAll(js jetstream.JetStream, msgs []*nats.Msg, last *atomic.Uint64) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
 	for _, m := range msgs {
-		f, err := js.PublishMsgAsync(m)
+		// A long stall wait: on a loaded cluster the window of 4096
+		// PubAcks can stay full for longer than nats.go's default 200ms.
+		f, err := js.PublishMsgAsync(m, jetstream.WithStallWait(30*time.Second))
 		if err != nil {
 			return err
 		}

@@ -119,7 +119,6 @@ func (h *HTTP) encode(events []cloudevents.Event) ([]*nats.Msg, *apierr.Error) {
 	return msgs, nil
 }
 
-
 // storeAll publishes msgs, the encoded events, and answers 202, or the
 // reason not.
 func (h *HTTP) storeAll(w http.ResponseWriter, r *http.Request, events []cloudevents.Event, msgs []*nats.Msg) {

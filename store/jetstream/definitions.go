@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -163,39 +164,101 @@ func (d *Definitions) Delete(ctx context.Context, kind, name string) error {
 	return nil
 }
 
-// Watch implements store.Definitions with a watch of the whole bucket that
-// skips the current values (JetStream KV watches are ordered consumers: they
-// deliver in the bucket's order and resume where they were after a
-// reconnect).
+// Watch implements store.Definitions with a watch of the whole bucket from
+// the revision after the bucket's last one when Watch is called. A JetStream
+// KV watch is an ordered consumer: it delivers in the bucket's order and
+// recreates itself after a gap, but a recreation refused by the server (on
+// a cluster electing leaders, say) ends it silently. So Watch checks the
+// bucket's last revision every watchCheck and, when the watch has not
+// reached a revision the bucket held one check earlier, starts a new one
+// from the revision after the last delivered: a change comes at most two
+// checks late, and none is lost.
 func (d *Definitions) Watch(ctx context.Context, fn func(store.DefChange)) error {
-	w, err := d.kv.WatchAll(ctx, jetstream.UpdatesOnly())
+	last, err := d.lastRevision(ctx)
+	if err != nil {
+		return err
+	}
+	w, err := d.kv.WatchAll(ctx, jetstream.ResumeFromRevision(last+1))
 	if err != nil {
 		return unavailable(ctx, fmt.Errorf("watch definitions: %w", err))
 	}
 	go func() {
-		defer func() { _ = w.Stop() }()
+		tick := time.NewTicker(watchCheck)
+		defer tick.Stop()
+		var behind uint64 // the bucket's last revision at the previous check, if the watch had not reached it
 		for {
+			var updates <-chan jetstream.KeyValueEntry
+			if w != nil {
+				updates = w.Updates()
+			}
 			select {
 			case <-ctx.Done():
+				if w != nil {
+					_ = w.Stop()
+				}
 				return
-			case e, ok := <-w.Updates():
+			case e, ok := <-updates:
 				if !ok {
-					return
-				}
-				if e == nil {
-					continue // the end of the (skipped) current values
-				}
-				kind, name, ok := strings.Cut(e.Key(), ".")
-				if !ok {
-					continue // a key no Definitions wrote
-				}
-				if e.Operation() == jetstream.KeyValuePut {
-					fn(store.DefChange{Doc: docOf(kind, name, e)})
+					w = nil // ended: the next check starts another
 					continue
 				}
-				fn(store.DefChange{Doc: store.Doc{Kind: kind, Name: name, Revision: e.Revision(), Updated: e.Created().UTC()}, Deleted: true})
+				if e == nil || e.Revision() <= last {
+					continue // the end of the current values (none here), or a repeat
+				}
+				last = e.Revision()
+				d.deliver(e, fn)
+			case <-tick.C:
+				head, err := d.lastRevision(ctx)
+				if err != nil {
+					continue // the server is away: check again later
+				}
+				stalled := w == nil || (behind != 0 && last < behind)
+				behind = 0
+				if head > last {
+					behind = head
+				}
+				if !stalled {
+					continue
+				}
+				if w != nil {
+					_ = w.Stop()
+				}
+				w, err = d.kv.WatchAll(ctx, jetstream.ResumeFromRevision(last+1))
+				if err != nil {
+					w = nil
+				}
 			}
 		}
 	}()
 	return nil
+}
+
+// watchCheck is how often Watch compares the watch with the bucket.
+const watchCheck = 500 * time.Millisecond
+
+// lastRevision returns the bucket's last revision (its stream's last
+// sequence).
+func (d *Definitions) lastRevision(ctx context.Context) (uint64, error) {
+	st, err := d.kv.Status(ctx)
+	if err != nil {
+		return 0, unavailable(ctx, fmt.Errorf("watch definitions: %w", err))
+	}
+	bs, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok {
+		return 0, fmt.Errorf("watch definitions: unexpected bucket status %T", st)
+	}
+	return bs.StreamInfo().State.LastSeq, nil
+}
+
+// deliver calls fn with the change entry e tells of.
+func (d *Definitions) deliver(e jetstream.KeyValueEntry, fn func(store.DefChange)) {
+	kind, name, ok := strings.Cut(e.Key(), ".")
+	if !ok {
+		return // a key no Definitions wrote
+	}
+	if e.Operation() == jetstream.KeyValuePut {
+		fn(store.DefChange{Doc: docOf(kind, name, e)})
+		return
+	}
+	fn(store.DefChange{Doc: store.Doc{Kind: kind, Name: name, Revision: e.Revision(), Updated: e.Created().UTC()}, Deleted: true})
 }
