@@ -64,8 +64,15 @@ func TestClusterFaults(t *testing.T) {
 		}
 	})
 	deploy(t, hosts[0].ts, "hello", "../../examples/hello/go", `"limits": {"max_concurrency": 8}`)
-	resp, body := call(t, hosts[1].ts, "PUT", "/v1/triggers/all", "application/json", []byte(`{"function": "hello", "filters": [{"exact": {"type": "com.example.load"}}]}`))
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	// A young cluster under load may not take the trigger's consumer at
+	// once: the API says 503, and a repeat succeeds.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		resp, body := call(t, hosts[1].ts, "PUT", "/v1/triggers/all", "application/json", []byte(`{"function": "hello", "filters": [{"exact": {"type": "com.example.load"}}]}`))
+		if resp.StatusCode != http.StatusOK {
+			assert.Equal(c, http.StatusServiceUnavailable, resp.StatusCode, "%s", body)
+		}
+		assert.Equal(c, http.StatusOK, resp.StatusCode, "%s", body)
+	}, 60*time.Second, 250*time.Millisecond, "the trigger is put")
 	// Every host pulls from the trigger's consumer before the load starts.
 	for i, h := range hosts {
 		require.Eventually(t, func() bool {

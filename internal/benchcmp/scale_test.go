@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -125,9 +126,9 @@ func measureScale(t *testing.T, wasm []byte, k, concurrency, n int) float64 {
 		[]byte(`{"function": "noop", "filters": [{"exact": {"type": "`+routeType+`"}}]}`))
 	deadline := time.Now().Add(60 * time.Second)
 	for i, a := range hosts {
-		for !delivers(a, routeConsumer) {
+		for !delivers(a, routeConsumer) || !hasFunction(a, "noop") {
 			if time.Now().After(deadline) {
-				t.Fatalf("host %d does not deliver the trigger after 60s", i)
+				t.Fatalf("host %d does not run the function and deliver the trigger after 60s", i)
 			}
 			time.Sleep(10 * time.Millisecond) // polling the host's trigger set
 		}
@@ -166,6 +167,14 @@ func measureScale(t *testing.T, wasm []byte, k, concurrency, n int) float64 {
 		time.Sleep(2 * time.Millisecond) // the ack floor is polled: its resolution is the measurement's
 	}
 	return float64(n) / time.Since(start).Seconds()
+}
+
+// hasFunction reports whether function name is live on a.
+func hasFunction(a *app.App, name string) bool {
+	req, _ := http.NewRequest("GET", "/v1/functions/"+name, nil)
+	rec := &recorder{header: http.Header{}}
+	a.Handler().ServeHTTP(rec, req)
+	return rec.status == http.StatusOK
 }
 
 // delivers reports whether a's router delivers trigger name.

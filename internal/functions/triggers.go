@@ -94,7 +94,9 @@ func (ts *Triggers) Put(ctx context.Context, name string, t router.Trigger) (Tri
 		return TriggerInfo{}, err
 	}
 	if err := ts.syncLocked(ctx); err != nil {
-		return TriggerInfo{}, err
+		// Stored: every host's definitions watch hands it to its router,
+		// retrying; a repeat of this request is answered once it is.
+		return TriggerInfo{}, wrapf(ErrUnavailable, err, "trigger %s is stored but its delivery could not start yet; it is retried", name)
 	}
 	return TriggerInfo{Trigger: t, Revision: doc.Revision, Updated: doc.Updated}, nil
 }
@@ -165,7 +167,10 @@ func (ts *Triggers) Delete(ctx context.Context, name string) error {
 		}
 		return err
 	}
-	return ts.syncLocked(ctx)
+	if err := ts.syncLocked(ctx); err != nil {
+		return wrapf(ErrUnavailable, err, "trigger %s is deleted but its delivery could not stop yet; it is retried", name)
+	}
+	return nil
 }
 
 // Load hands every stored trigger to the router, at start. A trigger that
