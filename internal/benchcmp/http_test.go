@@ -22,7 +22,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/wasmfaas/wasmfaas/internal/app"
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/internal/server"
 )
 
@@ -64,9 +68,12 @@ func TestHTTPLoad(t *testing.T) {
 	discard := slog.New(slog.DiscardHandler)
 	targets := []*httpTarget{
 		{name: "native", path: "/native", want: http.StatusOK},
+		{name: "native + one record", path: "/native-record", want: http.StatusOK},
 		{name: "wasmfaas", path: "/v1/functions/noop/invoke", want: http.StatusNoContent, callStatus: "ok"},
 	}
-	apis := map[string]http.Handler{"wasmfaas": newAPI(t, wasm, discard)}
+	api, host := newAPIHost(t, wasm, discard)
+	recordJS = host.JetStream()
+	apis := map[string]http.Handler{"wasmfaas": api}
 	if *httpVariants {
 		// What the INFO log line costs: a JSON slog handler (to io.Discard)
 		// at INFO instead of a discarding logger.
@@ -81,7 +88,7 @@ func TestHTTPLoad(t *testing.T) {
 	base := serve(t, apis["wasmfaas"])
 	for _, tg := range targets {
 		switch tg.name {
-		case "native", "wasmfaas":
+		case "native", "native + one record", "wasmfaas":
 			tg.base = base
 		default:
 			tg.base = serve(t, apis[tg.name])
@@ -143,6 +150,13 @@ func httpBody() []byte {
 // no-op guest and PUTs the function "noop" through the API itself.
 func newAPI(t *testing.T, wasm []byte, log *slog.Logger) http.Handler {
 	t.Helper()
+	api, _ := newAPIHost(t, wasm, log)
+	return api
+}
+
+// newAPIHost is newAPI that returns the host too.
+func newAPIHost(t *testing.T, wasm []byte, log *slog.Logger) (http.Handler, *app.App) {
+	t.Helper()
 	a, err := app.New(context.Background(), app.Config{
 		DataDir: t.TempDir(), Logger: log, HTTP: server.Config{MaxBodyBytes: 1 << 16},
 	})
@@ -156,7 +170,7 @@ func newAPI(t *testing.T, wasm []byte, log *slog.Logger) http.Handler {
 	})
 	api := a.Handler()
 	deployNoop(t, api, wasm)
-	return api
+	return api, a
 }
 
 // deployNoop uploads wasm through api and PUTs it as the function "noop";
@@ -217,6 +231,38 @@ func native(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(nativeReply)
 }
 
+// recordJS is where nativeRecord writes: the JetStream of the host whose
+// API is measured, so the record goes to the same embedded server.
+var recordJS jetstream.JetStream
+
+var (
+	recordBody = []byte(strings.Repeat("x", recordSize))
+	recordN    atomic.Uint64
+)
+
+// nativeRecord is the durability floor of a synchronous invoke: the native
+// handler plus what the product must do for every call whatever its
+// speed, one durable write before the answer (a record of recordSize
+// bytes to its own call-log subject, with the call log's publish options,
+// its PubAck awaited).
+func nativeRecord(w http.ResponseWriter, r *http.Request) {
+	if _, err := io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, 1<<16)); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	id := fmt.Sprintf("h%d", recordN.Add(1))
+	m := nats.NewMsg(layout.CallsSubject + ".bench.ok." + id)
+	m.Data = recordBody
+	if _, err := recordJS.PublishMsg(r.Context(), m, jetstream.WithMsgID(id), jetstream.WithExpectStream(layout.CallsStream),
+		jetstream.WithExpectLastSequencePerSubject(0)); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(nativeReply)
+}
+
 // serve starts an http.Server on a loopback listener: the native handler
 // on POST /native, api on everything else. It returns the base URL.
 func serve(t *testing.T, api http.Handler) string {
@@ -227,6 +273,7 @@ func serve(t *testing.T, api http.Handler) string {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /native", native)
+	mux.HandleFunc("POST /native-record", nativeRecord)
 	mux.Handle("/", api)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
@@ -472,6 +519,17 @@ func writeHTTPTable(w io.Writer, cfg loadConfig, rounds int, concs []int, target
 			fmt.Sprintf("%s (%.0f%%) under", fmtDur(limit-v), 100*(limit-v)/limit), fmt.Sprintf("%s over", fmtDur(v-limit))))
 	} else {
 		fmt.Fprintln(w, "| p50 at concurrency 1 ≤ 50 µs | — | not measured |")
+	}
+	// The floor: what any host that records a call before answering
+	// spends; the targets above are out of reach where it is below them.
+	if fl, nat := res["native + one record"][50], res["native"][50]; fl != nil && nat != nil {
+		fmt.Fprintf(w, "| (floor: native + one record, concurrency 50) | %.0f%% of native |  |\n", 100*medianOf(fl, rps)/medianOf(nat, rps))
+		if rs := res["wasmfaas"][50]; rs != nil {
+			fmt.Fprintf(w, "| (wasmfaas against the floor, concurrency 50) | %.0f%% |  |\n", 100*medianOf(rs, rps)/medianOf(fl, rps))
+		}
+	}
+	if fl := res["native + one record"][1]; fl != nil {
+		fmt.Fprintf(w, "| (floor: p50 at concurrency 1) | %s |  |\n", fmtDur(medianOf(fl, p50)))
 	}
 }
 
