@@ -25,7 +25,7 @@ CFLAGS_WASM := --target=wasm32-wasi --sysroot=$(WASI_SYSROOT) -O2 -Wall -Wextra 
 
 export GOFLAGS ?= -mod=mod
 
-.PHONY: all setup run test test-go test-examples guests bench fuzz lint fmt check clean
+.PHONY: all setup run cluster test test-go test-examples guests bench fuzz lint fmt check clean
 
 all: $(WASMFAAS) guests
 
@@ -41,6 +41,48 @@ setup:
 ## run: build and start `wasmfaas serve` on the embedded default
 run: $(WASMFAAS)
 	exec $(WASMFAAS) serve
+
+# The local cluster of `make cluster`: node N (1 to 3) serves HTTP on
+# 127.0.0.1:808N, NATS clients on 127.0.0.1:423N and routes on
+# 127.0.0.1:623N, keeps its state in build/cluster/nodeN and logs to
+# build/cluster/nodeN.log. Every node routes to all three.
+CLUSTER := $(BUILD)/cluster
+CLUSTER_NODES := 1 2 3
+CLUSTER_ROUTES := nats://127.0.0.1:6231,nats://127.0.0.1:6232,nats://127.0.0.1:6233
+
+## cluster: build and start three `wasmfaas serve` forming an embedded three-node NATS JetStream cluster on loopback (HTTP 8081-8083, NATS 4231-4233, routes 6231-6233; state and logs in build/cluster); Ctrl-C stops all three
+cluster: $(WASMFAAS)
+	@mkdir -p $(CLUSTER)
+	@set -m; pids=""; \
+	stop() { trap - INT TERM; echo; echo "stopping the cluster"; kill -TERM $$pids 2>/dev/null; wait $$pids 2>/dev/null; }; \
+	trap 'stop; exit 0' INT TERM; \
+	for n in $(CLUSTER_NODES); do \
+		WASMFAAS_LOG_FORMAT=json $(WASMFAAS) serve --data-dir $(CLUSTER)/node$$n \
+			--http-addr 127.0.0.1:808$$n --nats-listen 127.0.0.1:423$$n \
+			--nats-cluster-name wasmfaas-local --nats-cluster-listen 127.0.0.1:623$$n \
+			--nats-cluster-routes $(CLUSTER_ROUTES) >$(CLUSTER)/node$$n.log 2>&1 & \
+		pids="$$pids $$!"; \
+	done; \
+	echo "starting three nodes (logs: $(CLUSTER)/node{1,2,3}.log)"; \
+	for n in $(CLUSTER_NODES); do \
+		until curl -sf -o /dev/null http://127.0.0.1:808$$n/readyz; do \
+			if ! kill -0 $$(echo $$pids | cut -d' ' -f$$n) 2>/dev/null; then \
+				echo "node $$n exited:"; tail -n 20 $(CLUSTER)/node$$n.log; stop; exit 1; \
+			fi; \
+			sleep 0.2; \
+		done; \
+		echo "node $$n ready: http://127.0.0.1:808$$n, nats://127.0.0.1:423$$n"; \
+	done; \
+	echo; \
+	echo "The cluster is up; every stream and bucket has three replicas. From another terminal:"; \
+	echo "  make guests"; \
+	echo "  $(WASMFAAS) deploy temperature $(GUESTS)/temperature-go.wasm --grant props,emit --trigger type=com.example.reading --server http://127.0.0.1:8081"; \
+	echo "  $(WASMFAAS) publish com.example.reading --subject 'device|1' --data '{\"tempc\": 31}' --nats-url nats://127.0.0.1:4232"; \
+	echo "  curl -i http://127.0.0.1:8081/v1/events -H 'Content-Type: application/json' -H 'Ce-Specversion: 1.0' -H 'Ce-Id: r1' -H 'Ce-Source: /sensors' -H 'Ce-Type: com.example.reading' -H 'Ce-Subject: device|2' -d '{\"tempc\": 12}'"; \
+	echo "  $(WASMFAAS) calls --function temperature --server http://127.0.0.1:8081"; \
+	echo "  $(WASMFAAS) props 'device|1' --server http://127.0.0.1:8081"; \
+	echo "Kill a node (kill PID, of:$$pids) and the other two keep serving. Ctrl-C stops all three."; \
+	wait
 
 ## guests: build every example guest from source into build/guests
 guests: setup $(foreach e,$(EXAMPLES),$(foreach l,$(LANGS),$(GUESTS)/$(e)-$(l).wasm))

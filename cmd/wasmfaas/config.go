@@ -97,6 +97,17 @@ type NATSConfig struct {
 	// speaks TLS.
 	TLSCert string `koanf:"tls_cert"`
 	TLSKey  string `koanf:"tls_key"`
+	// ServerName names the embedded server; ClusterName, ClusterListen,
+	// ClusterRoutes, ClusterUser and ClusterPassword join it to a cluster
+	// (natsserver.ClusterConfig); ClusterWait bounds the wait at start for
+	// a cluster that cannot take the layout yet.
+	ServerName      string        `koanf:"server_name"`
+	ClusterName     string        `koanf:"cluster_name"`
+	ClusterListen   string        `koanf:"cluster_listen"`
+	ClusterRoutes   []string      `koanf:"cluster_routes"`
+	ClusterUser     string        `koanf:"cluster_user"`
+	ClusterPassword string        `koanf:"cluster_password"`
+	ClusterWait     time.Duration `koanf:"cluster_wait"`
 }
 
 // LogConfig sets the log format (auto: text on a terminal, JSON otherwise) and level.
@@ -118,6 +129,7 @@ const (
 	kindListen        // host:port, or empty
 	kindEnum          // one of configKey.enum
 	kindBool          // true or false
+	kindList          // comma-separated values (a YAML list in the file)
 )
 
 // use says which commands a key belongs to; a scope picks keys by it.
@@ -186,7 +198,14 @@ var configKeys = []configKey{
 	{key: "nats.tls_cert", help: "PEM certificate (chain) file: with nats.tls_key, nats.listen speaks TLS (publish trusts it)", use: forServe | forPublishRead},
 	{key: "nats.tls_key", help: "PEM key file of nats.tls_cert", use: forServe},
 	{key: "nats.sync_interval", def: "1s", help: "JetStream fsync interval of the embedded server", kind: kindDuration, use: forServe},
-	{key: "nats.replicas", def: "1", help: "replicas of every stream, bucket and object store (3 on a cluster)", kind: kindCount, use: forServe},
+	{key: "nats.replicas", def: "1", help: "replicas of every stream, bucket and object store (default 1, and 3 when nats.cluster_name is set)", kind: kindCount, use: forServe},
+	{key: "nats.server_name", help: "name of the embedded NATS server, unique in its cluster and the same across restarts (empty: derived from nats.cluster_listen)", use: forServe},
+	{key: "nats.cluster_name", help: "cluster the embedded NATS server joins through nats.cluster_routes, JetStream running clustered (empty: a single node)", use: forServe},
+	{key: "nats.cluster_listen", help: "address the embedded NATS server takes routes from its cluster peers on (required with nats.cluster_name; beyond loopback nats.cluster_user and nats.cluster_password are required)", kind: kindListen, use: forServe},
+	{key: "nats.cluster_routes", help: "comma-separated route URLs of every node of the cluster (nats://host:port), this node's included", kind: kindList, use: forServe},
+	{key: "nats.cluster_user", help: "user name routes between cluster nodes present, with nats.cluster_password (the same on every node)", use: forServe},
+	{key: "nats.cluster_password", help: "password of nats.cluster_user", secret: true, use: forServe},
+	{key: "nats.cluster_wait", def: "60s", help: "how long serve waits at start for the JetStream cluster (a meta leader, enough nodes for nats.replicas) before it fails", kind: kindDuration, use: forServe},
 	{key: "log.format", def: "auto", help: "log format (auto: text on a terminal, JSON otherwise)", kind: kindEnum, enum: []string{"auto", "json", "text"}, use: forServe},
 	{key: "log.level", def: "info", help: "log level", kind: kindEnum, enum: []string{"debug", "info", "warn", "error"}, use: forServe},
 	{key: "modules.max_size", def: "64MiB", help: "largest module upload", kind: kindSize, use: forServe},
@@ -278,6 +297,8 @@ func (v *keyValue) Type() string {
 		return "host:port"
 	case kindBool:
 		return "bool"
+	case kindList:
+		return "list"
 	}
 	return "string"
 }
@@ -330,6 +351,14 @@ func parseValue(c configKey, s string) (any, error) {
 			return s, nil
 		}
 		return nil, fmt.Errorf("want one of %s", strings.Join(c.enum, ", "))
+	case kindList:
+		var out []string
+		for _, v := range strings.Split(s, ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				out = append(out, v)
+			}
+		}
+		return out, nil
 	}
 	return s, nil
 }
@@ -343,6 +372,8 @@ func formatValue(c configKey, v any) string {
 		}
 	case time.Duration:
 		return formatDuration(x)
+	case []string:
+		return strings.Join(x, ",")
 	}
 	return fmt.Sprint(v)
 }
@@ -434,12 +465,14 @@ func loadConfig(flags *pflag.FlagSet, environ []string, sc scope) (*Config, *koa
 		return nil, nil, err
 	}
 
+	// explicit holds the keys a layer above the defaults set.
+	explicit := map[string]bool{}
 	var path string
 	if flags.Lookup("config-file") != nil {
 		path, _ = flags.GetString("config-file")
 	}
-	explicit := path != ""
-	if !explicit {
+	named := path != ""
+	if !named {
 		path = "wasmfaas.yaml"
 	}
 	if _, err := os.Stat(path); err == nil {
@@ -451,11 +484,12 @@ func loadConfig(flags *pflag.FlagSet, environ []string, sc scope) (*Config, *koa
 			if !known[key] {
 				return nil, nil, fmt.Errorf("config file %s: unknown key %q", path, key)
 			}
+			explicit[key] = true
 		}
 		if err := k.Merge(fk); err != nil {
 			return nil, nil, err
 		}
-	} else if explicit || !errors.Is(err, fs.ErrNotExist) {
+	} else if named || !errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("config file: %w", err)
 	}
 
@@ -473,18 +507,47 @@ func loadConfig(flags *pflag.FlagSet, environ []string, sc scope) (*Config, *koa
 			return nil, nil, fmt.Errorf("environment: unknown variable %s", name)
 		}
 		_ = k.Set(key, val)
+		explicit[key] = true
 	}
 
 	for _, c := range configKeys {
 		if f := flags.Lookup(flagName(c.key)); f != nil && f.Changed {
 			_ = k.Set(c.key, f.Value.String())
+			explicit[c.key] = true
 		}
+	}
+	// A cluster keeps every resource on three nodes unless told otherwise.
+	if rawValue(k, "nats.cluster_name") != "" && !explicit["nats.replicas"] {
+		_ = k.Set("nats.replicas", clusterReplicas)
 	}
 	cfg, err := decodeConfig(k, sc)
 	if err != nil {
 		return nil, nil, err
 	}
 	return cfg, k, nil
+}
+
+// clusterReplicas is nats.replicas when nats.cluster_name is set and no
+// layer sets nats.replicas.
+const clusterReplicas = "3"
+
+// rawValue is key's value as text: a list from the file (YAML) joined
+// with commas, as a list key takes it from the environment and flags.
+func rawValue(k *koanf.Koanf, key string) string {
+	switch v := k.Get(key).(type) {
+	case []any:
+		parts := make([]string, len(v))
+		for i, p := range v {
+			parts[i] = fmt.Sprint(p)
+		}
+		return strings.Join(parts, ",")
+	case []string:
+		return strings.Join(v, ",")
+	case nil:
+		return ""
+	default:
+		return fmt.Sprint(v)
+	}
 }
 
 // decodeConfig parses the keys of sc, naming the key of the first bad one;
@@ -495,7 +558,7 @@ func decodeConfig(k *koanf.Koanf, sc scope) (*Config, error) {
 		if !sc.read(c) {
 			continue
 		}
-		raw := fmt.Sprint(k.Get(c.key))
+		raw := rawValue(k, c.key)
 		v, err := parseValue(c, raw)
 		if err != nil {
 			return nil, fmt.Errorf("config key %s (%s, %s): %q: %w", c.key, envName(c.key), "--"+flagName(c.key), raw, err)
@@ -530,6 +593,13 @@ func decodeConfig(k *koanf.Koanf, sc scope) (*Config, error) {
 	c.NATS.TLSKey = s("nats.tls_key")
 	c.NATS.SyncInterval = dur("nats.sync_interval")
 	c.NATS.Replicas, _ = vals["nats.replicas"].(int)
+	c.NATS.ServerName = s("nats.server_name")
+	c.NATS.ClusterName = s("nats.cluster_name")
+	c.NATS.ClusterListen = s("nats.cluster_listen")
+	c.NATS.ClusterRoutes, _ = vals["nats.cluster_routes"].([]string)
+	c.NATS.ClusterUser = s("nats.cluster_user")
+	c.NATS.ClusterPassword = s("nats.cluster_password")
+	c.NATS.ClusterWait = dur("nats.cluster_wait")
 	c.Log.Format = s("log.format")
 	c.Log.Level = s("log.level")
 	c.Modules.MaxSize = size("modules.max_size")
@@ -561,7 +631,7 @@ func effective(k *koanf.Koanf, sc scope) [][2]string {
 		if !sc.read(c) {
 			continue
 		}
-		v := fmt.Sprint(k.Get(c.key))
+		v := rawValue(k, c.key)
 		if pv, err := parseValue(c, v); err == nil {
 			v = formatValue(c, pv)
 		}

@@ -79,6 +79,8 @@ func TestConfigRefusesBadInput(t *testing.T) {
 		{"negative duration", "", []string{"WASMFAAS_SHUTDOWN_DRAIN_TIMEOUT=-1s"}, nil, "want a duration that is not negative"},
 		{"bad count flag", "", nil, []string{"--calls-max-count", "many"}, `invalid argument "many" for "--calls-max-count" flag: want a positive whole number`},
 		{"zero count in file", "calls:\n  max_count: 0\n", nil, nil, "config key calls.max_count"},
+		{"bad cluster listen flag", "", nil, []string{"--nats-cluster-listen", "nowhere"}, `invalid argument "nowhere" for "--nats-cluster-listen" flag: want host:port`},
+		{"bad cluster wait in env", "", []string{"WASMFAAS_NATS_CLUSTER_WAIT=soon"}, nil, "config key nats.cluster_wait (WASMFAAS_NATS_CLUSTER_WAIT, --nats-cluster-wait)"},
 		{"missing explicit file", "", nil, []string{"--config-file", filepath.Join(dir, "nope.yaml")}, "config file"},
 	}
 	for _, tt := range tests {

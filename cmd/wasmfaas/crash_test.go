@@ -40,7 +40,17 @@ func (p *killableServe) wait(t *testing.T, d time.Duration, logs *syncBuffer) er
 // cleanup kills it if the test leaves it running.
 func startServeKillable(t *testing.T, rig *e2eRig, logs *syncBuffer) *killableServe {
 	t.Helper()
-	cmd := exec.Command(rig.bin, "serve")
+	p := spawnServe(t, rig, logs)
+	p.waitReady(t, rig.addr, logs)
+	return p
+}
+
+// spawnServe starts `wasmfaas serve args...` in rig's directory with its
+// environment, its output to logs, without waiting for it. A cleanup kills
+// it if the test leaves it running.
+func spawnServe(t *testing.T, rig *e2eRig, logs *syncBuffer, args ...string) *killableServe {
+	t.Helper()
+	cmd := exec.Command(rig.bin, append([]string{"serve"}, args...)...)
 	cmd.Dir, cmd.Env = rig.dir, rig.env
 	cmd.Stdout, cmd.Stderr = logs, logs
 	require.NoError(t, cmd.Start())
@@ -54,19 +64,30 @@ func startServeKillable(t *testing.T, rig *e2eRig, logs *syncBuffer) *killableSe
 			<-p.done
 		}
 	})
-	deadline := time.Now().Add(60 * time.Second)
+	return p
+}
+
+// readyWait bounds waitReady: a cluster's first node waits up to
+// nats.cluster_wait (60s) for its peers.
+const readyWait = 90 * time.Second
+
+// waitReady waits until the serve at addr answers /readyz with 200,
+// failing the test if the process exits first or after readyWait.
+func (p *killableServe) waitReady(t *testing.T, addr string, logs *syncBuffer) {
+	t.Helper()
+	deadline := time.Now().Add(readyWait)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		resp, err := http.Get("http://" + rig.addr + "/readyz")
+		resp, err := http.Get("http://" + addr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return p
+				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("serve not ready after 60s:\n%s", logs.String())
+			t.Fatalf("serve not ready after %s:\n%s", readyWait, logs.String())
 		}
 		select {
 		case <-p.done:

@@ -88,6 +88,7 @@ func appConfig(cfg *Config) (app.Config, error) {
 			URL: cfg.NATS.URL, Token: cfg.NATS.Token, Creds: cfg.NATS.Creds,
 			Listen: cfg.NATS.Listen, ListenAuth: auth, TLSCert: cfg.NATS.TLSCert, TLSKey: cfg.NATS.TLSKey,
 			SyncInterval: cfg.NATS.SyncInterval,
+			ServerName:   cfg.NATS.ServerName, Cluster: clusterConfig(cfg.NATS), ClusterWait: cfg.NATS.ClusterWait,
 		},
 		Layout: layout.Config{
 			Replicas: cfg.NATS.Replicas, CallsMaxAge: cfg.Calls.MaxAge, CallsMaxCount: int64(cfg.Calls.MaxCount),
@@ -111,12 +112,21 @@ func serve(ctx context.Context, cfg *Config, logw io.Writer) error {
 	if err := checkListeners(cfg); err != nil {
 		return err
 	}
+	if err := checkCluster(cfg.NATS); err != nil {
+		return err
+	}
 	acfg, err := appConfig(cfg)
 	if err != nil {
 		return err
 	}
 	acfg.Logger = log
-	octx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	// Starting takes up to 30 seconds beyond the wait for a JetStream
+	// cluster that cannot take the layout yet.
+	wait := cfg.NATS.ClusterWait
+	if wait <= 0 {
+		wait = app.DefaultClusterWait
+	}
+	octx, cancel := context.WithTimeout(ctx, 30*time.Second+wait)
 	defer cancel()
 	a, err := app.New(octx, acfg)
 	if err != nil {
@@ -135,6 +145,10 @@ func serve(ctx context.Context, cfg *Config, logw io.Writer) error {
 		attrs = append(attrs, "nats", "embedded")
 		if u := e.ClientURL(); u != "" {
 			attrs = append(attrs, "nats_listen", u)
+		}
+		if e.Clustered() {
+			attrs = append(attrs, "nats_cluster", cfg.NATS.ClusterName, "nats_server_name", e.Server().Name(),
+				"nats_cluster_listen", e.ClusterURL(), "nats_peers", e.Peers())
 		}
 	} else {
 		attrs = append(attrs, "nats", cfg.NATS.URL)

@@ -78,6 +78,16 @@ type NATSConfig struct {
 	// SyncInterval is the embedded JetStream's fsync interval
 	// (natsserver.SyncAlways for every write).
 	SyncInterval time.Duration
+	// ServerName names the embedded server (natsserver.Config.ServerName).
+	ServerName string
+	// Cluster joins the embedded server to its peers through routes,
+	// forming a JetStream cluster; the zero value is a single node.
+	Cluster natsserver.ClusterConfig
+	// ClusterWait is how long New waits for JetStream to take the layout
+	// while it cannot yet (no meta leader, too few peers for the
+	// replicas), embedded or external; DefaultClusterWait if zero. ctx
+	// passed to New must allow for it.
+	ClusterWait time.Duration
 }
 
 // App is a running host. Handler serves its API; Shutdown stops it.
@@ -137,8 +147,8 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if a.layout, err = layout.New(cfg.Layout); err != nil {
 		return nil, err
 	}
-	if err := a.layout.Ensure(ctx, a.js); err != nil {
-		return nil, fmt.Errorf("jetstream layout: %w", err)
+	if err := a.ensureLayout(ctx, cfg); err != nil {
+		return nil, err
 	}
 	lost, err := a.checkState(ctx, cfg.DataDir)
 	if err != nil {
@@ -343,7 +353,8 @@ func (a *App) connect(cfg Config) error {
 		a.embedded, err = natsserver.Start(natsserver.Config{
 			DataDir: filepath.Join(cfg.DataDir, "nats"), Listen: cfg.NATS.Listen,
 			Auth: cfg.NATS.ListenAuth, TLSCert: cfg.NATS.TLSCert, TLSKey: cfg.NATS.TLSKey,
-			SyncInterval: cfg.NATS.SyncInterval, Logger: a.log,
+			SyncInterval: cfg.NATS.SyncInterval, ServerName: cfg.NATS.ServerName,
+			Cluster: cfg.NATS.Cluster, Logger: a.log,
 		})
 		if err != nil {
 			return fmt.Errorf("start embedded NATS: %w", err)

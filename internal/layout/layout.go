@@ -455,22 +455,24 @@ func (l Layout) ObjectStores() []jetstream.ObjectStoreConfig {
 
 // Ensure creates every resource that is missing and updates those that
 // exist, so a changed retention or replica count applies to state that is
-// already there. It is safe to run from many hosts at once.
+// already there, and returns once every resource has a leader (see led).
+// It is safe to run from many hosts at once, on a cluster too (see
+// ensure, and docs/RATIONALE.md, "Why does `Layout.Ensure` ask to create
+// before it updates?").
 func (l Layout) Ensure(ctx context.Context, js jetstream.JetStream) error {
 	var errs []error
 	for _, r := range l.Resources() {
 		var err error
-		switch {
-		case r.stream != nil:
-			_, err = js.CreateOrUpdateStream(ctx, *r.stream)
-		case r.kv != nil && r.writeOnce:
-			err = ensureWriteOnce(ctx, js, *r.kv, r.keepAll)
-		case r.kv != nil:
-			_, err = js.CreateOrUpdateKeyValue(ctx, *r.kv)
-		case r.obj != nil:
-			_, err = js.CreateOrUpdateObjectStore(ctx, *r.obj)
-		case r.consumer != nil:
-			err = ensureConsumer(ctx, js, r.on, *r.consumer)
+		for range ensureTries {
+			actx, cancel := context.WithTimeout(ctx, ensureAsk)
+			err = ensure(actx, js, r)
+			if err == nil {
+				err = led(actx, js, r)
+			}
+			cancel()
+			if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+				break
+			}
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("ensure %s %s: %w", r.Kind, r.Name, err))
@@ -479,20 +481,154 @@ func (l Layout) Ensure(ctx context.Context, js jetstream.JetStream) error {
 	return errors.Join(errs...)
 }
 
+// ensureTries bounds how often Ensure asks for one resource, ensureAsk
+// how long it waits for each answer; leaderPoll is how often waitLeader
+// asks for a stream's leader, and leaderAsk how long it waits.
+const (
+	ensureTries = 3
+	ensureAsk   = 10 * time.Second
+	leaderPoll  = 20 * time.Millisecond
+	leaderAsk   = 2 * time.Second
+)
+
+// ensure creates r if it is missing and updates it if it exists with
+// another configuration. Every step can be asked again, so Ensure asks
+// again when one goes unanswered.
+//
+// It asks to create first, which the server answers at once when the
+// resource exists with the same configuration, and updates only one
+// that exists with another, once its stream has a leader. On a cluster,
+// hosts starting together otherwise wait until they time out: a stream
+// update (or info) that reaches the cluster while the new stream has not
+// elected its leader is not answered, and holds up the answers to the
+// creates with it; nats.go's CreateOrUpdate*, which update first and
+// create when that finds nothing, did exactly that.
+func ensure(ctx context.Context, js jetstream.JetStream, r Resource) error {
+	switch {
+	case r.stream != nil:
+		_, err := js.CreateStream(ctx, *r.stream)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			if _, err = waitLeader(ctx, js, r.stream.Name); err == nil {
+				_, err = js.UpdateStream(ctx, *r.stream)
+			}
+		}
+		return err
+	case r.kv != nil && r.writeOnce:
+		return ensureWriteOnce(ctx, js, *r.kv, r.keepAll)
+	case r.kv != nil:
+		_, err := js.CreateKeyValue(ctx, *r.kv)
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			if _, err = waitLeader(ctx, js, "KV_"+r.kv.Bucket); err == nil {
+				_, err = js.UpdateKeyValue(ctx, *r.kv)
+			}
+		}
+		return err
+	case r.obj != nil:
+		_, err := js.CreateObjectStore(ctx, *r.obj)
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			if _, err = waitLeader(ctx, js, "OBJ_"+r.obj.Bucket); err == nil {
+				_, err = js.UpdateObjectStore(ctx, *r.obj)
+			}
+		}
+		return err
+	case r.consumer != nil:
+		return ensureConsumer(ctx, js, r.on, *r.consumer)
+	}
+	return nil
+}
+
+// led waits until r has a leader: Ensure returns only once every resource
+// answers, because a request to a replicated stream or consumer that has
+// not elected its leader yet is not answered at all, and whoever opens the
+// resource next would wait for it until its deadline.
+func led(ctx context.Context, js jetstream.JetStream, r Resource) error {
+	switch {
+	case r.stream != nil:
+		_, err := waitLeader(ctx, js, r.stream.Name)
+		return err
+	case r.kv != nil:
+		_, err := waitLeader(ctx, js, "KV_"+r.kv.Bucket)
+		return err
+	case r.obj != nil:
+		_, err := waitLeader(ctx, js, "OBJ_"+r.obj.Bucket)
+		return err
+	case r.consumer != nil:
+		return poll(ctx, "consumer "+r.consumer.Durable, func(ctx context.Context) (*jetstream.ClusterInfo, error) {
+			c, err := js.Consumer(ctx, r.on, r.consumer.Durable)
+			if err != nil {
+				if errors.Is(err, jetstream.ErrConsumerNotFound) {
+					err = errNotYet
+				}
+				return nil, err
+			}
+			return c.CachedInfo().Cluster, nil
+		})
+	}
+	return nil
+}
+
+// waitLeader waits until stream has a leader (at once on a single server)
+// and returns it, its info fresh.
+func waitLeader(ctx context.Context, js jetstream.JetStream, stream string) (jetstream.Stream, error) {
+	var st jetstream.Stream
+	err := poll(ctx, "stream "+stream, func(ctx context.Context) (*jetstream.ClusterInfo, error) {
+		var err error
+		st, err = js.Stream(ctx, stream)
+		if err != nil {
+			if errors.Is(err, jetstream.ErrStreamNotFound) {
+				err = errNotYet
+			}
+			return nil, err
+		}
+		return st.CachedInfo().Cluster, nil
+	})
+	return st, err
+}
+
+// errNotYet is what poll's info returns for a resource that was created
+// but is not yet known to the server that answered.
+var errNotYet = errors.New("not known yet")
+
+// poll asks info, each time for leaderAsk at most, until it names a
+// leader or no cluster (a single server); an unanswered question and one
+// about a resource not known yet are asked again every leaderPoll.
+func poll(ctx context.Context, what string, info func(context.Context) (*jetstream.ClusterInfo, error)) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, leaderAsk)
+		ci, err := info(actx)
+		cancel()
+		switch {
+		case err == nil:
+			if ci == nil || ci.Leader != "" {
+				return nil
+			}
+		case ctx.Err() != nil:
+			return err
+		case errors.Is(err, errNotYet), errors.Is(err, context.DeadlineExceeded):
+		default:
+			return err
+		}
+		t := time.NewTimer(leaderPoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("wait for a leader of %s: %w", what, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
 // ensureConsumer creates the durable consumer if it is missing. An
 // existing one is left as it is: its delivery state is the point, and its
-// start policy cannot change.
+// start policy cannot change. It asks to create first, like Ensure: the
+// server answers at once for one that exists (no error with the same
+// configuration, ErrConsumerExists with another), where asking for the
+// consumer's info on a cluster goes unanswered while another host's
+// create of it is under way.
 func ensureConsumer(ctx context.Context, js jetstream.JetStream, stream string, cc jetstream.ConsumerConfig) error {
-	st, err := js.Stream(ctx, stream)
-	if err != nil {
-		return err
-	}
-	_, err = st.Consumer(ctx, cc.Durable)
-	if errors.Is(err, jetstream.ErrConsumerNotFound) {
-		_, err = st.CreateConsumer(ctx, cc)
-		if errors.Is(err, jetstream.ErrConsumerExists) {
-			err = nil // another host made it meanwhile
-		}
+	_, err := js.CreateConsumer(ctx, stream, cc)
+	if errors.Is(err, jetstream.ErrConsumerExists) {
+		return nil
 	}
 	return err
 }
@@ -506,14 +642,13 @@ func ensureConsumer(ctx context.Context, js jetstream.JetStream, stream string, 
 // AllowMsgTTL off, which the server refuses.
 func ensureWriteOnce(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValueConfig, keepAll bool) error {
 	name := "KV_" + kv.Bucket
-	st, err := js.Stream(ctx, name)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		_, err = js.CreateKeyValue(ctx, kv)
-		if err != nil && !errors.Is(err, jetstream.ErrBucketExists) {
-			return err
-		}
-		st, err = js.Stream(ctx, name)
+	// Create first, as Ensure does: the bucket exists (with the settings
+	// below, so not as created) unless this is the first start.
+	_, err := js.CreateKeyValue(ctx, kv)
+	if err != nil && !errors.Is(err, jetstream.ErrBucketExists) {
+		return err
 	}
+	st, err := waitLeader(ctx, js, name)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package layout_test
 
 import (
+	"context"
 	"flag"
 	"os"
 	"strings"
@@ -145,4 +146,60 @@ func TestRelayConsumer(t *testing.T) {
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, info.AckFloor.Stream, "Ensure again keeps the delivery state")
 	assert.Equal(t, jetstream.PriorityPolicyPinned, info.Config.PriorityPolicy)
+}
+
+// TestEnsureUpdatesExisting: Ensure on a layout that exists with another
+// retention applies the new one.
+func TestEnsureUpdatesExisting(t *testing.T) {
+	srv := natstest.Start(t, natstest.Bare())
+	js := srv.JetStream()
+	require.NoError(t, layout.Default().Ensure(t.Context(), js))
+	l, err := layout.New(layout.Config{EventsMaxAge: time.Hour, CallsMaxCount: 10})
+	require.NoError(t, err)
+	require.NoError(t, l.Ensure(t.Context(), js))
+	for name, check := range map[string]func(jetstream.StreamConfig){
+		layout.EventsStream: func(c jetstream.StreamConfig) { assert.Equal(t, time.Hour, c.MaxAge) },
+		layout.CallsStream:  func(c jetstream.StreamConfig) { assert.EqualValues(t, 10, c.MaxMsgs) },
+	} {
+		st, err := js.Stream(t.Context(), name)
+		require.NoError(t, err)
+		check(st.CachedInfo().Config)
+	}
+}
+
+// TestEnsureConcurrentOnCluster: hosts that start together on a fresh
+// three-node cluster all ensure the replicated layout at once, and every
+// one of them is answered.
+func TestEnsureConcurrentOnCluster(t *testing.T) {
+	c := natstest.Cluster(t, 3)
+	l, err := layout.New(layout.Config{Replicas: 3})
+	require.NoError(t, err)
+	errs := make(chan error, c.Len())
+	for i := range c.Len() {
+		js := c.JetStream(i)
+		go func() { errs <- l.Ensure(t.Context(), js) }()
+	}
+	for range c.Len() {
+		select {
+		case err := <-errs:
+			require.NoError(t, err)
+		case <-time.After(2 * time.Minute):
+			t.Fatal("an Ensure was not answered")
+		}
+	}
+	js := c.JetStream(0)
+	for _, sc := range l.Streams() {
+		st, err := js.Stream(t.Context(), sc.Name)
+		require.NoError(t, err)
+		assert.Equal(t, 3, st.CachedInfo().Config.Replicas, sc.Name)
+	}
+	for i := range c.Len() {
+		js := c.JetStream(i)
+		require.Eventually(t, func() bool {
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+			defer cancel()
+			cons, err := js.Consumer(ctx, "KV_"+layout.PropsBucket, layout.PropsRelay)
+			return err == nil && cons.CachedInfo().Cluster != nil && cons.CachedInfo().Cluster.Leader != ""
+		}, 30*time.Second, 20*time.Millisecond, "node %d: the relay consumer has a leader", i)
+	}
 }

@@ -3,6 +3,13 @@
 // out in-process client connections (no TCP unless Config.Listen asks for it),
 // or connects to an external NATS server instead (Connect).
 //
+// With Config.Cluster the server is one node of a cluster: it joins its
+// peers through routes (with credentials beyond loopback), JetStream runs
+// clustered, and the log adapter reports a peer it cannot reach once, not
+// on every attempt. Start does not wait for the peers; Waiting says what
+// the cluster still lacks. See docs/RATIONALE.md, "Why do the embedded
+// servers form the cluster, and how does a node start?".
+//
 // # Why fsync once a second by default?
 //
 // JetStream's own default sync_interval is 2 minutes: an acknowledged write

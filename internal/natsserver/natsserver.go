@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,7 +43,10 @@ type Config struct {
 	DataDir string
 	// Listen is the TCP address clients may connect to ("127.0.0.1:4222",
 	// ":4222" binds DefaultHost, port 0 picks a free port); empty means no
-	// TCP listener, only in-process connections.
+	// TCP listener, only in-process connections, except when clustered:
+	// nats-server opens its routes only after a client listener, so a
+	// clustered server without Listen listens on DefaultHost with a port
+	// the kernel picks.
 	Listen string
 	// Auth is what every client must present, the host's in-process
 	// connections included; it is required when Listen is not a loopback
@@ -55,9 +59,15 @@ type Config struct {
 	// SyncInterval is JetStream's sync_interval: 0 means DefaultSyncInterval,
 	// SyncAlways fsyncs every write.
 	SyncInterval time.Duration
-	// ServerName names the server (JetStream requires a stable name across
-	// restarts when clustered); empty means "wasmfaas".
+	// ServerName names the server. A clustered JetStream needs a name
+	// that is unique in the cluster and the same across restarts; empty
+	// means "wasmfaas" on a single node and, when clustered, a name
+	// derived from Cluster.Listen ("wasmfaas-10.0.0.1-6222").
 	ServerName string
+	// Cluster joins other nodes through routes into one JetStream
+	// cluster; the zero value is a single node. Start does not wait for
+	// the peers: the first node of a cluster starts alone.
+	Cluster ClusterConfig
 	// Logger receives the server's log lines; nil discards them.
 	Logger *slog.Logger
 }
@@ -72,6 +82,10 @@ type Server struct {
 
 	// auth is what Conn's connections present (Config.Auth).
 	auth []nats.Option
+	// clustered is set when Config.Cluster has a name; routes is what the
+	// adapter knows of the routes' connect failures.
+	clustered bool
+	routes    *routeLog
 
 	mu    sync.Mutex
 	conns []*nats.Conn
@@ -82,6 +96,9 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("start nats server: empty data directory")
 	}
+	if strings.ContainsAny(cfg.ServerName, " \t\r\n") {
+		return nil, fmt.Errorf("start nats server: server name %q has spaces", cfg.ServerName)
+	}
 	opts := &server.Options{
 		ServerName: cfg.ServerName,
 		JetStream:  true,
@@ -89,6 +106,9 @@ func Start(cfg Config) (*Server, error) {
 		NoSigs:     true,
 		MaxPayload: MaxPayload,
 		DontListen: cfg.Listen == "",
+	}
+	if err := cfg.Cluster.apply(opts); err != nil {
+		return nil, fmt.Errorf("start nats server: %w", err)
 	}
 	if opts.ServerName == "" {
 		opts.ServerName = "wasmfaas"
@@ -103,6 +123,13 @@ func Start(cfg Config) (*Server, error) {
 		opts.SyncInterval = DefaultSyncInterval
 	default:
 		opts.SyncInterval = cfg.SyncInterval
+	}
+	if cfg.Listen == "" && cfg.Cluster.Name != "" {
+		// nats-server starts its route listener only once its client
+		// listener is up, and never without one (DontListen), so a
+		// clustered server listens for clients on loopback at least.
+		opts.DontListen = false
+		opts.Host, opts.Port = DefaultHost, server.RANDOM_PORT
 	}
 	if cfg.Listen != "" {
 		host, port, err := splitListen(cfg.Listen)
@@ -141,17 +168,25 @@ func Start(cfg Config) (*Server, error) {
 	log := cfg.Logger
 	quiet := new(atomic.Bool)
 	quiet.Store(true)
+	// The adapter is installed without a logger too: it is what tracks the
+	// routes' failures for Waiting. nats-server calls Debugf only when
+	// told that debug is on, so it is on when the logger takes DEBUG.
+	routes := &routeLog{}
+	adapted := slog.New(slog.DiscardHandler)
+	debug := false
 	if log != nil {
 		log = log.With("component", "natsserver")
-		srv.SetLoggerV2(slogAdapter{log: log, quiet: quiet}, false, false, false)
+		adapted = log
+		debug = log.Enabled(context.Background(), slog.LevelDebug)
 	}
+	srv.SetLoggerV2(slogAdapter{log: adapted, quiet: quiet, routes: routes}, debug, false, false)
 	srv.Start()
 	if !srv.ReadyForConnections(readyTimeout) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("start nats server: not ready after %s", readyTimeout)
 	}
 	quiet.Store(false)
-	return &Server{srv: srv, log: log, quiet: quiet, auth: auth}, nil
+	return &Server{srv: srv, log: log, quiet: quiet, auth: auth, clustered: cfg.Cluster.Name != "", routes: routes}, nil
 }
 
 // splitListen parses Listen into a host (DefaultHost when empty) and port.
@@ -296,12 +331,16 @@ func Connect(url string, opts ...ConnectOption) (*nats.Conn, error) {
 // prints when it starts (version, "Starting nats-server", JetStream's
 // settings, …) and stops are DEBUG: the host's own start-up line is the one
 // INFO line an operator needs, and the banner is there with log.level debug.
+// Failed route connect attempts go through routes, which logs one WARN
+// line per unreachable peer instead of one per attempt.
 type slogAdapter struct {
-	log   *slog.Logger
-	quiet *atomic.Bool
+	log    *slog.Logger
+	quiet  *atomic.Bool
+	routes *routeLog
 }
 
 func (a slogAdapter) Noticef(format string, v ...any) {
+	a.routes.handle(a.log, format, v)
 	level := slog.LevelInfo
 	if a.quiet.Load() {
 		level = slog.LevelDebug
@@ -311,6 +350,18 @@ func (a slogAdapter) Noticef(format string, v ...any) {
 
 func (a slogAdapter) Warnf(format string, v ...any)  { a.log.Warn(fmt.Sprintf(format, v...)) }
 func (a slogAdapter) Fatalf(format string, v ...any) { a.log.Error(fmt.Sprintf(format, v...)) }
-func (a slogAdapter) Errorf(format string, v ...any) { a.log.Error(fmt.Sprintf(format, v...)) }
-func (a slogAdapter) Debugf(format string, v ...any) { a.log.Debug(fmt.Sprintf(format, v...)) }
+
+func (a slogAdapter) Errorf(format string, v ...any) {
+	if a.routes.handle(a.log, format, v) {
+		return
+	}
+	a.log.Error(fmt.Sprintf(format, v...))
+}
+
+func (a slogAdapter) Debugf(format string, v ...any) {
+	if a.routes.handle(a.log, format, v) {
+		return
+	}
+	a.log.Debug(fmt.Sprintf(format, v...))
+}
 func (a slogAdapter) Tracef(format string, v ...any) { a.log.Debug(fmt.Sprintf(format, v...)) }

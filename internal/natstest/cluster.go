@@ -17,14 +17,14 @@ import (
 	"github.com/wasmfaas/wasmfaas/internal/natsserver"
 )
 
-// clusterName is the name of every test cluster.
-const clusterName = "natstest"
+// ClusterName is the name of every test cluster.
+const ClusterName = "natstest"
 
 // Nodes is a cluster of embedded nats-server nodes with JetStream, joined
 // by routes, all on 127.0.0.1; see Cluster.
 type Nodes struct {
 	t    testing.TB
-	seed *server.Server
+	seed *Seed
 
 	mu    sync.Mutex
 	nodes []*node
@@ -44,26 +44,16 @@ type node struct {
 // Every port is picked by the kernel. nats-server refuses to start a
 // JetStream node without a configured route, and the first node cannot
 // know an address before anything listens, so the cluster has one more
-// server: a seed without JetStream, started first on cluster port 0, whose
-// actual cluster address every node routes to (nats-server's own tests
-// point routes at the first server's address the same way). The nodes
-// learn about each other from it; the seed holds no data and is not one
-// of the n nodes.
+// server: a Seed, started first on cluster port 0, whose actual cluster
+// address every node routes to (nats-server's own tests point routes at
+// the first server's address the same way). The nodes learn about each
+// other from it; the seed holds no data and is not one of the n nodes.
 func Cluster(t testing.TB, n int) *Nodes {
 	t.Helper()
 	require.Positive(t, n)
 	c := &Nodes{t: t}
 	t.Cleanup(c.stopAll)
-	seed, err := startNode(&server.Options{
-		ServerName: "seed",
-		Host:       natsserver.DefaultHost,
-		Port:       server.RANDOM_PORT,
-		NoSigs:     true,
-		MaxPayload: natsserver.MaxPayload,
-		Cluster:    server.ClusterOpts{Name: clusterName, Host: natsserver.DefaultHost, Port: server.RANDOM_PORT},
-	})
-	require.NoError(t, err)
-	c.seed = seed
+	c.seed = StartSeed(t)
 	for i := range n {
 		opts := &server.Options{
 			ServerName: "n" + strconv.Itoa(i),
@@ -74,12 +64,12 @@ func Cluster(t testing.TB, n int) *Nodes {
 			NoSigs:     true,
 			MaxPayload: natsserver.MaxPayload,
 			Cluster: server.ClusterOpts{
-				Name: clusterName,
+				Name: ClusterName,
 				Host: natsserver.DefaultHost,
 				Port: server.RANDOM_PORT,
 			},
 		}
-		opts.Routes = []*url.URL{routeURL(seed.ClusterAddr())}
+		opts.Routes = []*url.URL{c.seed.routeURL()}
 		nd := &node{opts: opts}
 		srv, err := startNode(opts)
 		require.NoError(t, err, "node %d", i)
@@ -95,8 +85,86 @@ func Cluster(t testing.TB, n int) *Nodes {
 	return c
 }
 
-func routeURL(a *net.TCPAddr) *url.URL {
-	return &url.URL{Scheme: "nats-route", Host: a.String()}
+// Seed is a nats-server without JetStream that listens only for routes,
+// on 127.0.0.1 with a port the kernel picks, in cluster ClusterName: the
+// address the first node of a cluster can route to before any node
+// listens. It keeps its port across Restart.
+type Seed struct {
+	t    testing.TB
+	opts *server.Options
+
+	mu  sync.Mutex
+	srv *server.Server // nil while stopped
+}
+
+// StartSeed starts a Seed; t.Cleanup stops it.
+func StartSeed(t testing.TB) *Seed {
+	t.Helper()
+	opts := &server.Options{
+		ServerName: "seed",
+		Host:       natsserver.DefaultHost,
+		Port:       server.RANDOM_PORT,
+		NoSigs:     true,
+		MaxPayload: natsserver.MaxPayload,
+		Cluster:    server.ClusterOpts{Name: ClusterName, Host: natsserver.DefaultHost, Port: server.RANDOM_PORT},
+	}
+	srv, err := startNode(opts)
+	require.NoError(t, err)
+	opts.Port = srv.Addr().(*net.TCPAddr).Port
+	opts.Cluster.Port = srv.ClusterAddr().Port
+	s := &Seed{t: t, opts: opts, srv: srv}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// URL is the seed's route address, nats://127.0.0.1:<port>.
+func (s *Seed) URL() string {
+	return "nats://" + net.JoinHostPort(natsserver.DefaultHost, strconv.Itoa(s.opts.Cluster.Port))
+}
+
+func (s *Seed) routeURL() *url.URL {
+	return &url.URL{Scheme: "nats-route", Host: net.JoinHostPort(natsserver.DefaultHost, strconv.Itoa(s.opts.Cluster.Port))}
+}
+
+// Server is the running seed; nil while stopped.
+func (s *Seed) Server() *server.Server {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.srv
+}
+
+// Stop shuts the seed down and waits until it is down; stopping a stopped
+// seed does nothing.
+func (s *Seed) Stop() {
+	s.mu.Lock()
+	srv := s.srv
+	s.srv = nil
+	s.mu.Unlock()
+	if srv != nil {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	}
+}
+
+// Restart starts a stopped seed again on its ports (waiting until they are
+// free again).
+func (s *Seed) Restart() {
+	s.t.Helper()
+	s.Stop()
+	var (
+		srv *server.Server
+		err error
+	)
+	deadline := time.Now().Add(waitTimeout)
+	for srv, err = startNode(s.opts); err != nil; srv, err = startNode(s.opts) {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("natstest: restart seed: %v", err)
+		}
+		<-time.After(pollInterval) // its ports may not be free yet
+	}
+	s.mu.Lock()
+	s.srv = srv
+	s.mu.Unlock()
 }
 
 // startNode starts a nats-server with opts and waits until it accepts
@@ -182,7 +250,7 @@ func (c *Nodes) Restart(i int) {
 	c.Stop(i)
 	c.mu.Lock()
 	opts := c.nodes[i].opts
-	opts.Routes = []*url.URL{routeURL(c.seed.ClusterAddr())}
+	opts.Routes = []*url.URL{c.seed.routeURL()}
 	for j, nd := range c.nodes {
 		if j != i {
 			opts.Routes = append(opts.Routes, &url.URL{Scheme: "nats-route",
@@ -291,7 +359,6 @@ func (c *Nodes) stopAll() {
 		c.Stop(i)
 	}
 	if c.seed != nil {
-		c.seed.Shutdown()
-		c.seed.WaitForShutdown()
+		c.seed.Stop()
 	}
 }

@@ -1,6 +1,7 @@
 // Package natstest owns the embedded NATS servers of the tests: one server
-// with JetStream (Start) or a JetStream cluster over routes (Cluster), on
-// 127.0.0.1 with ports the kernel picks, stopped by t.Cleanup.
+// with JetStream (Start), a JetStream cluster over routes (Cluster), or the
+// route-only Seed that embedded cluster nodes started by a test route to,
+// on 127.0.0.1 with ports the kernel picks, stopped by t.Cleanup.
 //
 // A server keeps its data directory and the TCP port it got on its first
 // start, so Restart brings it back where clients left it: that is what the
