@@ -121,7 +121,7 @@ test-go: setup
 test-examples: $(WASMFAAS) guests
 	@set -e; $(foreach e,$(EXAMPLES),$(foreach l,$(LANGS),$(foreach s,$(STORES),echo "== examples/$(e) ($(l), $(s) store)"; $(WASMFAAS) test --store $(s) $(GUESTS)/$(e)-$(l).wasm examples/$(e)/testdata;)))
 
-## bench: the Invoke benchmarks and the floor; then, in one run, the host against the floor and Extism (internal/benchcmp), as a table; then HTTP invoke against a native handler (TestHTTPLoad); then routing, NATS publish to ack, against a no-Wasm consumer (TestRouteLoad); then a restart with 10 Go functions (TestRestartLoad); then memory per warm instance (TestDensity); then 1, 2 and 3 hosts on a 3-node cluster (TestScaleLoad)
+## bench: the Invoke benchmarks and the floor; then, in one run, the host against the floor and Extism (internal/benchcmp), as a table; then HTTP invoke against a native handler (TestHTTPLoad); then routing, NATS publish to ack, against a no-Wasm consumer (TestRouteLoad); then a restart with 10 Go functions (TestRestartLoad); then memory per warm instance (TestDensity); then 1, 2 and 3 hosts on a 3-node cluster (TestScaleLoad, in one process; TestScalePinned, serve processes pinned to cores)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./host/... ./store/...
 	@mkdir -p $(BUILD)
@@ -131,6 +131,7 @@ bench:
 	set -o pipefail; cd internal/benchcmp && $(GO) test -run '^TestRestartLoad$$' -count=1 -v . | tee ../../$(BUILD)/restart.txt
 	set -o pipefail; cd internal/benchcmp && $(GO) test -run '^TestDensity$$' -count=1 -v . | tee ../../$(BUILD)/density.txt
 	set -o pipefail; cd internal/benchcmp && $(GO) test -run '^TestScaleLoad$$' -count=1 -v . | tee ../../$(BUILD)/scale.txt
+	set -o pipefail; cd internal/benchcmp && $(GO) test -run '^TestScalePinned$$' -count=1 -v . | tee ../../$(BUILD)/scale-pinned.txt
 
 # FUZZTIME is how long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 30s

@@ -34,6 +34,9 @@ func newBucket(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValu
 	if err != nil {
 		return nil, err
 	}
+	if m != nil {
+		m.stream = st
+	}
 	return &bucket{js: js, kv: kv, stream: st, m: m, pre: "$KV." + kv.Bucket() + "."}, nil
 }
 

@@ -34,6 +34,9 @@ type mirror struct {
 	kv  jetstream.KeyValue
 	nc  *nats.Conn
 	log *slog.Logger
+	// stream is the bucket's stream, read by the stall check (run); set
+	// by newBucket before the mirror starts.
+	stream jetstream.Stream
 
 	// mu guards the fields below.
 	mu         sync.RWMutex
@@ -107,7 +110,14 @@ func (m *mirror) rebuild() (<-chan struct{}, error) {
 	return ready, nil
 }
 
-// run applies the watch's entries to v until the watch ends.
+// run applies the watch's entries to v until the watch ends. Once v is
+// ready it checks, every stallCheck, that the watch is not stuck: a
+// JetStream KV watch is an ordered consumer whose recreation, when the
+// server refuses it (on a cluster electing leaders, say), ends it
+// silently and leaves the mirror stale. A message of the bucket after the
+// last one the watch delivered, still not delivered one check later,
+// means it is stuck: the mirror is rebuilt (reads go to the server
+// meanwhile).
 func (m *mirror) run(ctx context.Context, w jetstream.KeyWatcher, v *view, ready chan struct{}) {
 	defer func() {
 		_ = w.Stop()
@@ -118,10 +128,29 @@ func (m *mirror) run(ctx context.Context, w jetstream.KeyWatcher, v *view, ready
 			}
 		}()
 	}()
+	tick := time.NewTicker(stallCheck)
+	defer tick.Stop()
+	var seen, waiting uint64 // the last revision delivered; one found after it at the last check
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-tick.C:
+			if m.stream == nil || !m.isReady(v) {
+				continue
+			}
+			if waiting != 0 && seen < waiting {
+				m.log.Warn("bucket mirror stopped receiving changes; rebuilding", "bucket", m.kv.Bucket(), "delivered", seen, "stored", waiting)
+				go func() { _, _ = m.rebuild() }()
+				return
+			}
+			waiting = 0
+			gctx, cancel := context.WithTimeout(ctx, stallCheck)
+			next, err := m.stream.GetMsg(gctx, seen+1, jetstream.WithGetMsgSubject("$KV."+m.kv.Bucket()+".>"))
+			cancel()
+			if err == nil {
+				waiting = next.Sequence
+			}
 		case e, ok := <-w.Updates():
 			if !ok {
 				m.mu.Lock()
@@ -141,11 +170,22 @@ func (m *mirror) run(ctx context.Context, w jetstream.KeyWatcher, v *view, ready
 				close(ready)
 				continue
 			}
+			seen = max(seen, e.Revision())
 			deleted := e.Operation() != jetstream.KeyValuePut
 			m.applyLocked(v, e.Key(), e.Value(), e.Revision(), deleted)
 			m.mu.Unlock()
 		}
 	}
+}
+
+// stallCheck is how often run checks that its watch is not stuck.
+const stallCheck = 500 * time.Millisecond
+
+// isReady reports whether v is ready.
+func (m *mirror) isReady(v *view) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return v.ready
 }
 
 // apply records a write this Store made (read-your-writes).
