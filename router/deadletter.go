@@ -137,8 +137,8 @@ func (d *DeadLetter) OriginalEvent() cloudevents.Event {
 
 // deadLetter publishes d to its trigger's dead-letter subject, then
 // terminates the message. If the dead letter cannot be stored, the message
-// is NAKed while a delivery is left (see maxDeliver), otherwise publishing
-// is retried until the router stops.
+// is NAKed and comes back (the consumer has no delivery limit: see
+// maxDeliver); if the router is stopping, it is left unacked.
 func (r *Router) deadLetter(ctx context.Context, d *delivered) {
 	log := r.log.With(logKeyTrigger, d.t.Name, logKeyEvent, d.ev.ID(), logKeyAttempt, d.attempt)
 	msg, err := r.deadLetterMsg(d)
@@ -147,15 +147,10 @@ func (r *Router) deadLetter(ctx context.Context, d *delivered) {
 		_ = d.m.NakWithDelay(time.Second)
 		return
 	}
-	spare := d.attempt < maxDeliver(d.t)
-	pctx := ctx
-	if spare {
-		var cancel context.CancelFunc
-		pctx, cancel = context.WithTimeout(ctx, r.cfg.PublishTimeout)
-		defer cancel()
-	}
+	pctx, cancel := context.WithTimeout(ctx, r.cfg.PublishTimeout)
+	defer cancel()
 	if err := publishRetry(pctx, r.js, msg); err != nil {
-		if spare && ctx.Err() == nil {
+		if ctx.Err() == nil {
 			log.Warn("publish dead letter; redelivering", logKeyError, err)
 			_ = d.m.NakWithDelay(time.Second)
 			return

@@ -548,12 +548,15 @@ func (r *Router) startOf(ctx context.Context, src source, t Trigger) (jetstream.
 	return jetstream.ConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy}, nil
 }
 
-// maxDeliver is the consumer's MaxDeliver: the trigger's attempts plus one
-// spare delivery. The spare is only used when the last attempt's dead
-// letter could not be published (NATS unavailable, the process killed
-// between the call and the publish): without it, the server would never
-// redeliver the message and it would be lost for this trigger.
-func maxDeliver(t Trigger) int { return t.Delivery.Retries + 2 }
+// maxDeliver is the consumer's MaxDeliver: unlimited. The router itself
+// ends an event's attempts (dead-lettering it after the last failed one);
+// a server-side limit would count deliveries that never reached a call,
+// those held by a host that died, those fetched by a host that stopped
+// before starting them, those lost with a NATS node, and drop an event
+// silently, with no call and no dead letter, once they add up. A delivery
+// past the trigger's attempts runs the call once more, as the last
+// attempt: an event whose earlier deliveries were lost still gets a call.
+func maxDeliver(Trigger) int { return -1 }
 
 func (w *worker) stop() {
 	w.once.Do(func() {
