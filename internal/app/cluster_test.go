@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -110,7 +111,7 @@ func TestClusterFaults(t *testing.T) {
 				}
 			}
 			return false
-		}, 20*time.Second, 10*time.Millisecond, "host %d delivers the trigger", i)
+		}, 60*time.Second, 10*time.Millisecond, "host %d delivers the trigger", i)
 	}
 
 	// The publisher: its own connection, to node 0 first; every event
@@ -242,7 +243,37 @@ func TestClusterFaults(t *testing.T) {
 				dl = info.State.Msgs
 			}
 		}
-		t.Fatalf("%d of %d events have an ok call; calls by status %v; %d dead letters", len(ok), n, statuses, dl)
+		var missing, dups []string
+		for i := range n {
+			id := fmt.Sprintf("load-%05d", i)
+			switch ok[id] {
+			case 0:
+				missing = append(missing, id)
+			case 1:
+			default:
+				dups = append(dups, id)
+			}
+		}
+		for id, c := range ok {
+			if !strings.HasPrefix(id, "load-") {
+				dups = append(dups, fmt.Sprintf("%q×%d", id, c))
+			}
+		}
+		var consumer string
+		if c, err := calls.Consumer(ctx, layout.EventsStream, router.DurableName("all")); err == nil {
+			if info, err := c.Info(ctx); err == nil {
+				consumer = fmt.Sprintf("delivered %d, ack floor %d, pending %d, ack pending %d, redelivered %d",
+					info.Delivered.Stream, info.AckFloor.Stream, info.NumPending, info.NumAckPending, info.NumRedelivered)
+			}
+		}
+		var callsState string
+		if st, err := calls.Stream(ctx, layout.CallsStream); err == nil {
+			if info, err := st.Info(ctx); err == nil {
+				callsState = fmt.Sprintf("%d messages, seq %d-%d, %d deleted", info.State.Msgs, info.State.FirstSeq, info.State.LastSeq, info.State.NumDeleted)
+			}
+		}
+		t.Fatalf("%d of %d events have an ok call; calls by status %v; %d dead letters; missing %v; more than one ok call %v; trigger consumer: %s; calls stream: %s; last read seq %d",
+			len(ok), n, statuses, dl, missing, dups, consumer, callsState, seq)
 	}
 	var missing, dup int
 	for i := range n {

@@ -48,7 +48,12 @@ func (c *Catalog) Invoke(ctx context.Context, function, trigger string, ev cloud
 	}
 	info := c.deps.Host.Invoke(ctx, d.fn, ev, host.WithAttempt(attempt), host.WithEmitScope(scope))
 	router.CallEnded(ctx) // the router may start its next call while this one is recorded
-	c.record(ctx, info, ev, trigger)
+	if err := c.record(ctx, info, ev, trigger); err != nil {
+		// A call is recorded before its event is settled: the caller
+		// retries (the router NAKs; HTTP answers 503), and the call runs
+		// again with its writes and emitted events idempotent.
+		return info, wrapf(ErrUnavailable, err, "call %s of %s ran but could not be recorded; send the event again", info.CallID, function)
+	}
 	if info.Status == host.StatusOK && len(info.Emitted) > 0 && c.deps.Emitter != nil {
 		if err := c.deps.Emitter.Publish(context.WithoutCancel(ctx), function, scope, ev, info.Emitted); err != nil {
 			return info, wrapf(ErrUnavailable, err, "call %s of %s ran ok but its %d emitted events are not stored; send the event again", info.CallID, function, len(info.Emitted))
@@ -63,17 +68,21 @@ func (c *Catalog) Invoke(ctx context.Context, function, trigger string, ev cloud
 // the event that caused the call, one hop further than ev so that
 // functions reacting to each other's executions stop at the router's
 // maximum hop count.
-func (c *Catalog) record(ctx context.Context, info host.ExecutionInfo, ev cloudevents.Event, trigger string) {
+//
+// It returns an error when the call log could not store the call: the
+// call must not be settled then.
+func (c *Catalog) record(ctx context.Context, info host.ExecutionInfo, ev cloudevents.Event, trigger string) error {
 	c.metrics.observe(info)
 	// Encoded once, for the log line and the call log.
 	rec, err := json.Marshal(info)
 	if err != nil {
+		// The ExecutionInfo is built from checked values; this is a bug.
 		c.log.Error("encode call", "call_id", info.CallID, "error", err)
-		return
+		return nil
 	}
 	c.log.Info("call", "call", json.RawMessage(rec))
 	if c.deps.Calls == nil {
-		return
+		return nil
 	}
 	call := store.Call{
 		ID: info.CallID, Function: info.Function, Status: string(info.Status), Start: info.Start, Record: rec, RecordEncoded: true,
@@ -105,8 +114,10 @@ func (c *Catalog) record(ctx context.Context, info host.ExecutionInfo, ev cloude
 		err = c.deps.Calls.Append(actx, call)
 	}
 	if err != nil {
-		c.log.Warn("call not recorded in the call log", "call_id", info.CallID, "error", err)
+		c.log.Warn("call not recorded in the call log; not settled", "call_id", info.CallID, "error", err)
+		return err
 	}
+	return nil
 }
 
 // Drain refuses new calls and waits for the calls in flight until ctx is

@@ -128,14 +128,46 @@ func (l *CallLog) Append(ctx context.Context, c store.Call) error {
 	if err != nil {
 		return store.WrapCall("append", c.ID, err)
 	}
-	_, err = l.js.PublishMsg(ctx, msg, jetstream.WithMsgID(encode(c.ID)), jetstream.WithExpectStream(l.cfg.Stream),
+	ack, err := l.js.PublishMsg(ctx, msg, jetstream.WithMsgID(encode(c.ID)), jetstream.WithExpectStream(l.cfg.Stream),
 		jetstream.WithExpectLastSequencePerSubject(0))
 	switch {
-	case err == nil, isConflict(err):
+	case err == nil && !ack.Duplicate:
 		return nil
+	case err == nil, isConflict(err):
+		// The server says the call is stored already: a repeat of this
+		// append. Believe it only after reading it: on a cluster a repeat
+		// sent while the stream changed leaders can be refused against a
+		// first attempt that was never stored.
+		return l.confirm(ctx, c, msg)
 	default:
 		return store.WrapCall("append", c.ID, natsUnavailable(ctx, err))
 	}
+}
+
+// confirm reads back the call an append was told is stored already and
+// stores it if it is not (without a Nats-Msg-Id: the duplicate window may
+// remember the attempt that was lost; the expected last subject sequence
+// still refuses a second record).
+func (l *CallLog) confirm(ctx context.Context, c store.Call, msg *nats.Msg) error {
+	_, err := l.calls.GetLastMsgForSubject(ctx, l.cfg.Subject+".*.*."+encode(c.ID))
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, jetstream.ErrMsgNotFound):
+		return store.WrapCall("append", c.ID, natsUnavailable(ctx, err))
+	}
+	again := nats.NewMsg(msg.Subject)
+	for k, v := range msg.Header {
+		if k != jetstream.MsgIDHeader {
+			again.Header[k] = v
+		}
+	}
+	again.Data = msg.Data
+	_, err = l.js.PublishMsg(ctx, again, jetstream.WithExpectStream(l.cfg.Stream), jetstream.WithExpectLastSequencePerSubject(0))
+	if err != nil && !isConflict(err) {
+		return store.WrapCall("append", c.ID, natsUnavailable(ctx, err))
+	}
+	return nil
 }
 
 // Get implements store.CallLog: one direct get of the last message on

@@ -238,7 +238,7 @@ func waitWindowPassed(t *testing.T, js jetstream.JetStream, st jetstream.Stream)
 	require.Eventually(t, func() bool {
 		ack, err := js.Publish(ctx, probe, nil, jetstream.WithMsgID("window-probe"))
 		return err == nil && !ack.Duplicate
-	}, 10*time.Second, 5*time.Millisecond, "the duplicate window passes")
+	}, 30*time.Second, 5*time.Millisecond, "the duplicate window passes")
 	require.NoError(t, st.Purge(ctx, jetstream.WithPurgeSubject(probe)))
 }
 
