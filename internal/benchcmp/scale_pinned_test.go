@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,18 +114,8 @@ func measurePinned(t *testing.T, bin, taskset string, wasm []byte, k, n int) flo
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s after 60s", what)
-			}
-			time.Sleep(20 * time.Millisecond) // polling the hosts
-		}
-	}
 	for i, a := range addrs {
-		waitFor(fmt.Sprintf("host %d ready", i), func() bool { return get(a, "/readyz") == http.StatusOK })
+		pollUntil(t, fmt.Sprintf("host %d ready", i), func() bool { return get(a, "/readyz") == http.StatusOK })
 	}
 	post := func(method, path, ctype string, body []byte) []byte {
 		req, _ := http.NewRequest(method, "http://"+addrs[0]+path, bytes.NewReader(body))
@@ -151,17 +140,17 @@ func measurePinned(t *testing.T, bin, taskset string, wasm []byte, k, n int) flo
 	post("PUT", "/v1/functions/noop", "application/json", []byte(`{"module": "`+digest+`"}`))
 	post("PUT", "/v1/triggers/"+routeConsumer, "application/json", []byte(`{"function": "noop", "filters": [{"exact": {"type": "`+routeType+`"}}]}`))
 	for i, a := range addrs {
-		waitFor(fmt.Sprintf("host %d runs the function", i), func() bool { return get(a, "/v1/functions/noop") == http.StatusOK })
+		pollUntil(t, fmt.Sprintf("host %d runs the function", i), func() bool { return get(a, "/v1/functions/noop") == http.StatusOK })
 	}
 	js := nodes.JetStream(0, jetstream.WithPublishAsyncMaxPending(4096))
 	var cons jetstream.Consumer
-	waitFor("the trigger's consumer", func() bool {
+	pollUntil(t, "the trigger's consumer", func() bool {
 		var err error
 		cons, err = js.Consumer(ctx, layout.EventsStream, router.DurableName(routeConsumer))
 		return err == nil
 	})
 	// Every host pulls: each keeps a pull request waiting while idle.
-	waitFor(fmt.Sprintf("%d hosts pulling", k), func() bool {
+	pollUntil(t, fmt.Sprintf("%d hosts pulling", k), func() bool {
 		info, err := cons.Info(ctx)
 		return err == nil && info.NumWaiting >= k
 	})
@@ -175,23 +164,5 @@ func measurePinned(t *testing.T, bin, taskset string, wasm []byte, k, n int) flo
 		}
 		msgs[i] = m
 	}
-	start := time.Now()
-	var last atomic.Uint64
-	if err := publishAll(js, msgs, &last); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		info, err := cons.Info(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info.AckFloor.Stream >= last.Load() && info.NumAckPending == 0 {
-			break
-		}
-		if time.Since(start) > 5*time.Minute {
-			t.Fatal("not every event acked after 5 minutes")
-		}
-		time.Sleep(2 * time.Millisecond) // the ack floor is polled: its resolution is the measurement's
-	}
-	return float64(n) / time.Since(start).Seconds()
+	return publishAndWait(t, js, cons, msgs)
 }

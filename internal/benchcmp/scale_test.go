@@ -124,14 +124,10 @@ func measureScale(t *testing.T, wasm []byte, k, concurrency, n int) float64 {
 	deployModule(t, hosts[0].Handler(), wasm, "noop")
 	apiDo(t, hosts[k-1].Handler(), "PUT", "/v1/triggers/"+routeConsumer, "application/json",
 		[]byte(`{"function": "noop", "filters": [{"exact": {"type": "`+routeType+`"}}]}`))
-	deadline := time.Now().Add(60 * time.Second)
 	for i, a := range hosts {
-		for !delivers(a, routeConsumer) || !hasFunction(a, "noop") {
-			if time.Now().After(deadline) {
-				t.Fatalf("host %d does not run the function and deliver the trigger after 60s", i)
-			}
-			time.Sleep(10 * time.Millisecond) // polling the host's trigger set
-		}
+		pollUntil(t, fmt.Sprintf("host %d runs the function and delivers the trigger", i), func() bool {
+			return delivers(a, routeConsumer) && hasFunction(a, "noop")
+		})
 	}
 	js := nodes.JetStream(0, jetstream.WithPublishAsyncMaxPending(4096))
 	cons, err := js.Consumer(ctx, layout.EventsStream, router.DurableName(routeConsumer))
@@ -148,25 +144,50 @@ func measureScale(t *testing.T, wasm []byte, k, concurrency, n int) float64 {
 		}
 		msgs[i] = m
 	}
+	return publishAndWait(t, js, cons, msgs)
+}
+
+// publishAndWait publishes msgs and waits until cons has acked the last
+// one, polling its ack floor every 2 ms (the measurement's resolution);
+// it returns the events/s from the first publish to the last ack.
+func publishAndWait(t *testing.T, js jetstream.JetStream, cons jetstream.Consumer, msgs []*nats.Msg) float64 {
+	t.Helper()
 	start := time.Now()
 	var last atomic.Uint64
 	if err := publishAll(js, msgs, &last); err != nil {
 		t.Fatal(err)
 	}
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
 	for {
-		info, err := cons.Info(ctx)
+		info, err := cons.Info(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
 		if info.AckFloor.Stream >= last.Load() && info.NumAckPending == 0 {
-			break
+			return float64(len(msgs)) / time.Since(start).Seconds()
 		}
 		if time.Since(start) > 5*time.Minute {
 			t.Fatal("not every event acked after 5 minutes")
 		}
-		time.Sleep(2 * time.Millisecond) // the ack floor is polled: its resolution is the measurement's
+		<-tick.C
 	}
-	return float64(n) / time.Since(start).Seconds()
+}
+
+// pollUntil asks cond every 10 ms until it holds, failing the test after
+// 60 s: for state that has no event to wait on (a host's live function and
+// trigger set, an HTTP answer).
+func pollUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after 60s", what)
+		}
+		<-tick.C
+	}
 }
 
 // hasFunction reports whether function name is live on a.
