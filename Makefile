@@ -34,9 +34,9 @@ $(WASMFAAS): FORCE
 
 FORCE:
 
-## setup: install the C guest toolchain (clang 14, lld, wasi-libc) when it is missing
+## setup: install the guest and browser toolchains (C: clang 14, lld, wasi-libc; Rust: Debian rustc/cargo with wasm32-wasi; chromium; AssemblyScript through npm ci) when missing
 setup:
-	@bash scripts/setup-c.sh
+	@bash scripts/setup.sh
 
 ## run: build and start `wasmfaas serve` on the embedded default
 run: $(WASMFAAS)

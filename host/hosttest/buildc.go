@@ -16,10 +16,10 @@ import (
 )
 
 // CCompiler is the C compiler BuildC runs: clang 14, which targets
-// wasm32-wasi with Debian's wasi-libc. scripts/setup-c.sh installs it.
+// wasm32-wasi with Debian's wasi-libc. scripts/setup.sh installs it.
 const CCompiler = "clang-14"
 
-// DefaultWASISysroot is where scripts/setup-c.sh links the WASI sysroot;
+// DefaultWASISysroot is where scripts/setup.sh links the WASI sysroot;
 // $WASI_SYSROOT overrides it.
 const DefaultWASISysroot = "/usr/share/wasi-sysroot"
 
@@ -62,14 +62,14 @@ func BuildC(ctx context.Context, dir string) (string, error) {
 	}
 	cc, err := exec.LookPath(CCompiler)
 	if err != nil {
-		return "", fmt.Errorf("build c guest %s: %s not found: run scripts/setup-c.sh (make setup) to install the C toolchain", dir, CCompiler)
+		return "", fmt.Errorf("build c guest %s: %s not found: run scripts/setup.sh (make setup) to install the C toolchain", dir, CCompiler)
 	}
 	sysroot := os.Getenv("WASI_SYSROOT")
 	if sysroot == "" {
 		sysroot = DefaultWASISysroot
 	}
 	if !fileExists(filepath.Join(sysroot, "include", "stdio.h")) {
-		return "", fmt.Errorf("build c guest %s: no WASI sysroot at %s: run scripts/setup-c.sh (make setup)", dir, sysroot)
+		return "", fmt.Errorf("build c guest %s: no WASI sysroot at %s: run scripts/setup.sh (make setup)", dir, sysroot)
 	}
 	args := append([]string{"--sysroot=" + sysroot}, CFlags...)
 	if reactor {

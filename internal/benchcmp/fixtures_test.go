@@ -31,7 +31,7 @@ const (
 // noop-c rows of BenchmarkCompare and the C row of TestDensity are skipped,
 // not failed, where it is nil (e.g. to compare against a checkout from
 // before hosttest.BuildC). BuildC needs clang-14 and a WASI sysroot
-// (scripts/setup-c.sh).
+// (scripts/setup.sh).
 var buildC = hosttest.BuildC
 
 // cNoopGuest is the C no-op guest (guests/noop-c/noop.c); cKVGetGuest
