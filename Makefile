@@ -10,7 +10,7 @@ WASMFAAS := $(BUILD)/wasmfaas
 
 # Examples, each written in every language of LANGS (examples/<name>/<lang>);
 # each testdata/suite.json says what its function is granted.
-EXAMPLES := hello counter temperature wasi-upper
+EXAMPLES := hello counter temperature wasi-upper reminder
 LANGS := go c
 # STORES are the store backends test-examples runs every example's cases on.
 STORES := mem jetstream

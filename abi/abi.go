@@ -101,6 +101,11 @@ const (
 	KindOverloaded   = "overloaded"
 	KindLimit        = "limit"
 	KindInvalidEmit  = "invalid_emit"
+	// KindInvalidSchedule: a schedule_event with a bad key, event or time.
+	KindInvalidSchedule = "invalid_schedule"
+	// KindInvalidResponse: result_status or result_header with a value
+	// no HTTP response can carry.
+	KindInvalidResponse = "invalid_response"
 	KindUnavailable  = "unavailable"
 	KindExit         = "exit"
 	KindInternal     = "internal"
@@ -117,6 +122,9 @@ const (
 	MaxExtValueLen     = 4096
 	MaxFieldKeyLen     = 64
 	MaxErrorKindLen    = 64
+	MaxScheduleKeyLen  = 256
+	MaxHeaderNameLen   = 256
+	MaxHeaderValueLen  = 8192
 )
 
 // Capability is a group of host functions granted as a whole.
@@ -130,13 +138,14 @@ const (
 	CapConfig Capability = "config"
 	CapEmit   Capability = "emit"
 	CapKV     Capability = "kv"
-	CapProps  Capability = "props"
-	CapWASI   Capability = "wasi"
+	CapProps    Capability = "props"
+	CapSchedule Capability = "schedule"
+	CapWASI     Capability = "wasi"
 )
 
 // Capabilities lists every grantable capability in a stable order (core is
 // always granted and not listed).
-var Capabilities = []Capability{CapLog, CapInfo, CapConfig, CapEmit, CapKV, CapProps, CapWASI}
+var Capabilities = []Capability{CapLog, CapInfo, CapConfig, CapEmit, CapSchedule, CapKV, CapProps, CapWASI}
 
 // DefaultGrants are granted to a function that names none: they only affect
 // the call's own ExecutionInfo (log, info) or are needed by standard
@@ -211,11 +220,16 @@ var Functions = []Func{
 	fn(CapCore, "event_extensions", I32, "buf_ptr:i32", "buf_cap:i32"),
 	fn(CapCore, "result_set", I32, "body_ptr:i32", "body_len:i32", "ct_ptr:i32", "ct_len:i32"),
 	fn(CapCore, "error_set", I32, "kind_ptr:i32", "kind_len:i32", "msg_ptr:i32", "msg_len:i32"),
+	fn(CapCore, "result_status", I32, "code:i32"),
+	fn(CapCore, "result_header", I32, "name_ptr:i32", "name_len:i32", "val_ptr:i32", "val_len:i32"),
 	fn(CapLog, "log_write", I32, "level:i32", "msg_ptr:i32", "msg_len:i32"),
 	fn(CapInfo, "info_set", I32, "key_ptr:i32", "key_len:i32", "json_ptr:i32", "json_len:i32"),
 	fn(CapInfo, "info_get", I32, "name_ptr:i32", "name_len:i32", "buf_ptr:i32", "buf_cap:i32"),
 	fn(CapConfig, "config_get", I32, "key_ptr:i32", "key_len:i32", "buf_ptr:i32", "buf_cap:i32"),
 	fn(CapEmit, "emit_event", I32, "attrs_ptr:i32", "attrs_len:i32", "data_ptr:i32", "data_len:i32"),
+	fn(CapSchedule, "schedule_event", I32, "key_ptr:i32", "key_len:i32", "attrs_ptr:i32", "attrs_len:i32", "data_ptr:i32", "data_len:i32", "delay_ms:i64"),
+	fn(CapSchedule, "schedule_event_at", I32, "key_ptr:i32", "key_len:i32", "attrs_ptr:i32", "attrs_len:i32", "data_ptr:i32", "data_len:i32", "unix_ms:i64"),
+	fn(CapSchedule, "schedule_cancel", I32, "key_ptr:i32", "key_len:i32"),
 	fn(CapKV, "kv_get", I32, "key_ptr:i32", "key_len:i32", "buf_ptr:i32", "buf_cap:i32", "rev_ptr:i32"),
 	fn(CapKV, "kv_set", I64, "key_ptr:i32", "key_len:i32", "val_ptr:i32", "val_len:i32"),
 	fn(CapKV, "kv_delete", I32, "key_ptr:i32", "key_len:i32"),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -29,6 +30,43 @@ func checkText(what, s string, max int) error {
 
 // CheckKey validates a KV key.
 func CheckKey(k string) error { return checkText("key", k, MaxKeyLen) }
+
+// CheckScheduleKey checks a schedule key: 1-256 bytes of UTF-8 without NUL.
+func CheckScheduleKey(k string) error { return checkText("schedule key", k, MaxScheduleKeyLen) }
+
+// CheckHeader checks a response header set by result_header: the name an
+// HTTP token (RFC 9110) of at most 256 bytes, the value at most 8 KiB
+// with no control characters but tab.
+func CheckHeader(name, value string) error {
+	if name == "" || len(name) > MaxHeaderNameLen {
+		return fmt.Errorf("%w: header name must be 1-%d bytes", ErrInvalid, MaxHeaderNameLen)
+	}
+	for i := 0; i < len(name); i++ {
+		if !isTokenChar(name[i]) {
+			return fmt.Errorf("%w: header name %q: byte %d (%q) is not allowed in an HTTP header name", ErrInvalid, name, i, name[i])
+		}
+	}
+	if len(value) > MaxHeaderValueLen {
+		return fmt.Errorf("%w: header %s: value is %d bytes, more than %d", ErrTooLarge, name, len(value), MaxHeaderValueLen)
+	}
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return fmt.Errorf("%w: header %s: value has a control character (%q) at byte %d", ErrInvalid, name, c, i)
+		}
+	}
+	if !utf8.ValidString(value) {
+		return fmt.Errorf("%w: header %s: value is not valid UTF-8", ErrInvalid, name)
+	}
+	return nil
+}
+
+func isTokenChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
 
 // CheckSubject validates a subject.
 func CheckSubject(s string) error { return checkText("subject", s, MaxSubjectLen) }

@@ -41,6 +41,7 @@ type ExecutionInfo struct {
 	MemoryBytes     uint64                     `json:"memory_bytes"`
 	Result          *Result                    `json:"result,omitempty"`
 	Emitted         []cloudevents.Event        `json:"emitted,omitempty"`
+	Scheduled       []Scheduled                `json:"scheduled,omitempty"`
 	PropertyChanges []PropertyChange           `json:"property_changes,omitempty"`
 	KVChanges       []KVChange                 `json:"kv_changes,omitempty"`
 	Logs            []LogLine                  `json:"logs,omitempty"`
@@ -63,6 +64,17 @@ type EventInfo struct {
 type ErrorInfo struct {
 	Kind    string `json:"kind"`
 	Message string `json:"message"`
+}
+
+// Scheduled is one schedule operation of the call (schedule_event,
+// schedule_event_at, schedule_cancel), applied in order if the call ends
+// ok: Event due At under Key, or, with Cancel, the pending event under Key
+// cancelled.
+type Scheduled struct {
+	Key    string             `json:"key"`
+	Cancel bool               `json:"cancel,omitempty"`
+	At     time.Time          `json:"at,omitzero"`
+	Event  *cloudevents.Event `json:"event,omitempty"`
 }
 
 // PropertyChange is a property write made by the call.
@@ -92,6 +104,16 @@ type LogLine struct {
 type Result struct {
 	ContentType string
 	Body        []byte
+	// Status is the HTTP status the guest set with result_status (0: not
+	// set, 200 for an HTTP route); Headers the headers of result_header.
+	Status  int
+	Headers []Header
+}
+
+// Header is one HTTP response header a guest set.
+type Header struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // resultJSON is Result on the wire: the body is embedded as JSON when the
@@ -99,6 +121,8 @@ type Result struct {
 // and in base64 otherwise, so a reader never has to guess.
 type resultJSON struct {
 	ContentType string          `json:"content_type"`
+	Status      int             `json:"status,omitempty"`
+	Headers     []Header        `json:"headers,omitempty"`
 	JSON        json.RawMessage `json:"json,omitempty"`
 	Text        *string         `json:"text,omitempty"`
 	Base64      string          `json:"base64,omitempty"`
@@ -106,7 +130,7 @@ type resultJSON struct {
 
 // MarshalJSON implements json.Marshaler.
 func (r Result) MarshalJSON() ([]byte, error) {
-	out := resultJSON{ContentType: r.ContentType}
+	out := resultJSON{ContentType: r.ContentType, Status: r.Status, Headers: r.Headers}
 	switch {
 	case isJSONType(r.ContentType) && json.Valid(r.Body):
 		out.JSON = json.RawMessage(r.Body)
@@ -125,7 +149,7 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &in); err != nil {
 		return err
 	}
-	r.ContentType = in.ContentType
+	r.ContentType, r.Status, r.Headers = in.ContentType, in.Status, in.Headers
 	switch {
 	case in.JSON != nil:
 		r.Body = []byte(in.JSON)

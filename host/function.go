@@ -36,6 +36,7 @@ type Limits struct {
 	MaxOutputBytes int           // result body, and each emitted event
 	MaxEmits       int           // emitted events per call
 	MaxLogBytes    int           // log lines and domain fields per call
+	MaxSchedules   int           // pending scheduled events of the function
 }
 
 // DefaultLimits are the limits of abi/README.md §5.
@@ -46,6 +47,7 @@ var DefaultLimits = Limits{
 	MaxOutputBytes: 1 << 20,
 	MaxEmits:       64,
 	MaxLogBytes:    64 << 10,
+	MaxSchedules:   1000,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -68,6 +70,9 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxLogBytes != 0 {
 		d.MaxLogBytes = l.MaxLogBytes
 	}
+	if l.MaxSchedules != 0 {
+		d.MaxSchedules = l.MaxSchedules
+	}
 	return d
 }
 
@@ -81,6 +86,7 @@ var MaxLimits = Limits{
 	MaxOutputBytes: 16 << 20,
 	MaxEmits:       1000,
 	MaxLogBytes:    1 << 20,
+	MaxSchedules:   1_000_000,
 }
 
 func (l Limits) validate() error {
@@ -88,7 +94,7 @@ func (l Limits) validate() error {
 	switch {
 	case l.Timeout < 0:
 		return fmt.Errorf("timeout %s is negative", l.Timeout)
-	case l.MaxConcurrency < 0 || l.MaxOutputBytes < 0 || l.MaxEmits < 0 || l.MaxLogBytes < 0:
+	case l.MaxConcurrency < 0 || l.MaxOutputBytes < 0 || l.MaxEmits < 0 || l.MaxLogBytes < 0 || l.MaxSchedules < 0:
 		return fmt.Errorf("limits must not be negative")
 	case l.MemoryPages > m.MemoryPages:
 		return fmt.Errorf("memory_pages %d exceed %d (4 GiB)", l.MemoryPages, m.MemoryPages)
@@ -102,6 +108,8 @@ func (l Limits) validate() error {
 		return fmt.Errorf("max_emits %d exceeds %d", l.MaxEmits, m.MaxEmits)
 	case l.MaxLogBytes > m.MaxLogBytes:
 		return fmt.Errorf("max_log_bytes %d exceeds %d", l.MaxLogBytes, m.MaxLogBytes)
+	case l.MaxSchedules > m.MaxSchedules:
+		return fmt.Errorf("max_schedules %d exceeds %d", l.MaxSchedules, m.MaxSchedules)
 	}
 	return nil
 }

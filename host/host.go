@@ -39,6 +39,15 @@ type Config struct {
 	KV store.KV
 	// Properties backs the props capability.
 	Properties store.Properties
+	// Schedules counts a function's pending scheduled events, for the
+	// max pending schedules limit; nil counts only the call's own.
+	Schedules ScheduleCounter
+}
+
+// ScheduleCounter reports a function's pending scheduled events: how many
+// keys are pending and whether key is one of them.
+type ScheduleCounter interface {
+	Pending(ctx context.Context, function, key string) (count int, exists bool, err error)
 }
 
 // Host runs functions. It is safe for concurrent use.

@@ -26,26 +26,31 @@ import (
 // hostFuncs implements every function of abi.Functions; instantiateABI
 // refuses to start if one is missing, so the spec and the host cannot drift.
 var hostFuncs = map[string]api.GoModuleFunc{
-	"event_attr":       eventAttr,
-	"event_data":       eventData,
-	"event_extensions": eventExtensions,
-	"result_set":       resultSet,
-	"error_set":        errorSet,
-	"log_write":        logWrite,
-	"info_set":         infoSet,
-	"info_get":         infoGet,
-	"config_get":       configGet,
-	"emit_event":       emitEvent,
-	"kv_get":           kvGet,
-	"kv_set":           kvSet,
-	"kv_delete":        kvDelete,
-	"kv_keys":          kvKeys,
-	"props_get":        propsGet,
-	"props_set":        propsSet,
-	"props_delete":     propsDelete,
-	"props_ext_get":    propsExtGet,
-	"props_ext_set":    propsExtSet,
-	"props_ext_delete": propsExtDelete,
+	"event_attr":        eventAttr,
+	"event_data":        eventData,
+	"event_extensions":  eventExtensions,
+	"result_set":        resultSet,
+	"error_set":         errorSet,
+	"result_status":     resultStatus,
+	"result_header":     resultHeader,
+	"schedule_event":    scheduleEvent,
+	"schedule_event_at": scheduleEventAt,
+	"schedule_cancel":   scheduleCancel,
+	"log_write":         logWrite,
+	"info_set":          infoSet,
+	"info_get":          infoGet,
+	"config_get":        configGet,
+	"emit_event":        emitEvent,
+	"kv_get":            kvGet,
+	"kv_set":            kvSet,
+	"kv_delete":         kvDelete,
+	"kv_keys":           kvKeys,
+	"props_get":         propsGet,
+	"props_set":         propsSet,
+	"props_delete":      propsDelete,
+	"props_ext_get":     propsExtGet,
+	"props_ext_set":     propsExtSet,
+	"props_ext_delete":  propsExtDelete,
 }
 
 func valType(t abi.ValType) api.ValueType {
@@ -201,7 +206,8 @@ func resultSet(ctx context.Context, mod api.Module, stack []uint64) {
 	if ctype == "" {
 		ctype = "application/octet-stream"
 	}
-	c.info.Result = &Result{ContentType: ctype, Body: append([]byte(nil), body...)}
+	r := c.result()
+	r.ContentType, r.Body = ctype, append([]byte(nil), body...)
 	stack[0] = status(abi.OK)
 }
 
@@ -351,8 +357,8 @@ func emitEvent(ctx context.Context, mod api.Module, stack []uint64) {
 	attrs := region(mod, "emit_event", u32(stack[0]), u32(stack[1]))
 	data := region(mod, "emit_event", u32(stack[2]), u32(stack[3]))
 	lim := c.fn.limits
-	if len(c.info.Emitted) >= lim.MaxEmits {
-		c.fail(abi.KindLimit, "more than %d emitted events", lim.MaxEmits)
+	if c.scheduleOps() >= lim.MaxEmits {
+		c.fail(abi.KindLimit, "more than %d emitted events (scheduled events and cancels count too)", lim.MaxEmits)
 		stack[0] = status(abi.Limit)
 		return
 	}
@@ -361,7 +367,7 @@ func emitEvent(ctx context.Context, mod api.Module, stack []uint64) {
 		stack[0] = status(abi.TooLarge)
 		return
 	}
-	ev, err := c.buildEmitted(attrs, data)
+	ev, err := c.buildEvent(attrs, data, EmittedID(c.ev.ID(), c.scope, len(c.info.Emitted)))
 	if err != nil {
 		c.fail(abi.KindInvalidEmit, "emitted event %d: %v", len(c.info.Emitted), err)
 		stack[0] = status(abi.Invalid)
@@ -371,13 +377,15 @@ func emitEvent(ctx context.Context, mod api.Module, stack []uint64) {
 	stack[0] = uint64(len(c.info.Emitted) - 1)
 }
 
-func (c *call) buildEmitted(attrs, data []byte) (cloudevents.Event, error) {
+// buildEvent makes the event of emit_event or schedule_event from its
+// attrs block and data, with the given id.
+func (c *call) buildEvent(attrs, data []byte, id string) (cloudevents.Event, error) {
 	pairs, err := abi.SplitPairs(attrs)
 	if err != nil {
 		return cloudevents.Event{}, err
 	}
 	ev := cloudevents.NewEvent()
-	ev.SetID(EmittedID(c.ev.ID(), c.scope, len(c.info.Emitted)))
+	ev.SetID(id)
 	ev.SetSource("wasmfaas/functions/" + c.fn.name)
 	ev.SetTime(time.Now().UTC())
 	seen := map[string]bool{}

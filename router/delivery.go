@@ -114,6 +114,12 @@ type Config struct {
 	CallsSubject string
 	// DeadLetterStream captures "deadletter.>".
 	DeadLetterStream string
+	// SchedulesStream holds the cron triggers' schedules under
+	// SchedulesSubject and the scheduled events the server fires under
+	// FiredSubject, the fourth source.
+	SchedulesStream  string
+	SchedulesSubject string
+	FiredSubject     string
 	// AckWait is each trigger consumer's ack wait.
 	AckWait time.Duration
 	// MaxHops bounds chains: an event that passed through more functions
@@ -151,6 +157,9 @@ func (c Config) withDefaults() (Config, error) {
 	set(&c.CallsStream, layout.CallsStream)
 	set(&c.CallsSubject, layout.CallsSubject)
 	set(&c.DeadLetterStream, layout.DeadLetterStream)
+	set(&c.SchedulesStream, layout.SchedulesStream)
+	set(&c.SchedulesSubject, layout.SchedulesSubject)
+	set(&c.FiredSubject, layout.FiredSubject)
 	if c.AckWait == 0 {
 		c.AckWait = DefaultAckWait
 	}
@@ -268,7 +277,17 @@ func (r *Router) sources() []source {
 		{stream: r.cfg.EventsStream, subject: r.cfg.Prefix + ".>"},
 		{stream: r.cfg.PropsStream, subject: r.cfg.PropsSubject + ".>", typ: store.PropertyChangedType},
 		{stream: r.cfg.CallsStream, subject: r.cfg.CallsSubject + ".>", typ: store.ExecutionType, selected: true, optional: true},
+		{stream: r.cfg.SchedulesStream, subject: r.cfg.FiredSubject + ".fn.>", optional: true},
 	}
+}
+
+// sourcesOf returns the sources t consumes: a cron trigger only its own
+// ticks, on the schedules stream; any other trigger every source.
+func (r *Router) sourcesOf(t Trigger) []source {
+	if t.Schedule == "" {
+		return r.sources()
+	}
+	return []source{{stream: r.cfg.SchedulesStream, subject: r.firedCronSubject(t.Name)}}
 }
 
 // Start checks that the streams exist and starts a consumer for every
@@ -296,7 +315,7 @@ func (r *Router) Start(ctx context.Context) error {
 	}
 	r.recent = recent
 	r.started = true
-	return r.reconcileLocked(ctx)
+	return errors.Join(r.syncCron(ctx, r.triggers), r.reconcileLocked(ctx))
 }
 
 // SetTriggers replaces the set of triggers: consumers of new triggers are
@@ -331,7 +350,7 @@ func (r *Router) SetTriggers(ctx context.Context, triggers []Trigger) error {
 	if !r.started {
 		return nil
 	}
-	var errs []error
+	errs := []error{r.syncCron(ctx, next)}
 	for _, name := range removed {
 		if w := r.workers[name]; w != nil {
 			w.stop()
@@ -470,6 +489,18 @@ func (r *Router) startWorker(ctx context.Context, t Trigger) (*worker, error) {
 	fctx, cancel := context.WithCancel(context.Background())
 	w := &worker{r: r, t: t, done: make(chan struct{}), quit: make(chan struct{}), fetchCx: fctx, cancel: cancel}
 	for _, src := range r.sources() {
+		if t.Schedule != "" && src.stream != r.cfg.SchedulesStream {
+			// A cron trigger reads nothing else (see sourcesOf).
+			err := r.js.DeleteConsumer(ctx, src.stream, DurableName(t.Name))
+			if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
+				cancel()
+				return nil, fmt.Errorf("delete consumer of trigger %q on %s: %w", t.Name, src.stream, err)
+			}
+			continue
+		}
+		if t.Schedule != "" {
+			src = r.sourcesOf(t)[0]
+		}
 		if !src.consumedBy(t) {
 			// The trigger may have read this stream before its filters
 			// changed; its consumer would hold messages for nobody.
@@ -675,6 +706,7 @@ func (r *Router) handle(ctx context.Context, t Trigger, m jetstream.Msg) {
 		_ = m.TermWithReason("not a CloudEvent")
 		return
 	}
+	fired(&ev, m.Headers(), meta)
 	if !MatchAll(t.Filters, &ev) || ownExecution(t, &ev) {
 		// A lost ack only redelivers a message that is filtered out
 		// again, so this one does not wait for the server.

@@ -28,6 +28,12 @@ type Trigger struct {
 	// the trigger's consumers are first made; changing it later does not
 	// rewind them (delete and re-create the trigger for that).
 	ReplayFrom string `json:"replay_from,omitempty"`
+	// Schedule makes a cron trigger: its function runs on a ScheduleType
+	// event at every tick of the schedule (CheckSchedule), in ScheduleTZ
+	// (an IANA time zone; UTC if empty) for a cron expression. A cron
+	// trigger has no filters and sees no other event.
+	Schedule   string `json:"schedule,omitempty"`
+	ScheduleTZ string `json:"schedule_tz,omitempty"`
 }
 
 // ReplayAll as ReplayFrom starts a trigger at the first retained event.
@@ -115,6 +121,17 @@ func (t *Trigger) Validate() error {
 		return fmt.Errorf("%w: replay_from %q: want %q or an RFC 3339 time such as 2026-12-01T00:00:00Z", ErrInvalidTrigger, t.ReplayFrom, ReplayAll)
 	case !strings.HasPrefix(t.Delivery.DeadLetter, layout.DeadLetterPrefix+"."):
 		return fmt.Errorf("%w: delivery.dead_letter %q must be under %s.", ErrInvalidTrigger, t.Delivery.DeadLetter, layout.DeadLetterPrefix)
+	}
+	if t.Schedule != "" || t.ScheduleTZ != "" {
+		if len(t.Filters) > 0 {
+			return fmt.Errorf("%w: a trigger with a schedule runs on its own ticks and takes no filters", ErrInvalidTrigger)
+		}
+		if t.Schedule == "" {
+			return fmt.Errorf("%w: schedule_tz %q without a schedule", ErrInvalidTrigger, t.ScheduleTZ)
+		}
+		if err := CheckSchedule(t.Schedule, t.ScheduleTZ); err != nil {
+			return err
+		}
 	}
 	for i := range t.Filters {
 		if err := t.Filters[i].Validate(); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -127,7 +128,7 @@ func clientFlags(cmd *cobra.Command) {
 
 func newDeployCmd() *cobra.Command {
 	var grants, config, triggers []string
-	var replayFrom string
+	var replayFrom, schedule, scheduleTZ string
 	var isolation string
 	var timeout time.Duration
 	cmd := &cobra.Command{
@@ -173,6 +174,19 @@ func newDeployCmd() *cobra.Command {
 			var info functions.FunctionInfo
 			_ = json.Unmarshal(b, &info)
 			fmt.Fprintf(out, "function %s is at revision %d\n", name, info.Revision)
+			if schedule != "" || scheduleTZ != "" {
+				if len(triggers) > 0 {
+					return errors.New("--schedule and --trigger make two triggers of one name; deploy with one, add the other with `wasmfaas triggers put`")
+				}
+				body := map[string]any{"function": name, "schedule": schedule}
+				if scheduleTZ != "" {
+					body["schedule_tz"] = scheduleTZ
+				}
+				if _, err := c.call("PUT", "/v1/triggers/"+url.PathEscape(name), "application/json", jsonBody(body)); err != nil {
+					return fmt.Errorf("trigger %s: %w", name, err)
+				}
+				fmt.Fprintf(out, "trigger %s runs %s on schedule %q\n", name, name, schedule)
+			}
 			if len(triggers) > 0 {
 				exact := map[string]string{}
 				for _, kv := range splitList(triggers) {
@@ -199,6 +213,8 @@ func newDeployCmd() *cobra.Command {
 	cmd.Flags().StringArrayVar(&config, "config", nil, "function config entry key=value (repeatable)")
 	cmd.Flags().StringSliceVar(&triggers, "trigger", nil, "exact filter attribute=value for a trigger named after the function")
 	cmd.Flags().StringVar(&replayFrom, "replay-from", "", `where a new trigger starts: "all" retained events, or an RFC 3339 time (default: the events stored after it is made)`)
+	cmd.Flags().StringVar(&schedule, "schedule", "", `a cron trigger named after the function: "@every 30s", "@hourly", "@at 2026-12-24T18:00:00Z" or a 6-field cron expression "0 */5 * * * *" (seconds first); the function runs on a wasmfaas.schedule event at each tick`)
+	cmd.Flags().StringVar(&scheduleTZ, "schedule-tz", "", "the IANA time zone of a --schedule cron expression, such as Europe/Berlin (default UTC)")
 	cmd.Flags().StringVar(&isolation, "isolation", "", "pooled or fresh")
 	cmd.Flags().Var(durationValue{&timeout}, "timeout", "per-call timeout, a duration such as 5s (default: the server's)")
 	return cmd
@@ -553,5 +569,58 @@ func newDeadLettersCmd() *cobra.Command {
 	ls.Flags().Var(countValue{&limit}, "limit", "at most this many (0: the server's default, 100)")
 	ls.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	cmd.AddCommand(ls, show, replay)
+	return cmd
+}
+
+// newTriggerPutCmd makes `triggers put`: one trigger of any kind, by name.
+func newTriggerPutCmd() *cobra.Command {
+	var function, replayFrom, schedule, scheduleTZ, route string
+	var filters []string
+	cmd := &cobra.Command{
+		Use:   "put NAME --function FN (--filter attr=value... | --schedule S | --route 'METHOD /path')",
+		Short: "Create or replace a trigger: events matching exact filters, a schedule, or an HTTP route, sent to a function",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := newClient(cmd)
+			if err != nil {
+				return err
+			}
+			if function == "" {
+				return errors.New("--function is required")
+			}
+			body := map[string]any{"function": function}
+			if len(filters) > 0 {
+				exact := map[string]string{}
+				for _, kv := range splitList(filters) {
+					k, v, ok := strings.Cut(kv, "=")
+					if !ok || k == "" {
+						return fmt.Errorf("--filter %q: want attribute=value", kv)
+					}
+					exact[k] = v
+				}
+				body["filters"] = []any{map[string]any{"exact": exact}}
+			}
+			for k, v := range map[string]string{"replay_from": replayFrom, "schedule": schedule, "schedule_tz": scheduleTZ, "route": route} {
+				if v != "" {
+					body[k] = v
+				}
+			}
+			b, err := c.call("PUT", "/v1/triggers/"+url.PathEscape(args[0]), "application/json", jsonBody(body))
+			if err != nil {
+				return fmt.Errorf("trigger %s: %w", args[0], err)
+			}
+			var info struct{ Revision uint64 }
+			_ = json.Unmarshal(b, &info)
+			fmt.Fprintf(cmd.OutOrStdout(), "trigger %s is at revision %d\n", args[0], info.Revision)
+			return nil
+		},
+	}
+	clientFlags(cmd)
+	cmd.Flags().StringVar(&function, "function", "", "the function the trigger calls")
+	cmd.Flags().StringSliceVar(&filters, "filter", nil, "exact filter attribute=value (repeatable; all must match)")
+	cmd.Flags().StringVar(&replayFrom, "replay-from", "", `where a new trigger starts: "all" retained events, or an RFC 3339 time`)
+	cmd.Flags().StringVar(&schedule, "schedule", "", `run the function on a schedule instead: "@every 30s", "@hourly", "@at TIME" or a 6-field cron expression`)
+	cmd.Flags().StringVar(&scheduleTZ, "schedule-tz", "", "the IANA time zone of a cron --schedule")
+	cmd.Flags().StringVar(&route, "route", "", `serve an HTTP route instead: "GET /hello/{name}"`)
 	return cmd
 }

@@ -24,8 +24,25 @@ func newRoot() *cobra.Command {
 			if why := str(it["invalid"]); why != "" {
 				state = "INVALID: " + why
 			}
-			return []string{str(it["name"]), str(it["function"]), str(it["filters"]), state}
-		}, []string{"NAME", "FUNCTION", "FILTERS", "STATE"}),
+			on := str(it["filters"])
+			switch {
+			case str(it["schedule"]) != "":
+				on = "schedule " + str(it["schedule"])
+				if tz := str(it["schedule_tz"]); tz != "" {
+					on += " (" + tz + ")"
+				}
+			case str(it["route"]) != "":
+				on = "route " + str(it["route"])
+			case on == "":
+				on = "every event"
+			}
+			return []string{str(it["name"]), str(it["function"]), on, state}
+		}, []string{"NAME", "FUNCTION", "ON", "STATE"}),
 	)
+	for _, c := range root.Commands() {
+		if c.Name() == "triggers" {
+			c.AddCommand(newTriggerPutCmd())
+		}
+	}
 	return root
 }

@@ -294,20 +294,52 @@ int wf_config(const char *key, wf_buf *out) {
 /* Emit                                                                     */
 /* ---------------------------------------------------------------------- */
 
-int wf_emit(const wf_attr *attrs, size_t n_attrs, const void *data, size_t len) {
-	/* The attrs block is name NUL value NUL pairs; C strings cannot hold a
-	 * NUL, so no pair can shift the next. */
-	wf_buf block = {0};
-	int rc = wf_buf_reserve(&block, 0);
+/* attrs_block builds an attrs block: name NUL value NUL pairs; C strings
+ * cannot hold a NUL, so no pair can shift the next. */
+static int attrs_block(wf_buf *block, const wf_attr *attrs, size_t n_attrs) {
+	int rc = wf_buf_reserve(block, 0);
 	for (size_t i = 0; rc == WF_OK && i < n_attrs; i++) {
 		if (attrs[i].name == NULL || attrs[i].value == NULL) {
 			continue;
 		}
-		rc = wf_buf_append(&block, attrs[i].name, strlen(attrs[i].name) + 1);
+		rc = wf_buf_append(block, attrs[i].name, strlen(attrs[i].name) + 1);
 		if (rc == WF_OK) {
-			rc = wf_buf_append(&block, attrs[i].value, strlen(attrs[i].value) + 1);
+			rc = wf_buf_append(block, attrs[i].value, strlen(attrs[i].value) + 1);
 		}
 	}
+	return rc;
+}
+
+static int schedule(const char *key, int64_t when, bool at, const wf_attr *attrs, size_t n_attrs, const void *data, size_t len) {
+	wf_buf block = {0};
+	int rc = attrs_block(&block, attrs, n_attrs);
+	if (rc == WF_OK) {
+		rc = at ? wf_raw_schedule_event_at(key, strlen(key), block.ptr, block.len, data, len, when)
+		        : wf_raw_schedule_event(key, strlen(key), block.ptr, block.len, data, len, when);
+	}
+	wf_buf_free(&block);
+	return rc;
+}
+
+int wf_schedule_in(const char *key, int64_t delay_ms, const wf_attr *attrs, size_t n_attrs, const void *data, size_t len) {
+	return schedule(key, delay_ms, false, attrs, n_attrs, data, len);
+}
+
+int wf_schedule_at(const char *key, int64_t unix_ms, const wf_attr *attrs, size_t n_attrs, const void *data, size_t len) {
+	return schedule(key, unix_ms, true, attrs, n_attrs, data, len);
+}
+
+int wf_schedule_cancel(const char *key) { return wf_raw_schedule_cancel(key, strlen(key)); }
+
+int wf_set_status(int code) { return wf_raw_result_status(code); }
+
+int wf_set_header(const char *name, const char *value) {
+	return wf_raw_result_header(name, strlen(name), value, strlen(value));
+}
+
+int wf_emit(const wf_attr *attrs, size_t n_attrs, const void *data, size_t len) {
+	wf_buf block = {0};
+	int rc = attrs_block(&block, attrs, n_attrs);
 	if (rc == WF_OK) {
 		rc = wf_raw_emit_event(block.ptr, block.len, data, len);
 	}

@@ -48,6 +48,8 @@ WF_IMPORT("event_data") int32_t wf_raw_event_data(void *buf, size_t buf_cap);
 WF_IMPORT("event_extensions") int32_t wf_raw_event_extensions(void *buf, size_t buf_cap);
 WF_IMPORT("result_set") int32_t wf_raw_result_set(const void *body, size_t body_len, const char *ct, size_t ct_len);
 WF_IMPORT("error_set") int32_t wf_raw_error_set(const char *kind, size_t kind_len, const char *msg, size_t msg_len);
+WF_IMPORT("result_status") int32_t wf_raw_result_status(int32_t code);
+WF_IMPORT("result_header") int32_t wf_raw_result_header(const char *name, size_t name_len, const char *val, size_t val_len);
 /* log */
 WF_IMPORT("log_write") int32_t wf_raw_log_write(int32_t level, const char *msg, size_t msg_len);
 /* info */
@@ -57,6 +59,10 @@ WF_IMPORT("info_get") int32_t wf_raw_info_get(const char *name, size_t name_len,
 WF_IMPORT("config_get") int32_t wf_raw_config_get(const char *key, size_t key_len, void *buf, size_t buf_cap);
 /* emit */
 WF_IMPORT("emit_event") int32_t wf_raw_emit_event(const char *attrs, size_t attrs_len, const void *data, size_t data_len);
+/* schedule */
+WF_IMPORT("schedule_event") int32_t wf_raw_schedule_event(const char *key, size_t key_len, const char *attrs, size_t attrs_len, const void *data, size_t data_len, int64_t delay_ms);
+WF_IMPORT("schedule_event_at") int32_t wf_raw_schedule_event_at(const char *key, size_t key_len, const char *attrs, size_t attrs_len, const void *data, size_t data_len, int64_t unix_ms);
+WF_IMPORT("schedule_cancel") int32_t wf_raw_schedule_cancel(const char *key, size_t key_len);
 /* kv */
 WF_IMPORT("kv_get") int32_t wf_raw_kv_get(const char *key, size_t key_len, void *buf, size_t buf_cap, uint64_t *rev);
 WF_IMPORT("kv_set") int64_t wf_raw_kv_set(const char *key, size_t key_len, const void *val, size_t val_len);
@@ -163,6 +169,12 @@ int wf_call_info(const char *name, wf_buf *out);
 int wf_result(const char *content_type, const void *body, size_t len);
 /* wf_result_json sets a JSON result (application/json). */
 int wf_result_json(const char *json, size_t len);
+/* wf_set_status sets the HTTP status (100-599) of the call's response, for
+ * a function serving an HTTP route (default 200); wf_set_header adds a
+ * response header. A bad code, name or value fails the call, kind
+ * invalid_response. */
+int wf_set_status(int code);
+int wf_set_header(const char *name, const char *value);
 
 /* wf_error fails the call with kind and a printf-style message, and returns
  * 1 so that a handler can `return wf_error(...)`. */
@@ -207,6 +219,21 @@ int wf_emit(const wf_attr *attrs, size_t n_attrs, const void *data, size_t len);
 /* wf_emit_json emits an event of type about subject (NULL for none) with
  * JSON data (datacontenttype application/json). */
 int wf_emit_json(const char *type, const char *subject, const char *json, size_t len);
+
+/* ---------------------------------------------------------------------- */
+/* Schedule: events later, replaceable by key (capability "schedule")      */
+/* ---------------------------------------------------------------------- */
+
+/* wf_schedule_in schedules an event (attrs and data as for wf_emit) to be
+ * delivered delay_ms milliseconds after the call ends, under key: scheduling
+ * again under the same key replaces the pending event. wf_schedule_at
+ * schedules it at unix_ms (milliseconds since the Unix epoch; the past fires
+ * at once). Both return the schedule index or a status; like emitted
+ * events, schedules take effect only if the call ends ok. */
+int wf_schedule_in(const char *key, int64_t delay_ms, const wf_attr *attrs, size_t n_attrs, const void *data, size_t len);
+int wf_schedule_at(const char *key, int64_t unix_ms, const wf_attr *attrs, size_t n_attrs, const void *data, size_t len);
+/* wf_schedule_cancel cancels the pending event under key, if any. */
+int wf_schedule_cancel(const char *key);
 
 /* ---------------------------------------------------------------------- */
 /* KV: the function's own key/value namespace (capability "kv")            */

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Context gives a handler the host's services for the current call: its
@@ -164,6 +166,47 @@ func (c *Context) EmitJSON(typ, subject string, v any) error {
 		return fmt.Errorf("emit %q: encode data: %w", typ, err)
 	}
 	return c.Emit(EmitEvent{Type: typ, Subject: subject, DataContentType: "application/json", Data: b})
+}
+
+// ScheduleIn schedules ev to be delivered delay after the call ends, under
+// key: scheduling again under the same key replaces the pending event. It
+// needs the "schedule" capability. Like emitted events, schedules take
+// effect only if the call ends ok.
+func (c *Context) ScheduleIn(key string, delay time.Duration, ev EmitEvent) error {
+	if delay < 0 {
+		return fmt.Errorf("schedule %q: %w: negative delay %s", key, ErrInvalid, delay)
+	}
+	attrs, err := encodeAttrs(ev)
+	if err != nil {
+		return fmt.Errorf("schedule %q: %w", key, err)
+	}
+	return checkf(int64(scheduleEvent(sptr(key), slen(key), bptr(attrs), blen(attrs), bptr(ev.Data), blen(ev.Data), delay.Milliseconds())), "schedule %q", key)
+}
+
+// ScheduleAt schedules ev to be delivered at t under key (see ScheduleIn);
+// a time in the past is delivered at once.
+func (c *Context) ScheduleAt(key string, t time.Time, ev EmitEvent) error {
+	attrs, err := encodeAttrs(ev)
+	if err != nil {
+		return fmt.Errorf("schedule %q: %w", key, err)
+	}
+	return checkf(int64(scheduleEventAt(sptr(key), slen(key), bptr(attrs), blen(attrs), bptr(ev.Data), blen(ev.Data), t.UnixMilli())), "schedule %q", key)
+}
+
+// CancelSchedule cancels the pending event under key, if any.
+func (c *Context) CancelSchedule(key string) error {
+	return checkf(int64(scheduleCancel(sptr(key), slen(key))), "cancel schedule %q", key)
+}
+
+// SetStatus sets the HTTP status of the call's response (100-599), for a
+// function that serves an HTTP route; the default is 200.
+func (c *Context) SetStatus(code int) error {
+	return checkf(int64(resultStatus(int32(code))), "set status %s", strconv.Itoa(code))
+}
+
+// SetHeader adds a header to the call's HTTP response.
+func (c *Context) SetHeader(name, value string) error {
+	return checkf(int64(resultHeader(sptr(name), slen(name), sptr(value), slen(value))), "set header %q", name)
 }
 
 // KV returns the function's key/value store. It needs the "kv" capability.

@@ -15,6 +15,17 @@ func eventData(unsafe.Pointer, uint32) int32                         { panic(onl
 func eventExtensions(unsafe.Pointer, uint32) int32                   { panic(onlyInWasm) }
 func resultSet(unsafe.Pointer, uint32, unsafe.Pointer, uint32) int32 { panic(onlyInWasm) }
 func errorSet(unsafe.Pointer, uint32, unsafe.Pointer, uint32) int32  { panic(onlyInWasm) }
+func resultStatus(int32) int32                                       { panic(onlyInWasm) }
+func resultHeader(unsafe.Pointer, uint32, unsafe.Pointer, uint32) int32 {
+	panic(onlyInWasm)
+}
+func scheduleEvent(unsafe.Pointer, uint32, unsafe.Pointer, uint32, unsafe.Pointer, uint32, int64) int32 {
+	panic(onlyInWasm)
+}
+func scheduleEventAt(unsafe.Pointer, uint32, unsafe.Pointer, uint32, unsafe.Pointer, uint32, int64) int32 {
+	panic(onlyInWasm)
+}
+func scheduleCancel(unsafe.Pointer, uint32) int32                    { panic(onlyInWasm) }
 func logWrite(int32, unsafe.Pointer, uint32) int32                   { panic(onlyInWasm) }
 func infoSet(unsafe.Pointer, uint32, unsafe.Pointer, uint32) int32   { panic(onlyInWasm) }
 func infoGet(unsafe.Pointer, uint32, unsafe.Pointer, uint32) int32   { panic(onlyInWasm) }

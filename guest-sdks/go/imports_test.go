@@ -13,12 +13,13 @@ import (
 // (abi/README.md §4), repeated here because the SDK depends on nothing.
 var capabilityOf = map[string]string{
 	"event_attr": "core", "event_data": "core", "event_extensions": "core",
-	"result_set": "core", "error_set": "core",
+	"result_set": "core", "error_set": "core", "result_status": "core", "result_header": "core",
 	"log_write": "log",
 	"info_set":  "info", "info_get": "info",
-	"config_get": "config",
-	"emit_event": "emit",
-	"kv_get":     "kv", "kv_set": "kv", "kv_delete": "kv", "kv_keys": "kv",
+	"config_get":     "config",
+	"emit_event":     "emit",
+	"schedule_event": "schedule", "schedule_event_at": "schedule", "schedule_cancel": "schedule",
+	"kv_get": "kv", "kv_set": "kv", "kv_delete": "kv", "kv_keys": "kv",
 	"props_get": "props", "props_set": "props", "props_delete": "props",
 	"props_ext_get": "props", "props_ext_set": "props", "props_ext_delete": "props",
 }
@@ -50,6 +51,7 @@ func TestExampleImports(t *testing.T) {
 		{name: "hello", caps: []string{"info", "log"}},
 		{name: "counter", caps: []string{"props"}},
 		{name: "temperature", caps: []string{"emit", "info", "log", "props"}},
+		{name: "reminder", caps: []string{"config", "props", "schedule"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,6 +27,12 @@ func resultSet(bodyPtr unsafe.Pointer, bodyLen uint32, ctPtr unsafe.Pointer, ctL
 //go:wasmimport wasmfaas_v1 error_set
 func errorSet(kindPtr unsafe.Pointer, kindLen uint32, msgPtr unsafe.Pointer, msgLen uint32) int32
 
+//go:wasmimport wasmfaas_v1 result_status
+func resultStatus(code int32) int32
+
+//go:wasmimport wasmfaas_v1 result_header
+func resultHeader(namePtr unsafe.Pointer, nameLen uint32, valPtr unsafe.Pointer, valLen uint32) int32
+
 // log
 
 //go:wasmimport wasmfaas_v1 log_write
@@ -49,6 +55,17 @@ func configGet(keyPtr unsafe.Pointer, keyLen uint32, bufPtr unsafe.Pointer, bufC
 
 //go:wasmimport wasmfaas_v1 emit_event
 func emitEvent(attrsPtr unsafe.Pointer, attrsLen uint32, dataPtr unsafe.Pointer, dataLen uint32) int32
+
+// schedule
+
+//go:wasmimport wasmfaas_v1 schedule_event
+func scheduleEvent(keyPtr unsafe.Pointer, keyLen uint32, attrsPtr unsafe.Pointer, attrsLen uint32, dataPtr unsafe.Pointer, dataLen uint32, delayMs int64) int32
+
+//go:wasmimport wasmfaas_v1 schedule_event_at
+func scheduleEventAt(keyPtr unsafe.Pointer, keyLen uint32, attrsPtr unsafe.Pointer, attrsLen uint32, dataPtr unsafe.Pointer, dataLen uint32, unixMs int64) int32
+
+//go:wasmimport wasmfaas_v1 schedule_cancel
+func scheduleCancel(keyPtr unsafe.Pointer, keyLen uint32) int32
 
 // kv
 

@@ -45,6 +45,7 @@ func TestCExampleImports(t *testing.T) {
 		{"counter", abi.ModeReactor, []abi.Capability{abi.CapProps}},
 		{"temperature", abi.ModeReactor, []abi.Capability{abi.CapEmit, abi.CapProps}},
 		{"wasi-upper", abi.ModeCommand, nil},
+		{"reminder", abi.ModeReactor, []abi.Capability{abi.CapConfig, abi.CapProps, abi.CapSchedule}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := h.Load(t.Context(), buildC(t, filepath.Join("examples", tc.name, "c")))

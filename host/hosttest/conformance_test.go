@@ -75,7 +75,8 @@ func TestConformance(t *testing.T) {
 type conformance struct{ Info, State string }
 
 // normalize drops what legitimately differs between builds and runs (call
-// id, module digest, timings, memory, the ids and times of emitted events)
+// id, module digest, timings, memory, the ids and times of emitted and
+// scheduled events)
 // and re-encodes every JSON value, so that numbers compare by value and
 // JSON texts (result bodies, property values) by content.
 func normalize(t *testing.T, r hosttest.CaseResult) conformance {
@@ -92,6 +93,17 @@ func normalize(t *testing.T, r hosttest.CaseResult) conformance {
 			if m, ok := e.(map[string]any); ok {
 				delete(m, "id")
 				delete(m, "time")
+			}
+		}
+	}
+	if scheduled, ok := info["scheduled"].([]any); ok {
+		for _, s := range scheduled {
+			if m, ok := s.(map[string]any); ok {
+				delete(m, "at")
+				if e, ok := m["event"].(map[string]any); ok {
+					delete(e, "id")
+					delete(e, "time")
+				}
 			}
 		}
 	}

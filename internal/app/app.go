@@ -177,7 +177,8 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	if cacheDir == "" {
 		cacheDir = filepath.Join(cfg.DataDir, "cache")
 	}
-	a.host, err = host.New(host.Config{CacheDir: cacheDir, Logger: log, KV: a.state.KV(), Properties: a.state.Properties(), PlainWrites: cfg.PlainWrites, MemoryBudget: cfg.MemoryBudget})
+	scheduler := router.NewScheduler(a.js, cfg.Router.PublishTimeout)
+	a.host, err = host.New(host.Config{CacheDir: cacheDir, Logger: log, KV: a.state.KV(), Properties: a.state.Properties(), Schedules: scheduler, PlainWrites: cfg.PlainWrites, MemoryBudget: cfg.MemoryBudget})
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +192,8 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	rcfg.CallsStream, rcfg.CallsSubject = layout.CallsStream, layout.CallsSubject
 	a.catalog, err = functions.New(functions.Config{Logger: log}, functions.Deps{
 		Host: a.host, Modules: reg, Defs: defs, Calls: calls,
-		Emitter: router.NewEmitter(a.js, rcfg.Prefix, rcfg.PublishTimeout),
+		Emitter:   router.NewEmitter(a.js, rcfg.Prefix, rcfg.PublishTimeout),
+		Scheduler: scheduler,
 	})
 	if err != nil {
 		return nil, err

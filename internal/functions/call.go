@@ -59,6 +59,11 @@ func (c *Catalog) Invoke(ctx context.Context, function, trigger string, ev cloud
 			return info, wrapf(ErrUnavailable, err, "call %s of %s ran ok but its %d emitted events are not stored; send the event again", info.CallID, function, len(info.Emitted))
 		}
 	}
+	if info.Status == host.StatusOK && len(info.Scheduled) > 0 && c.deps.Scheduler != nil {
+		if err := c.deps.Scheduler.Commit(context.WithoutCancel(ctx), function, ev, info.Scheduled); err != nil {
+			return info, wrapf(ErrUnavailable, err, "call %s of %s ran ok but its %d schedule operations are not stored; send the event again", info.CallID, function, len(info.Scheduled))
+		}
+	}
 	return info, nil
 }
 

@@ -44,12 +44,13 @@ type LimitsSpec struct {
 	MaxOutputBytes int             `json:"max_output_bytes,omitempty"`
 	MaxEmits       int             `json:"max_emits,omitempty"`
 	MaxLogBytes    int             `json:"max_log_bytes,omitempty"`
+	MaxSchedules   int             `json:"max_schedules,omitempty"`
 }
 
 func (l LimitsSpec) limits() host.Limits {
 	return host.Limits{
 		MemoryPages: l.MemoryPages, Timeout: time.Duration(l.Timeout), MaxConcurrency: l.MaxConcurrency,
-		MaxOutputBytes: l.MaxOutputBytes, MaxEmits: l.MaxEmits, MaxLogBytes: l.MaxLogBytes,
+		MaxOutputBytes: l.MaxOutputBytes, MaxEmits: l.MaxEmits, MaxLogBytes: l.MaxLogBytes, MaxSchedules: l.MaxSchedules,
 	}
 }
 
@@ -139,6 +140,12 @@ type Emitter interface {
 	Publish(ctx context.Context, function, scope string, cause cloudevents.Event, emitted []cloudevents.Event) error
 }
 
+// Scheduler stores the schedule operations of an ok call;
+// router.Scheduler is one.
+type Scheduler interface {
+	Commit(ctx context.Context, function string, cause cloudevents.Event, ops []host.Scheduled) error
+}
+
 // Config configures a Catalog.
 type Config struct {
 	// Logger receives one line per call (the ExecutionInfo) and warnings;
@@ -156,6 +163,9 @@ type Deps struct {
 	// Emitter stores what ok calls emit; nil leaves emitted events in the
 	// ExecutionInfo only (a host with no event stream).
 	Emitter Emitter
+	// Scheduler stores what ok calls schedule; nil leaves scheduled
+	// events in the ExecutionInfo only.
+	Scheduler Scheduler
 }
 
 // Catalog holds the live functions, persists their definitions and runs

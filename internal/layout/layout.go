@@ -44,6 +44,19 @@ const (
 	// kept, no longer written, until retention empties it.
 	CallIDStream  = "WASMFAAS_CALL_IDS"
 	CallIDSubject = "$WASMFAAS.CALLS.ID"
+	// SchedulesStream holds scheduled events as JetStream message
+	// schedules: the schedule of a cron trigger on
+	// SchedulesSubject.cron.<trigger>, the events functions scheduled on
+	// SchedulesSubject.fn.<function>.<key> (key base64url-encoded). The
+	// server itself fires each one onto FiredSubject.cron.<trigger> or
+	// FiredSubject.fn.<function>.<key>, where triggers consume them.
+	SchedulesStream  = "WASMFAAS_SCHEDULES"
+	SchedulesSubject = "wasmfaas.schedules"
+	FiredSubject     = "wasmfaas.schedules.fired"
+	// FiredTTL is how long a fired event is kept (Nats-Schedule-TTL):
+	// long past its delivery, bounded so that fires no trigger reads do
+	// not pile up.
+	FiredTTL = 7 * 24 * time.Hour
 
 	// KVBucket, PropsBucket and ExtBucket hold function KV namespaces,
 	// subject properties and extended properties.
@@ -340,6 +353,10 @@ func (l Layout) Resources() []Resource {
 			Discard: jetstream.DiscardOld, MaxAge: l.cfg.CallsMaxAge, MaxMsgs: maxCalls, MaxMsgsPerSubject: 1,
 			Duplicates: l.window(l.cfg.CallsMaxAge), AllowDirect: true,
 		}, callsWords(l.cfg.CallsMaxAge, l.cfg.CallsMaxCount)+", one per call id", "earlier versions' call path (no longer written)", "the calls API, for calls of earlier versions"),
+		stream(jetstream.StreamConfig{
+			Name: SchedulesStream, Description: "wasmfaas scheduled events (JetStream message schedules)", Subjects: []string{SchedulesSubject + ".>"},
+			AllowMsgSchedules: true, AllowMsgTTL: true, AllowRollup: true, Duplicates: DefaultDuplicateWindow,
+		}, "each pending schedule until it fires or is cancelled (a repeating one until its trigger is deleted); fired events for "+duration(FiredTTL), "cron triggers (the router), functions' scheduled events (the call path)", "the server's scheduler, triggers' durable consumers"),
 		bucket(KVBucket, "wasmfaas KV namespaces", abi.MaxValueLen, 1, "guests (kv capability)", "guests, every host's mirror"),
 		bucket(PropsBucket, "wasmfaas subject properties", abi.MaxPropertyLen, 1, "guests (props capability)", "guests, the properties API"),
 		bucket(ExtBucket, "wasmfaas extended properties", abi.MaxExtValueLen, 1, "guests (props capability)", "guests, the properties API"),
