@@ -241,6 +241,8 @@ type Router struct {
 	started  bool
 	stopped  bool
 	triggers map[string]Trigger
+	// triggersSet: SetTriggers has been called at least once.
+	triggersSet bool
 	workers  map[string]*worker // by trigger name
 	// hard is cancelled when Stop gives up waiting: calls in flight are
 	// aborted and their messages left for redelivery.
@@ -315,6 +317,11 @@ func (r *Router) Start(ctx context.Context) error {
 	}
 	r.recent = recent
 	r.started = true
+	if !r.triggersSet {
+		// The triggers are not loaded yet; the first SetTriggers syncs the
+		// schedules (doing it now would remove every stored one).
+		return r.reconcileLocked(ctx)
+	}
 	return errors.Join(r.syncCron(ctx, r.triggers), r.reconcileLocked(ctx))
 }
 
@@ -346,7 +353,7 @@ func (r *Router) SetTriggers(ctx context.Context, triggers []Trigger) error {
 			removed = append(removed, name)
 		}
 	}
-	r.triggers = next
+	r.triggers, r.triggersSet = next, true
 	if !r.started {
 		return nil
 	}
@@ -489,8 +496,9 @@ func (r *Router) startWorker(ctx context.Context, t Trigger) (*worker, error) {
 	fctx, cancel := context.WithCancel(context.Background())
 	w := &worker{r: r, t: t, done: make(chan struct{}), quit: make(chan struct{}), fetchCx: fctx, cancel: cancel}
 	for _, src := range r.sources() {
-		if t.Schedule != "" && src.stream != r.cfg.SchedulesStream {
-			// A cron trigger reads nothing else (see sourcesOf).
+		if t.Route != "" || (t.Schedule != "" && src.stream != r.cfg.SchedulesStream) {
+			// An HTTP trigger consumes nothing; a cron trigger only its
+			// ticks (see sourcesOf).
 			err := r.js.DeleteConsumer(ctx, src.stream, DurableName(t.Name))
 			if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
 				cancel()

@@ -261,6 +261,9 @@ func (r *Router) cronMsg(subject string, t Trigger) (*nats.Msg, error) {
 	msg.Header.Set(hdrScheduleTarget, r.firedCronSubject(t.Name))
 	msg.Header.Set(hdrScheduleTTL, layout.FiredTTL.String())
 	msg.Header.Set(hdrCronFunction, t.Function)
+	// A schedule replaces the one before it on its subject; no duplicate
+	// window may drop it (a trigger deleted and made again within it).
+	msg.Header.Del(nats.MsgIdHdr)
 	return msg, nil
 }
 

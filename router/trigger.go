@@ -34,6 +34,11 @@ type Trigger struct {
 	// trigger has no filters and sees no other event.
 	Schedule   string `json:"schedule,omitempty"`
 	ScheduleTZ string `json:"schedule_tz,omitempty"`
+	// Route makes an HTTP trigger: "METHOD /path/{param}" (ParseRoute),
+	// served under the HTTP listener's routes prefix, each request a
+	// synchronous call of the function. An HTTP trigger has no filters and
+	// no schedule, and sees no other event.
+	Route string `json:"route,omitempty"`
 }
 
 // ReplayAll as ReplayFrom starts a trigger at the first retained event.
@@ -121,6 +126,14 @@ func (t *Trigger) Validate() error {
 		return fmt.Errorf("%w: replay_from %q: want %q or an RFC 3339 time such as 2026-12-01T00:00:00Z", ErrInvalidTrigger, t.ReplayFrom, ReplayAll)
 	case !strings.HasPrefix(t.Delivery.DeadLetter, layout.DeadLetterPrefix+"."):
 		return fmt.Errorf("%w: delivery.dead_letter %q must be under %s.", ErrInvalidTrigger, t.Delivery.DeadLetter, layout.DeadLetterPrefix)
+	}
+	if t.Route != "" {
+		if len(t.Filters) > 0 || t.Schedule != "" || t.ScheduleTZ != "" || t.ReplayFrom != "" {
+			return fmt.Errorf("%w: a trigger with a route serves HTTP requests and takes no filters, schedule or replay_from", ErrInvalidTrigger)
+		}
+		if _, _, _, err := ParseRoute(t.Route); err != nil {
+			return err
+		}
 	}
 	if t.Schedule != "" || t.ScheduleTZ != "" {
 		if len(t.Filters) > 0 {

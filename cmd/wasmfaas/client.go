@@ -128,7 +128,7 @@ func clientFlags(cmd *cobra.Command) {
 
 func newDeployCmd() *cobra.Command {
 	var grants, config, triggers []string
-	var replayFrom, schedule, scheduleTZ string
+	var replayFrom, schedule, scheduleTZ, route string
 	var isolation string
 	var timeout time.Duration
 	cmd := &cobra.Command{
@@ -174,10 +174,22 @@ func newDeployCmd() *cobra.Command {
 			var info functions.FunctionInfo
 			_ = json.Unmarshal(b, &info)
 			fmt.Fprintf(out, "function %s is at revision %d\n", name, info.Revision)
-			if schedule != "" || scheduleTZ != "" {
-				if len(triggers) > 0 {
-					return errors.New("--schedule and --trigger make two triggers of one name; deploy with one, add the other with `wasmfaas triggers put`")
+			kinds := 0
+			for _, set := range []bool{len(triggers) > 0, schedule != "" || scheduleTZ != "", route != ""} {
+				if set {
+					kinds++
 				}
+			}
+			if kinds > 1 {
+				return errors.New("--trigger, --schedule and --route each make the trigger named after the function; deploy with one, add others with `wasmfaas triggers put`")
+			}
+			if route != "" {
+				if _, err := c.call("PUT", "/v1/triggers/"+url.PathEscape(name), "application/json", jsonBody(map[string]any{"function": name, "route": route})); err != nil {
+					return fmt.Errorf("trigger %s: %w", name, err)
+				}
+				fmt.Fprintf(out, "trigger %s serves %s\n", name, route)
+			}
+			if schedule != "" || scheduleTZ != "" {
 				body := map[string]any{"function": name, "schedule": schedule}
 				if scheduleTZ != "" {
 					body["schedule_tz"] = scheduleTZ
@@ -215,6 +227,7 @@ func newDeployCmd() *cobra.Command {
 	cmd.Flags().StringVar(&replayFrom, "replay-from", "", `where a new trigger starts: "all" retained events, or an RFC 3339 time (default: the events stored after it is made)`)
 	cmd.Flags().StringVar(&schedule, "schedule", "", `a cron trigger named after the function: "@every 30s", "@hourly", "@at 2026-12-24T18:00:00Z" or a 6-field cron expression "0 */5 * * * *" (seconds first); the function runs on a wasmfaas.schedule event at each tick`)
 	cmd.Flags().StringVar(&scheduleTZ, "schedule-tz", "", "the IANA time zone of a --schedule cron expression, such as Europe/Berlin (default UTC)")
+	cmd.Flags().StringVar(&route, "route", "", `an HTTP trigger named after the function: "GET /hello/{name}", served under http.routes_prefix (default /fn/)`)
 	cmd.Flags().StringVar(&isolation, "isolation", "", "pooled or fresh")
 	cmd.Flags().Var(durationValue{&timeout}, "timeout", "per-call timeout, a duration such as 5s (default: the server's)")
 	return cmd

@@ -68,6 +68,7 @@ type HTTPConfig struct {
 	Token         string `koanf:"token"`
 	MaxBodyBytes  int64  `koanf:"max_body_bytes"`
 	MetricsPublic bool   `koanf:"metrics_public"`
+	RoutesPrefix  string `koanf:"routes_prefix"`
 	// TLSCert and TLSKey are PEM files; both set, the API speaks HTTPS.
 	TLSCert string `koanf:"tls_cert"`
 	TLSKey  string `koanf:"tls_key"`
@@ -180,6 +181,7 @@ var configKeys = []configKey{
 	{key: "http.addr", def: "127.0.0.1:8080", help: "HTTP API listen address", kind: kindAddr, use: forServe},
 	{key: "http.token", help: "bearer token for the management API (empty: loopback only)", secret: true, use: forServe},
 	{key: "http.max_body_bytes", def: "8MiB", help: "largest request body other than module uploads", kind: kindSize, use: forServe},
+	{key: "http.routes_prefix", def: "/fn/", help: "path prefix under which HTTP triggers (--route) are served, outside the API's /v1", use: forServe},
 	{key: "http.tls_cert", help: "PEM certificate (chain) file: with http.tls_key the API speaks HTTPS", use: forServe},
 	{key: "http.tls_key", help: "PEM key file of http.tls_cert", use: forServe},
 	{key: "http.read_timeout", def: "60s", help: "longest time to read a request, body included (0: none)", kind: kindDuration, use: forServe},
@@ -574,6 +576,7 @@ func decodeConfig(k *koanf.Koanf, sc scope) (*Config, error) {
 	c.HTTP.Addr = s("http.addr")
 	c.HTTP.Token = s("http.token")
 	c.HTTP.MaxBodyBytes = size("http.max_body_bytes")
+	c.HTTP.RoutesPrefix = s("http.routes_prefix")
 	c.HTTP.MetricsPublic, _ = vals["http.metrics_public"].(bool)
 	c.HTTP.TLSCert = s("http.tls_cert")
 	c.HTTP.TLSKey = s("http.tls_key")

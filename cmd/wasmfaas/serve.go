@@ -96,7 +96,7 @@ func appConfig(cfg *Config) (app.Config, error) {
 			DeadLetterMaxAge: cfg.DeadLetters.MaxAge, RejectedMaxAge: cfg.Rejected.MaxAge,
 		},
 		HTTP: server.Config{
-			Token: cfg.HTTP.Token, MaxBodyBytes: cfg.HTTP.MaxBodyBytes,
+			Token: cfg.HTTP.Token, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, RoutesPrefix: cfg.HTTP.RoutesPrefix,
 			MetricsPublic: cfg.HTTP.MetricsPublic || isLoopback(cfg.HTTP.Addr),
 		},
 		ModulesMaxSize: cfg.Modules.MaxSize,

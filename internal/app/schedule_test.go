@@ -78,6 +78,12 @@ func TestCronTrigger(t *testing.T) {
 	info, err = st.Info(t.Context(), jsSubjects(layout.SchedulesSubject+".cron.*"))
 	require.NoError(t, err)
 	assert.Empty(t, info.State.Subjects, "the schedule is removed with its trigger")
+
+	// Made again under the same name, it ticks again.
+	before := len(callsOf(t, ts, "tick"))
+	code, b = putTrigger(t, ts, "tick", `{"function": "tick", "schedule": "@every 1s"}`)
+	require.Equal(t, http.StatusOK, code, b)
+	require.Eventually(t, func() bool { return len(callsOf(t, ts, "tick")) >= before+2 }, 20*time.Second, 50*time.Millisecond, "ticks again")
 }
 
 // TestCronTriggerRefused: bad schedules are refused at deploy with the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wasmfaas/wasmfaas/router"
@@ -37,6 +38,23 @@ type Triggers struct {
 
 	mu      sync.Mutex // serialises changes and the sync that follows each
 	invalid map[string]error
+	// routes are the valid HTTP triggers, replaced by every sync.
+	routes atomic.Pointer[Routes]
+}
+
+// Routes is a snapshot of the HTTP triggers: Version grows with every
+// sync, so a reader rebuilds its table only when it changed.
+type Routes struct {
+	Version  uint64
+	Triggers []router.Trigger
+}
+
+// Routes returns the current HTTP triggers.
+func (ts *Triggers) Routes() *Routes {
+	if r := ts.routes.Load(); r != nil {
+		return r
+	}
+	return &Routes{}
 }
 
 // NewTriggers returns the trigger definitions in defs, delivered by routing
@@ -213,14 +231,19 @@ func (ts *Triggers) syncLocked(ctx context.Context) error {
 		return fmt.Errorf("list triggers: %w", err)
 	}
 	ts.invalid = invalid
-	if ts.routing == nil {
-		return nil
-	}
 	valid := make([]router.Trigger, 0, len(all))
+	var routes []router.Trigger
 	for _, t := range all {
 		if _, bad := invalid[t.Name]; !bad {
 			valid = append(valid, t)
+			if t.Route != "" {
+				routes = append(routes, t)
+			}
 		}
+	}
+	ts.routes.Store(&Routes{Version: ts.Routes().Version + 1, Triggers: routes})
+	if ts.routing == nil {
+		return nil
 	}
 	if err := ts.routing.SetTriggers(ctx, valid); err != nil {
 		return fmt.Errorf("deliver triggers: %w", err)

@@ -117,6 +117,9 @@ func (s *Server) putTrigger(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decodeJSON(w, r, &t); err != nil {
 		return err
 	}
+	if err := s.fnRoutes.checkRoute(r.Context(), r.PathValue("name"), t); err != nil {
+		return err
+	}
 	info, err := s.deps.Triggers.Put(r.Context(), r.PathValue("name"), t)
 	if err != nil {
 		return err

@@ -34,6 +34,9 @@ type Config struct {
 	MetricsPublic bool
 	// MaxBodyBytes bounds request bodies other than module uploads.
 	MaxBodyBytes int64
+	// RoutesPrefix is where HTTP triggers are served (DefaultRoutesPrefix
+	// if empty); it must not be /v1/ or a path the API serves.
+	RoutesPrefix string
 	Logger       *slog.Logger
 }
 
@@ -69,6 +72,8 @@ type Server struct {
 	mux   *http.ServeMux
 	reg   *prometheus.Registry
 	ready atomic.Bool
+
+	fnRoutes *routes
 }
 
 // New returns the API over deps.
@@ -83,7 +88,16 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.RoutesPrefix == "" {
+		cfg.RoutesPrefix = DefaultRoutesPrefix
+	}
+	prefix := "/" + strings.Trim(cfg.RoutesPrefix, "/") + "/"
+	if prefix == "//" || prefix == "/v1/" || prefix == "/metrics/" || prefix == "/healthz/" || prefix == "/readyz/" {
+		return nil, fmt.Errorf("new server: routes prefix %q would shadow the API", cfg.RoutesPrefix)
+	}
+	cfg.RoutesPrefix = prefix
 	s := &Server{cfg: cfg, deps: deps, log: log.With("component", "server"), mux: http.NewServeMux(), reg: prometheus.NewRegistry()}
+	s.fnRoutes = &routes{s: s, prefix: strings.TrimSuffix(prefix, "/")}
 	s.reg.MustRegister(deps.Functions.Collectors()...)
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.routes()
@@ -164,6 +178,7 @@ func (s *Server) routes() {
 		metrics.ServeHTTP(w, r)
 		return nil
 	}})
+	s.mux.Handle(s.cfg.RoutesPrefix, s.fnRoutes)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, apierr.Errorf(apierr.KindNotFound, "no route for %s", r.URL.Path))
 	})
