@@ -106,9 +106,9 @@ const (
 	// KindInvalidResponse: result_status or result_header with a value
 	// no HTTP response can carry.
 	KindInvalidResponse = "invalid_response"
-	KindUnavailable  = "unavailable"
-	KindExit         = "exit"
-	KindInternal     = "internal"
+	KindUnavailable     = "unavailable"
+	KindExit            = "exit"
+	KindInternal        = "internal"
 )
 
 // Size limits of README §3, "Names and limits".
@@ -132,12 +132,12 @@ type Capability string
 
 // Capability groups (README §4, §6).
 const (
-	CapCore   Capability = "core"
-	CapLog    Capability = "log"
-	CapInfo   Capability = "info"
-	CapConfig Capability = "config"
-	CapEmit   Capability = "emit"
-	CapKV     Capability = "kv"
+	CapCore     Capability = "core"
+	CapLog      Capability = "log"
+	CapInfo     Capability = "info"
+	CapConfig   Capability = "config"
+	CapEmit     Capability = "emit"
+	CapKV       Capability = "kv"
 	CapProps    Capability = "props"
 	CapSchedule Capability = "schedule"
 	CapWASI     Capability = "wasi"

@@ -243,7 +243,7 @@ type Router struct {
 	triggers map[string]Trigger
 	// triggersSet: SetTriggers has been called at least once.
 	triggersSet bool
-	workers  map[string]*worker // by trigger name
+	workers     map[string]*worker // by trigger name
 	// hard is cancelled when Stop gives up waiting: calls in flight are
 	// aborted and their messages left for redelivery.
 	hard       context.Context
