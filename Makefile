@@ -11,7 +11,7 @@ WASMFAAS := $(BUILD)/wasmfaas
 # Examples, each written in every language of LANGS (examples/<name>/<lang>);
 # each testdata/suite.json says what its function is granted.
 EXAMPLES := hello counter temperature wasi-upper reminder
-LANGS := go c
+LANGS := go c rust
 # STORES are the store backends test-examples runs every example's cases on.
 STORES := mem jetstream
 
@@ -106,6 +106,28 @@ $(GUESTS)/%-c.wasm: FORCE | setup
 		echo "build $* (C WASI command)"; \
 		$(CC_WASM) $(CFLAGS_WASM) -o $@ examples/$*/c/*.c; \
 	fi
+
+# Rust guests: Debian's cargo and rustc 1.63 with wasm32-wasi (`make setup`),
+# called by path with RUSTC set, because a rustup toolchain earlier on PATH
+# usually has no wasm32-wasi standard library. Cargo runs offline (the SDK,
+# guest-sdks/rust, is a path dependency) with its target directory under
+# build/cargo; each package's Cargo.toml sets the release profile (panic =
+# "abort", lto, strip). A cdylib is a reactor (the SDK's handler! exports
+# wasmfaas_handle, wasmfaas_abi_v1 and _initialize), a bin a WASI command.
+CARGO_WASM := /usr/bin/cargo
+RUSTC_WASM := /usr/bin/rustc
+CARGO_TARGET_DIR_WASM := $(abspath $(BUILD)/cargo)
+
+$(GUESTS)/%-rust.wasm: FORCE | setup
+	@mkdir -p $(GUESTS)
+	@if grep -q 'cdylib' examples/$*/rust/Cargo.toml; then \
+		echo "build $* (Rust reactor)"; out=$(subst -,_,$*).wasm; \
+	else \
+		echo "build $* (Rust WASI command)"; out=$*.wasm; \
+	fi; \
+	(cd examples/$*/rust && RUSTC=$(RUSTC_WASM) CARGO_TARGET_DIR=$(CARGO_TARGET_DIR_WASM) CARGO_NET_OFFLINE=true \
+		$(CARGO_WASM) build --quiet --release --offline --target wasm32-wasi) && \
+	cp $(CARGO_TARGET_DIR_WASM)/wasm32-wasi/release/$$out $@
 
 ## test: every Go test (race detector on the host and store), the SDK's tests, and every example's testdata through `wasmfaas test`
 test: setup test-go test-examples

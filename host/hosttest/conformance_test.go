@@ -26,6 +26,7 @@ type language struct {
 var languages = []language{
 	{"go", hosttest.BuildGo},
 	{"c", hosttest.BuildC},
+	{"rust", hosttest.BuildRust},
 }
 
 // TestConformance runs every testdata case of every example through every

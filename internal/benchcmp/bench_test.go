@@ -27,7 +27,7 @@ import (
 //	extism/noop/compiled-instance  extism.NewCompiledPlugin + Instance once, Call per op
 //	extism/noop/instance-per-call  CompiledPlugin.Instance + Call + Close per op (Extism's "fresh")
 //	extism/input/plugin            as plugin, but the export reads its input (pdk.Input)
-//	wasmfaas/<guest>-<lang>/<isolation>  host.Invoke of a 256-byte event
+//	wasmfaas/<guest>-<lang>/<isolation>  host.Invoke of a 256-byte event (lang go, c or rust)
 //
 // The kvget rows read a 64-byte value; kvget-c minus noop-c is the host's
 // cost of a KV get, kvget-go minus kvget-c what the Go SDK adds.
@@ -85,6 +85,19 @@ func BenchmarkCompare(b *testing.B) {
 		}
 		benchInvoke(b, fnNoopCFresh.get(b, func() (*host.Function, error) {
 			return deployC(cNoopGuest, hosttest.WithIsolation(host.Fresh))
+		}))
+	})
+	// The Rust row: skipped where buildRust is nil.
+	b.Run("wasmfaas/noop-rust/pooled", func(b *testing.B) {
+		if buildRust == nil {
+			b.Skip("no Rust guest builder (buildRust is nil)")
+		}
+		benchInvoke(b, fnNoopRustPooled.get(b, func() (*host.Function, error) {
+			wasm, err := readRust(rustNoopGuest)
+			if err != nil {
+				return nil, err
+			}
+			return deploy("bench", wasm, hosttest.WithIsolation(host.Pooled))
 		}))
 	})
 	b.Run("wasmfaas/kvget-go/pooled", func(b *testing.B) {
@@ -246,7 +259,7 @@ var (
 	sharedHost                                         once[*hosttest.Host]
 	fnNoopGoPooled, fnNoopGoFresh                      once[*host.Function]
 	fnNoopCPooled, fnNoopCFresh, fnKVGet, fnPropUpdate once[*host.Function]
-	fnKVGetC                                           once[*host.Function]
+	fnKVGetC, fnNoopRustPooled                         once[*host.Function]
 )
 
 func theHost() (*hosttest.Host, error) {

@@ -34,6 +34,15 @@ const (
 // (scripts/setup.sh).
 var buildC = hosttest.BuildC
 
+// buildRust builds a Rust guest (a cargo package) with guest-sdks/rust and
+// returns the path of its .wasm; like buildC, the noop-rust row is skipped
+// where it is nil. BuildRust needs Debian's cargo and rustc with the
+// wasm32-wasi standard library (scripts/setup.sh).
+var buildRust = hosttest.BuildRust
+
+// rustNoopGuest is the Rust no-op guest (guests/noop-rust).
+const rustNoopGuest = localGuests + "noop-rust"
+
 // cNoopGuest is the C no-op guest (guests/noop-c/noop.c); cKVGetGuest
 // reads one KV key (guests/kvget-c/kvget.c).
 const (
@@ -102,6 +111,15 @@ func readGo(dir string) ([]byte, error) {
 // readC builds a C guest with buildC and returns its bytes.
 func readC(dir string) ([]byte, error) {
 	p, err := buildC(context.Background(), dir)
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(p)
+}
+
+// readRust builds a Rust guest with buildRust and returns its bytes.
+func readRust(dir string) ([]byte, error) {
+	p, err := buildRust(context.Background(), dir)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,218 @@
+package hosttest_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wasmfaas/wasmfaas/abi"
+	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/host/hosttest"
+	"github.com/wasmfaas/wasmfaas/store/storetest"
+)
+
+// buildRust builds a Rust guest (a cargo package) under the repository.
+func buildRust(t testing.TB, path string) []byte {
+	t.Helper()
+	out, err := hosttest.BuildRust(t.Context(), filepath.Join(repoRoot, path))
+	require.NoError(t, err)
+	wasm, err := os.ReadFile(out)
+	require.NoError(t, err)
+	return wasm
+}
+
+// TestRustExampleImports checks that the linker keeps only the host
+// functions a Rust example uses, so that each needs no capability beyond its
+// suite.json, and that the SDK's handler! makes an ABI v1 reactor
+// (_initialize, no _start) while wasi-upper stays a WASI command.
+func TestRustExampleImports(t *testing.T) {
+	h := newHost(t)
+	for _, tc := range []struct {
+		name string
+		mode abi.Mode
+		caps []abi.Capability // beyond the defaults
+	}{
+		{"hello", abi.ModeReactor, nil},
+		{"counter", abi.ModeReactor, []abi.Capability{abi.CapProps}},
+		{"temperature", abi.ModeReactor, []abi.Capability{abi.CapEmit, abi.CapProps}},
+		{"wasi-upper", abi.ModeCommand, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := h.Load(t.Context(), buildRust(t, filepath.Join("examples", tc.name, "rust")))
+			require.NoError(t, err)
+			t.Logf("%s imports %v, exports %v", tc.name, m.Imports, m.Exports)
+			assert.Equal(t, tc.mode, m.Mode)
+			if tc.mode == abi.ModeReactor {
+				assert.True(t, m.Info().HasInit, "a reactor exports _initialize: %v", m.Exports)
+				assert.NotContains(t, m.Exports, abi.StartExport)
+			}
+			var extra []abi.Capability
+			for _, c := range m.Capabilities {
+				if !abi.NewGrants(abi.DefaultGrants...)[c] && c != abi.CapCore {
+					extra = append(extra, c)
+				}
+			}
+			assert.ElementsMatch(t, tc.caps, extra, "imports: %v", m.Imports)
+		})
+	}
+}
+
+// TestRustBadInput: Rust guests that misuse the ABI (through the SDK's raw
+// imports, with unsafe) or panic end as trap or error with a clear message,
+// and the next call on the same function is ok.
+func TestRustBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		name, guest, subject string
+		grants               []abi.Capability
+		status               host.Status
+		kind                 string
+		message              []string
+	}{
+		{
+			name: "buffer capacity past the end of memory", guest: "overflow",
+			status: host.StatusTrap, message: []string{"event_data: region", "+0x40) outside memory"},
+		},
+		{
+			name: "negative length", guest: "badlen",
+			status: host.StatusTrap, message: []string{"event_attr: region", "+0xffffffff) outside memory"},
+		},
+		{
+			name: "huge length", guest: "badlen", subject: "huge",
+			status: host.StatusTrap, message: []string{"log_write: region", "+0x7ffffff0) outside memory"},
+		},
+		{
+			name: "result pointer outside memory", guest: "badresult",
+			status: host.StatusTrap, message: []string{"result_set: region", "outside memory"},
+		},
+		{
+			name: "emit with an empty type", guest: "emptytype", grants: []abi.Capability{abi.CapEmit},
+			status: host.StatusError, kind: abi.KindInvalidEmit, message: []string{"emitted event 0", "type is missing or empty"},
+		},
+		{
+			name: "panic", guest: "panic",
+			status: host.StatusTrap, message: []string{"rust guest gave up: index 3 of 0 items"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHost(t)
+			fn, err := h.Deploy(t.Context(), tc.guest, buildRust(t, filepath.Join("host", "hosttest", "testdata", "rustguests", tc.guest)),
+				hosttest.Grant(tc.grants...))
+			require.NoError(t, err)
+			info := h.Send(t.Context(), fn, hosttest.NewEvent("com.example.bad", tc.subject, "bad"))
+			require.Equal(t, tc.status, info.Status, "%+v", info.Error)
+			require.NotNil(t, info.Error)
+			t.Logf("%s %s: %s", info.Status, info.Error.Kind, info.Error.Message)
+			if tc.kind != "" {
+				assert.Equal(t, tc.kind, info.Error.Kind)
+			}
+			for _, m := range tc.message {
+				assert.Contains(t, info.Error.Message, m)
+			}
+			assert.Empty(t, info.Emitted, "nothing is emitted from a failed call")
+			next := h.Send(t.Context(), fn, hosttest.NewEvent("com.example.bad", tc.subject, "calm"))
+			require.Equal(t, host.StatusOK, next.Status, "%+v", next.Error)
+			require.NotNil(t, next.Result)
+			assert.Equal(t, "calm", string(next.Result.Body))
+		})
+	}
+}
+
+// TestRustJSONHelpers compares the Rust SDK's JSON encoder and decoder with
+// encoding/json and fmt on edge values, random floats and naughty strings,
+// and its typed decoding's rejections with the Go SDK's messages, through
+// one pooled instance.
+func TestRustJSONHelpers(t *testing.T) {
+	h := newHost(t)
+	fn, err := h.Deploy(t.Context(), "jsoncheck", buildRust(t, "host/hosttest/testdata/rustguests/jsoncheck"))
+	require.NoError(t, err)
+	call := func(typ string, data []byte) string {
+		t.Helper()
+		ev := cloudevents.NewEvent()
+		ev.SetID("json")
+		ev.SetSource("test")
+		ev.SetType(typ)
+		require.NoError(t, ev.SetData("application/octet-stream", data))
+		info := h.Send(t.Context(), fn, ev)
+		require.Equal(t, host.StatusOK, info.Status, "%s %q: %+v", typ, data, info.Error)
+		return string(info.Result.Body)
+	}
+
+	floats := []float64{0, math.Copysign(0, -1), 1, 10, 47.5, -273.15, 0.1, 1e20, 1e21, 1e-6, 1e-7, 123456789.123,
+		1e6, 999999, 1234567, 0.0001, 0.00001, 5e-324, math.MaxFloat64, math.Pi, -1e-300, 100000, 1e-5, 12345.678,
+		-125539696314135.125, 0.125, 2.5e-8, 1 << 62} // -125539696314135.125 is a tie: Go rounds the last digit to even, Rust up
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 200 {
+		floats = append(floats, r.NormFloat64()*math.Pow(10, float64(r.IntN(60)-30)))
+	}
+	for _, f := range floats {
+		in := []byte(strconv.FormatFloat(f, 'g', -1, 64))
+		want, err := json.Marshal(f)
+		require.NoError(t, err)
+		assert.Equal(t, string(want), call("number", in), "Writer::f64(%s)", in)
+		assert.Equal(t, fmt.Sprintf("%g", f), call("g", in), "json::format_g(%s)", in)
+	}
+
+	strs, err := storetest.NaughtyStrings()
+	require.NoError(t, err)
+	strs = append(strs, "\xff", "a\xc0\x80b", "\xed\xa0\x80", "\xe2\x82", "\u2028\u2029", "<&>", "\x00\x01\x1f\x7f", "\b\f\n\r\t", "\U0001F600", "\ufffd")
+	for _, s := range strs {
+		want, err := json.Marshal(s)
+		require.NoError(t, err)
+		assert.Equal(t, string(want), call("quote", []byte(s)), "Writer::bytes_string(%q)", s)
+		var dec string
+		require.NoError(t, json.Unmarshal(want, &dec))
+		assert.Equal(t, dec, call("string", want), "json::parse(%s)", want)
+	}
+	for in, want := range map[string]string{
+		`"\ud83d\ude00"`: "\U0001F600", `"\ud800x"`: "\ufffdx", `"a\/b\n"`: "a/b\n", `"\ud800\u0041"`: "\ufffdA",
+		"\"\xff\"": "\ufffd", "\"\xe2\x82\"": "\ufffd\ufffd",
+	} {
+		var dec string
+		require.NoError(t, json.Unmarshal([]byte(in), &dec), in)
+		assert.Equal(t, dec, want, "encoding/json decodes %s as %q", in, dec)
+		assert.Equal(t, want, call("string", []byte(in)), "json::parse(%s)", in)
+	}
+
+	deep := make([]byte, 0, 20000)
+	for range 10000 {
+		deep = append(deep, '[')
+	}
+	for in, want := range map[string]string{
+		`{"a": [1, {"b": null}]}`: "object", ` [] `: "array", `"x"`: "string", `-0.5e+3`: "number",
+		`true`: "bool", `null`: "null", `01`: "invalid", `{"a" 1}`: "invalid", `[1,]`: "invalid",
+		`"\x01"`: "invalid", ``: "invalid", `1 2`: "invalid", string(deep): "invalid", `1.`: "invalid",
+		`-`: "invalid", `1e`: "invalid", `tru`: "invalid", `{"a":1,}`: "invalid", `"\u12"`: "invalid", `"\q"`: "invalid",
+	} {
+		assert.Equal(t, want, call("type", []byte(in)), "json::parse(%.40s)", in)
+		assert.Equal(t, want != "invalid", json.Valid([]byte(in)), "encoding/json agrees on %.40s", in)
+	}
+
+	// The rejections of the Go SDK's decode tests (guest-sdks/go
+	// decode_test.go) for the same record.
+	for in, want := range map[string]string{
+		`{"device": "d", "location": {"lat": 1, "lon": 2}, "samples": [{"v": 0}]}`: `{"device":"d","location":{"lat":1,"lon":2},"samples":[0]}`,
+		`{"DEVICE": "case"}`:                         `{"device":"case","samples":[]}`,
+		`{"device": "d", "location": {"lat": 1}}`:    `invalid_input: data.location: field "lon" is required`,
+		`{"device": "d", "samples": [{"v": 1}, {}]}`: `invalid_input: data.samples[1]: field "v" is required`,
+		`{"device": "d", "location": {"lat": "n"}}`:  `invalid_input: data: field "location.lat" must be a number, got string`,
+		`{"device": 1}`:                              `invalid_input: data: field "device" must be a string, got number`,
+		`null`:                                       `invalid_input: data: field "device" is required`,
+		`[1]`:                                        `invalid_input: data: must be an object, got array`,
+		` `:                                          `invalid_input: data: invalid JSON: no data`,
+		`{"device": }`:                               `invalid_input: data: invalid JSON: invalid character '}' looking for beginning of value (at byte 12)`,
+		`{"device": "d"} trailing`:                   `invalid_input: data: invalid JSON: invalid character 't' after top-level value (at byte 17)`,
+		`{"device": "d", "samples": [{"v": 1e400}]}`: `invalid_input: data: field "samples[0].v" must be a number, got number 1e400`,
+	} {
+		assert.Equal(t, want, call("decode", []byte(in)), "decode_json(%s)", in)
+	}
+}
