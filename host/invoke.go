@@ -31,6 +31,15 @@ type callOptions struct {
 	attempt   int
 	callID    string
 	emitScope string
+	check     func(*cloudevents.Event) error
+}
+
+// WithCheck runs check on the event before any instance is taken: an
+// error rejects the call (status rejected, kind invalid_input, the error's
+// text as the message) without running the guest. The call path checks
+// declared data schemas with it.
+func WithCheck(check func(*cloudevents.Event) error) CallOption {
+	return func(o *callOptions) { o.check = check }
 }
 
 // WithAttempt records the delivery attempt (1 for the first); an attempt
@@ -205,6 +214,13 @@ func (h *Host) invoke(ctx context.Context, c *call, opts []CallOption) {
 		info.Status = StatusRejected
 		info.Error = &ErrorInfo{Kind: abi.KindInvalidInput, Message: "invalid event: " + err.Error()}
 		return
+	}
+	if o.check != nil {
+		if err := o.check(c.ev); err != nil {
+			info.Status = StatusRejected
+			info.Error = &ErrorInfo{Kind: abi.KindInvalidInput, Message: err.Error()}
+			return
+		}
 	}
 
 	deadline := start.Add(fn.limits.Timeout)

@@ -39,6 +39,10 @@ type Trigger struct {
 	// synchronous call of the function. An HTTP trigger has no filters and
 	// no schedule, and sees no other event.
 	Route string `json:"route,omitempty"`
+	// DataSchema is a JSON Schema the data of the events the trigger
+	// delivers must match (checked by the call path, before any instance
+	// runs; see internal/functions).
+	DataSchema json.RawMessage `json:"data_schema,omitempty"`
 }
 
 // ReplayAll as ReplayFrom starts a trigger at the first retained event.

@@ -128,7 +128,7 @@ func clientFlags(cmd *cobra.Command) {
 
 func newDeployCmd() *cobra.Command {
 	var grants, config, triggers []string
-	var replayFrom, schedule, scheduleTZ, route string
+	var replayFrom, schedule, scheduleTZ, route, dataSchema string
 	var isolation string
 	var timeout time.Duration
 	cmd := &cobra.Command{
@@ -166,6 +166,13 @@ func newDeployCmd() *cobra.Command {
 			}
 			if timeout > 0 {
 				spec.Limits.Timeout = router.Duration(timeout)
+			}
+			if dataSchema != "" {
+				b, err := os.ReadFile(dataSchema)
+				if err != nil {
+					return fmt.Errorf("--data-schema: %w", err)
+				}
+				spec.DataSchema = b
 			}
 			b, err = c.call("PUT", "/v1/functions/"+url.PathEscape(name), "application/json", jsonBody(spec))
 			if err != nil {
@@ -228,6 +235,7 @@ func newDeployCmd() *cobra.Command {
 	cmd.Flags().StringVar(&schedule, "schedule", "", `a cron trigger named after the function: "@every 30s", "@hourly", "@at 2026-12-24T18:00:00Z" or a 6-field cron expression "0 */5 * * * *" (seconds first); the function runs on a wasmfaas.schedule event at each tick`)
 	cmd.Flags().StringVar(&scheduleTZ, "schedule-tz", "", "the IANA time zone of a --schedule cron expression, such as Europe/Berlin (default UTC)")
 	cmd.Flags().StringVar(&route, "route", "", `an HTTP trigger named after the function: "GET /hello/{name}", served under http.routes_prefix (default /fn/)`)
+	cmd.Flags().StringVar(&dataSchema, "data-schema", "", "a JSON Schema file (draft 2020-12) the data of every event must match; events that do not are rejected before the function runs")
 	cmd.Flags().StringVar(&isolation, "isolation", "", "pooled or fresh")
 	cmd.Flags().Var(durationValue{&timeout}, "timeout", "per-call timeout, a duration such as 5s (default: the server's)")
 	return cmd
@@ -587,7 +595,7 @@ func newDeadLettersCmd() *cobra.Command {
 
 // newTriggerPutCmd makes `triggers put`: one trigger of any kind, by name.
 func newTriggerPutCmd() *cobra.Command {
-	var function, replayFrom, schedule, scheduleTZ, route string
+	var function, replayFrom, schedule, scheduleTZ, route, dataSchema string
 	var filters []string
 	cmd := &cobra.Command{
 		Use:   "put NAME --function FN (--filter attr=value... | --schedule S | --route 'METHOD /path')",
@@ -618,6 +626,13 @@ func newTriggerPutCmd() *cobra.Command {
 					body[k] = v
 				}
 			}
+			if dataSchema != "" {
+				b, err := os.ReadFile(dataSchema)
+				if err != nil {
+					return fmt.Errorf("--data-schema: %w", err)
+				}
+				body["data_schema"] = json.RawMessage(b)
+			}
 			b, err := c.call("PUT", "/v1/triggers/"+url.PathEscape(args[0]), "application/json", jsonBody(body))
 			if err != nil {
 				return fmt.Errorf("trigger %s: %w", args[0], err)
@@ -635,5 +650,6 @@ func newTriggerPutCmd() *cobra.Command {
 	cmd.Flags().StringVar(&schedule, "schedule", "", `run the function on a schedule instead: "@every 30s", "@hourly", "@at TIME" or a 6-field cron expression`)
 	cmd.Flags().StringVar(&scheduleTZ, "schedule-tz", "", "the IANA time zone of a cron --schedule")
 	cmd.Flags().StringVar(&route, "route", "", `serve an HTTP route instead: "GET /hello/{name}"`)
+	cmd.Flags().StringVar(&dataSchema, "data-schema", "", "a JSON Schema file the data of the events this trigger delivers must match")
 	return cmd
 }

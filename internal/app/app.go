@@ -202,6 +202,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, fmt.Errorf("router: %w", err)
 	}
 	a.triggers = functions.NewTriggers(defs, a.router, log)
+	a.triggers.CheckWith(a.catalog)
 
 	icfg := ingress.Config{Prefix: rcfg.Prefix, EventsStream: layout.EventsStream, RejectedPrefix: layout.RejectedPrefix, MaxBodyBytes: cfg.HTTP.MaxBodyBytes}
 	events, err := ingress.NewHTTP(icfg, a.js, log)

@@ -46,7 +46,16 @@ func (c *Catalog) Invoke(ctx context.Context, function, trigger string, ev cloud
 	if scope == "" {
 		scope = invokeScope(function)
 	}
-	info := c.deps.Host.Invoke(ctx, d.fn, ev, host.WithAttempt(attempt), host.WithEmitScope(scope))
+	opts := []host.CallOption{host.WithAttempt(attempt), host.WithEmitScope(scope)}
+	if ts := c.triggerSchema(trigger); d.schema != nil || ts != nil {
+		opts = append(opts, host.WithCheck(func(ev *cloudevents.Event) error {
+			if err := d.schema.check("function "+function, ev); err != nil {
+				return err
+			}
+			return ts.check("trigger "+trigger, ev)
+		}))
+	}
+	info := c.deps.Host.Invoke(ctx, d.fn, ev, opts...)
 	router.CallEnded(ctx) // the router may start its next call while this one is recorded
 	if err := c.record(ctx, info, ev, trigger); err != nil {
 		// A call is recorded before its event is settled: the caller

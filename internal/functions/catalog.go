@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -34,6 +35,10 @@ type FunctionSpec struct {
 	Grants    []string          `json:"grants,omitempty"`
 	Limits    LimitsSpec        `json:"limits,omitempty"`
 	Isolation string            `json:"isolation,omitempty"`
+	// DataSchema is a JSON Schema the data of every event the function
+	// takes must match; events that do not are rejected before any
+	// instance runs.
+	DataSchema json.RawMessage `json:"data_schema,omitempty"`
 }
 
 // LimitsSpec is host.Limits with the timeout as a string ("10s").
@@ -97,8 +102,9 @@ func decodeRecord(doc store.Doc) (record, error) {
 // through refs, so a new revision can take over while calls in flight
 // finish on the old one, which is closed when the last of them returns.
 type deployed struct {
-	info FunctionInfo
-	fn   *host.Function
+	info   FunctionInfo
+	fn     *host.Function
+	schema *dataSchema // nil: none
 
 	mu      sync.Mutex
 	refs    int
@@ -174,6 +180,10 @@ type Deps struct {
 // Lock order: Catalog.mu, then deployed.mu; neither is held across a
 // guest call or a store operation.
 type Catalog struct {
+	// triggerSchemas are the data schemas of triggers, by name (Triggers
+	// sets them).
+	triggerSchemas atomic.Pointer[map[string]*dataSchema]
+
 	deps    Deps
 	log     *slog.Logger
 	metrics *metrics
@@ -214,6 +224,9 @@ func New(cfg Config, deps Deps) (*Catalog, error) {
 func (c *Catalog) build(ctx context.Context, name string, spec FunctionSpec) (*host.Function, error) {
 	if spec.Module == "" {
 		return nil, errorf(ErrInvalid, "function %s: module (a digest) is required", name)
+	}
+	if _, err := compileSchema("function "+name, spec.DataSchema); err != nil {
+		return nil, err
 	}
 	m, err := c.deps.Modules.Module(ctx, spec.Module)
 	if err != nil {
@@ -328,6 +341,10 @@ func (c *Catalog) swap(ctx context.Context, name string, d *deployed, rev uint64
 	}
 	delete(c.unloaded, name)
 	old := c.funcs[name]
+	if d != nil && d.schema == nil {
+		// build validated it; a schema that does not compile never gets here.
+		d.schema, _ = compileSchema("function "+name, d.info.Spec.DataSchema)
+	}
 	if d != nil {
 		c.funcs[name] = d
 	} else {

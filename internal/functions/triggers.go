@@ -40,6 +40,16 @@ type Triggers struct {
 	invalid map[string]error
 	// routes are the valid HTTP triggers, replaced by every sync.
 	routes atomic.Pointer[Routes]
+	// catalog, if set, is told the triggers' data schemas at every sync.
+	catalog *Catalog
+}
+
+// CheckWith makes the call path of c check the data schemas of these
+// triggers.
+func (ts *Triggers) CheckWith(c *Catalog) {
+	ts.mu.Lock()
+	ts.catalog = c
+	ts.mu.Unlock()
 }
 
 // Routes is a snapshot of the HTTP triggers: Version grows with every
@@ -81,6 +91,9 @@ func (ts *Triggers) Put(ctx context.Context, name string, t router.Trigger) (Tri
 		return TriggerInfo{}, wrapf(ErrInvalid, err, "trigger %s", name)
 	}
 	if err := CheckName("function", t.Function); err != nil {
+		return TriggerInfo{}, err
+	}
+	if _, err := compileSchema("trigger "+name, t.DataSchema); err != nil {
 		return TriggerInfo{}, err
 	}
 	if _, err := ts.defs.Get(ctx, KindFunction, t.Function); err != nil {
@@ -242,6 +255,15 @@ func (ts *Triggers) syncLocked(ctx context.Context) error {
 		}
 	}
 	ts.routes.Store(&Routes{Version: ts.Routes().Version + 1, Triggers: routes})
+	if ts.catalog != nil {
+		schemas := map[string]*dataSchema{}
+		for _, t := range valid {
+			if sch, err := compileSchema("trigger "+t.Name, t.DataSchema); err == nil && sch != nil {
+				schemas[t.Name] = sch
+			}
+		}
+		ts.catalog.setTriggerSchemas(schemas)
+	}
 	if ts.routing == nil {
 		return nil
 	}
