@@ -54,6 +54,8 @@ const (
 	Limit       Status = -5
 	Unavailable Status = -6
 	Internal    Status = -7
+	Denied      Status = -8
+	Timeout     Status = -9
 )
 
 // StatusNames maps each status code to the name README.md gives it.
@@ -66,6 +68,8 @@ var StatusNames = map[Status]string{
 	Limit:       "LIMIT",
 	Unavailable: "UNAVAILABLE",
 	Internal:    "INTERNAL",
+	Denied:      "DENIED",
+	Timeout:     "TIMEOUT",
 }
 
 func (s Status) String() string {
@@ -140,12 +144,13 @@ const (
 	CapKV       Capability = "kv"
 	CapProps    Capability = "props"
 	CapSchedule Capability = "schedule"
+	CapHTTP     Capability = "http"
 	CapWASI     Capability = "wasi"
 )
 
 // Capabilities lists every grantable capability in a stable order (core is
 // always granted and not listed).
-var Capabilities = []Capability{CapLog, CapInfo, CapConfig, CapEmit, CapSchedule, CapKV, CapProps, CapWASI}
+var Capabilities = []Capability{CapLog, CapInfo, CapConfig, CapEmit, CapSchedule, CapKV, CapProps, CapWASI, CapHTTP}
 
 // DefaultGrants are granted to a function that names none: they only affect
 // the call's own ExecutionInfo (log, info) or are needed by standard
@@ -240,6 +245,11 @@ var Functions = []Func{
 	fn(CapProps, "props_ext_get", I32, "subj_ptr:i32", "subj_len:i32", "name_ptr:i32", "name_len:i32", "buf_ptr:i32", "buf_cap:i32"),
 	fn(CapProps, "props_ext_set", I32, "subj_ptr:i32", "subj_len:i32", "name_ptr:i32", "name_len:i32", "val_ptr:i32", "val_len:i32"),
 	fn(CapProps, "props_ext_delete", I32, "subj_ptr:i32", "subj_len:i32", "name_ptr:i32", "name_len:i32"),
+	fn(CapHTTP, "http_request", I32, "method_ptr:i32", "method_len:i32", "url_ptr:i32", "url_len:i32", "headers_ptr:i32", "headers_len:i32", "body_ptr:i32", "body_len:i32"),
+	fn(CapHTTP, "http_response_body", I32, "buf_ptr:i32", "buf_cap:i32"),
+	fn(CapHTTP, "http_response_header", I32, "name_ptr:i32", "name_len:i32", "buf_ptr:i32", "buf_cap:i32"),
+	fn(CapHTTP, "http_response_headers", I32, "buf_ptr:i32", "buf_cap:i32"),
+	fn(CapHTTP, "http_error", I32, "buf_ptr:i32", "buf_cap:i32"),
 }
 
 var byName = func() map[string]Func {

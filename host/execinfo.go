@@ -44,6 +44,7 @@ type ExecutionInfo struct {
 	Scheduled       []Scheduled                `json:"scheduled,omitempty"`
 	PropertyChanges []PropertyChange           `json:"property_changes,omitempty"`
 	KVChanges       []KVChange                 `json:"kv_changes,omitempty"`
+	HTTPRequests    []HTTPRequest              `json:"http_requests,omitempty"`
 	Logs            []LogLine                  `json:"logs,omitempty"`
 	LogsTruncated   bool                       `json:"logs_truncated,omitempty"`
 	Fields          map[string]json.RawMessage `json:"fields,omitempty"`
@@ -92,6 +93,22 @@ type KVChange struct {
 	Revision uint64 `json:"revision,omitempty"`
 	Size     int    `json:"size"`
 	Deleted  bool   `json:"deleted,omitempty"`
+}
+
+// HTTPRequest is an outbound request the call made through the http
+// capability, answered or not. Host is "host:port"; Status is the HTTP
+// status of an answered request, ErrorCode (an ABI status name such as
+// DENIED) and Error say why one was not. The URL's path and query are not
+// recorded: they may hold secrets.
+type HTTPRequest struct {
+	Method        string `json:"method"`
+	Host          string `json:"host"`
+	Status        int    `json:"status,omitempty"`
+	ErrorCode     string `json:"error_code,omitempty"`
+	Error         string `json:"error,omitempty"`
+	DurationNS    int64  `json:"duration_ns"`
+	RequestBytes  int    `json:"request_bytes"`
+	ResponseBytes int    `json:"response_bytes"`
 }
 
 // LogLine is one line the guest logged.
@@ -214,6 +231,9 @@ func (e ExecutionInfo) LogValue() slog.Value {
 	}
 	if len(e.KVChanges) > 0 {
 		attrs = append(attrs, slog.Any("kv_changes", e.KVChanges))
+	}
+	if len(e.HTTPRequests) > 0 {
+		attrs = append(attrs, slog.Any("http_requests", e.HTTPRequests))
 	}
 	if len(e.Logs) > 0 {
 		attrs = append(attrs, slog.Any("logs", e.Logs))

@@ -50,8 +50,12 @@ func sampleInfo() ExecutionInfo {
 			{Subject: "device|00000A", Name: "temp_status", Old: json.RawMessage("null"), New: json.RawMessage(`"COLD"`), Revision: 2},
 		},
 		KVChanges: []KVChange{{Key: "last", Revision: 3, Size: 2}, {Key: "old", Deleted: true}},
-		Logs:      []LogLine{{Level: "info", Message: "reading 10°C"}},
-		Fields:    map[string]json.RawMessage{"status_changed": json.RawMessage("true"), "temp_status": json.RawMessage(`"COLD"`)},
+		HTTPRequests: []HTTPRequest{
+			{Method: "GET", Host: "api.example.com:443", Status: 200, DurationNS: 42000000, RequestBytes: 0, ResponseBytes: 512},
+			{Method: "POST", Host: "evil.example.com:443", ErrorCode: "DENIED", Error: "host evil.example.com (port 443) is not on the function's allow-list", RequestBytes: 17},
+		},
+		Logs:   []LogLine{{Level: "info", Message: "reading 10°C"}},
+		Fields: map[string]json.RawMessage{"status_changed": json.RawMessage("true"), "temp_status": json.RawMessage(`"COLD"`)},
 	}
 }
 
@@ -59,11 +63,11 @@ func sampleInfo() ExecutionInfo {
 // call log, test expectations), so a change must be deliberate (-update).
 func TestExecutionInfoGolden(t *testing.T) {
 	failed := sampleInfo()
-	failed.Status, failed.Result, failed.Emitted, failed.PropertyChanges, failed.KVChanges, failed.Fields = StatusRejected, nil, nil, nil, nil, nil
+	failed.Status, failed.Result, failed.Emitted, failed.PropertyChanges, failed.KVChanges, failed.Fields, failed.HTTPRequests = StatusRejected, nil, nil, nil, nil, nil, nil
 	failed.Error = &ErrorInfo{Kind: abi.KindInvalidInput, Message: `data: field "tempc" is required`}
 	binary := sampleInfo()
 	binary.Result = &Result{ContentType: "application/octet-stream", Body: []byte{0xff, 0x00, 0xfe}}
-	binary.Emitted, binary.PropertyChanges, binary.KVChanges, binary.Logs, binary.Fields = nil, nil, nil, nil, nil
+	binary.Emitted, binary.PropertyChanges, binary.KVChanges, binary.Logs, binary.Fields, binary.HTTPRequests = nil, nil, nil, nil, nil, nil
 	for name, info := range map[string]ExecutionInfo{"ok": sampleInfo(), "rejected": failed, "binary": binary} {
 		t.Run(name, func(t *testing.T) {
 			got, err := json.MarshalIndent(info, "", "  ")

@@ -15,6 +15,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/wasmfaas/wasmfaas/abi"
+	"github.com/wasmfaas/wasmfaas/host/egress"
 )
 
 // Isolation says whether instances are reused between calls.
@@ -37,6 +38,12 @@ type Limits struct {
 	MaxEmits       int           // emitted events per call
 	MaxLogBytes    int           // log lines and domain fields per call
 	MaxSchedules   int           // pending scheduled events of the function
+
+	// The http capability's limits (abi/README.md §4, "http").
+	HTTPTimeout          time.Duration // each outbound request, capped by the call's deadline
+	MaxHTTPRequests      int           // outbound requests per call
+	MaxHTTPRequestBytes  int           // each request's headers block plus body
+	MaxHTTPResponseBytes int           // each response's decoded body
 }
 
 // DefaultLimits are the limits of abi/README.md §5.
@@ -48,6 +55,11 @@ var DefaultLimits = Limits{
 	MaxEmits:       64,
 	MaxLogBytes:    64 << 10,
 	MaxSchedules:   1000,
+
+	HTTPTimeout:          10 * time.Second,
+	MaxHTTPRequests:      64,
+	MaxHTTPRequestBytes:  1 << 20,
+	MaxHTTPResponseBytes: 1 << 20,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -73,6 +85,18 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxSchedules != 0 {
 		d.MaxSchedules = l.MaxSchedules
 	}
+	if l.HTTPTimeout != 0 {
+		d.HTTPTimeout = l.HTTPTimeout
+	}
+	if l.MaxHTTPRequests != 0 {
+		d.MaxHTTPRequests = l.MaxHTTPRequests
+	}
+	if l.MaxHTTPRequestBytes != 0 {
+		d.MaxHTTPRequestBytes = l.MaxHTTPRequestBytes
+	}
+	if l.MaxHTTPResponseBytes != 0 {
+		d.MaxHTTPResponseBytes = l.MaxHTTPResponseBytes
+	}
 	return d
 }
 
@@ -87,6 +111,11 @@ var MaxLimits = Limits{
 	MaxEmits:       1000,
 	MaxLogBytes:    1 << 20,
 	MaxSchedules:   1_000_000,
+
+	HTTPTimeout:          15 * time.Minute,
+	MaxHTTPRequests:      1000,
+	MaxHTTPRequestBytes:  16 << 20,
+	MaxHTTPResponseBytes: 64 << 20,
 }
 
 func (l Limits) validate() error {
@@ -94,7 +123,10 @@ func (l Limits) validate() error {
 	switch {
 	case l.Timeout < 0:
 		return fmt.Errorf("timeout %s is negative", l.Timeout)
-	case l.MaxConcurrency < 0 || l.MaxOutputBytes < 0 || l.MaxEmits < 0 || l.MaxLogBytes < 0 || l.MaxSchedules < 0:
+	case l.HTTPTimeout < 0:
+		return fmt.Errorf("http_timeout %s is negative", l.HTTPTimeout)
+	case l.MaxConcurrency < 0 || l.MaxOutputBytes < 0 || l.MaxEmits < 0 || l.MaxLogBytes < 0 || l.MaxSchedules < 0,
+		l.MaxHTTPRequests < 0 || l.MaxHTTPRequestBytes < 0 || l.MaxHTTPResponseBytes < 0:
 		return fmt.Errorf("limits must not be negative")
 	case l.MemoryPages > m.MemoryPages:
 		return fmt.Errorf("memory_pages %d exceed %d (4 GiB)", l.MemoryPages, m.MemoryPages)
@@ -110,6 +142,14 @@ func (l Limits) validate() error {
 		return fmt.Errorf("max_log_bytes %d exceeds %d", l.MaxLogBytes, m.MaxLogBytes)
 	case l.MaxSchedules > m.MaxSchedules:
 		return fmt.Errorf("max_schedules %d exceeds %d", l.MaxSchedules, m.MaxSchedules)
+	case l.HTTPTimeout > m.HTTPTimeout:
+		return fmt.Errorf("http_timeout %s exceeds %s", l.HTTPTimeout, m.HTTPTimeout)
+	case l.MaxHTTPRequests > m.MaxHTTPRequests:
+		return fmt.Errorf("max_http_requests %d exceeds %d", l.MaxHTTPRequests, m.MaxHTTPRequests)
+	case l.MaxHTTPRequestBytes > m.MaxHTTPRequestBytes:
+		return fmt.Errorf("max_http_request_bytes %d exceeds %d", l.MaxHTTPRequestBytes, m.MaxHTTPRequestBytes)
+	case l.MaxHTTPResponseBytes > m.MaxHTTPResponseBytes:
+		return fmt.Errorf("max_http_response_bytes %d exceeds %d", l.MaxHTTPResponseBytes, m.MaxHTTPResponseBytes)
 	}
 	return nil
 }
@@ -125,6 +165,10 @@ type FunctionConfig struct {
 	Grants    abi.Grants
 	Limits    Limits
 	Isolation Isolation
+	// AllowedHosts are the hosts the http capability may reach
+	// (abi/README.md §4, "http"); empty allows none. Setting it without
+	// granting http is refused as a mistake.
+	AllowedHosts []string
 }
 
 // Function is a module bound to a name, config, grants, limits and an
@@ -137,6 +181,9 @@ type Function struct {
 	grants    abi.Grants
 	limits    Limits
 	isolation Isolation
+	// http is the function's outbound HTTP client; nil without the http
+	// grant.
+	http *egress.Client
 
 	host *Host
 	env  *runtimeEnv
@@ -178,6 +225,13 @@ func (h *Host) NewFunction(ctx context.Context, m *Module, cfg FunctionConfig) (
 	if m.Mode == abi.ModeCommand {
 		iso = Fresh // a command's _start runs once per instance
 	}
+	allow, err := egress.ParseAllowList(cfg.AllowedHosts)
+	if err != nil {
+		return nil, &FunctionError{Reason: err.Error()}
+	}
+	if len(cfg.AllowedHosts) > 0 && !grants.Has(abi.CapHTTP) {
+		return nil, &FunctionError{Reason: `allowed_hosts are set but capability "http" is not granted`}
+	}
 	env, cm, err := h.compile(ctx, m, limits.MemoryPages)
 	if err != nil {
 		return nil, err
@@ -189,6 +243,9 @@ func (h *Host) NewFunction(ctx context.Context, m *Module, cfg FunctionConfig) (
 	f := &Function{
 		name: cfg.Name, module: m, config: conf, grants: grants, limits: limits, isolation: iso,
 		host: h, env: env, cm: cm,
+	}
+	if grants.Has(abi.CapHTTP) {
+		f.http = egress.New(h.cfg.HTTP, allow)
 	}
 	f.pool.sem = make(chan struct{}, limits.MaxConcurrency)
 	return f, nil
@@ -205,6 +262,14 @@ func (f *Function) Limits() Limits { return f.limits }
 
 // Grants returns the function's capabilities.
 func (f *Function) Grants() abi.Grants { return f.grants }
+
+// AllowedHosts returns the function's allow-list for the http capability.
+func (f *Function) AllowedHosts() []string {
+	if f.http == nil {
+		return nil
+	}
+	return f.http.AllowList().Entries()
+}
 
 // Stats is a snapshot of a function's pool.
 type Stats struct {
@@ -269,6 +334,9 @@ func (f *Function) Close(ctx context.Context) error {
 	for _, inst := range idle {
 		inst.close(ctx)
 		f.pool.live.Add(-1)
+	}
+	if f.http != nil {
+		f.http.Close()
 	}
 	f.host.release(ctx, f.module.Digest, f.limits.MemoryPages)
 	return nil

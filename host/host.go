@@ -14,6 +14,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/wasmfaas/wasmfaas/abi"
+	"github.com/wasmfaas/wasmfaas/host/egress"
 	"github.com/wasmfaas/wasmfaas/store"
 )
 
@@ -42,6 +43,9 @@ type Config struct {
 	// Schedules counts a function's pending scheduled events, for the
 	// max pending schedules limit; nil counts only the call's own.
 	Schedules ScheduleCounter
+	// HTTP is how the http capability resolves names and connects; the
+	// zero value uses the system's resolver and plain TCP.
+	HTTP egress.Config
 }
 
 // ScheduleCounter reports a function's pending scheduled events: how many

@@ -82,6 +82,8 @@ type call struct {
 	sticky   *ErrorInfo // a host-recorded failure the guest cannot clear
 	guestErr *ErrorInfo // from error_set
 	stderr   *guestWriter
+
+	httpState httpState // the http capability's last response or error
 }
 
 type callKey struct{}

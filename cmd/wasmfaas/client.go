@@ -127,7 +127,7 @@ func clientFlags(cmd *cobra.Command) {
 }
 
 func newDeployCmd() *cobra.Command {
-	var grants, config, triggers []string
+	var grants, config, triggers, allowHosts []string
 	var replayFrom, schedule, scheduleTZ, route, dataSchema string
 	var isolation string
 	var timeout time.Duration
@@ -156,7 +156,8 @@ func newDeployCmd() *cobra.Command {
 			_ = json.Unmarshal(b, &mf)
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "uploaded %s (%d bytes) as %s\n", path, mf.Size, mf.Digest)
-			spec := functions.FunctionSpec{Module: mf.Digest, Grants: splitList(grants), Isolation: isolation, Config: map[string]string{}}
+			spec := functions.FunctionSpec{Module: mf.Digest, Grants: splitList(grants), Isolation: isolation, Config: map[string]string{},
+				AllowedHosts: splitList(allowHosts)}
 			for _, kv := range config {
 				k, v, ok := strings.Cut(kv, "=")
 				if !ok || k == "" {
@@ -228,7 +229,8 @@ func newDeployCmd() *cobra.Command {
 		},
 	}
 	clientFlags(cmd)
-	cmd.Flags().StringSliceVar(&grants, "grant", nil, "capabilities to grant besides log,info,wasi (kv, props, emit, config)")
+	cmd.Flags().StringSliceVar(&grants, "grant", nil, "capabilities to grant besides log,info,wasi (kv, props, emit, config, http)")
+	cmd.Flags().StringArrayVar(&allowHosts, "allow-host", nil, "a host the http capability may reach (repeatable): api.example.com (ports 80/443), host:port, *.example.com, 127.0.0.1:8081; with --grant http and no --allow-host every request is refused")
 	cmd.Flags().StringArrayVar(&config, "config", nil, "function config entry key=value (repeatable)")
 	cmd.Flags().StringSliceVar(&triggers, "trigger", nil, "exact filter attribute=value for a trigger named after the function")
 	cmd.Flags().StringVar(&replayFrom, "replay-from", "", `where a new trigger starts: "all" retained events, or an RFC 3339 time (default: the events stored after it is made)`)
@@ -382,6 +384,20 @@ func newResourceCmd(plural string, columns func(item map[string]any) []string, h
 	ls.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	cmd.AddCommand(ls, get, rm)
 	return cmd
+}
+
+// list renders a JSON array of strings as a comma-separated cell, "-"
+// when empty, so a table's columns stay aligned.
+func list(v any) string {
+	items, _ := v.([]any)
+	if len(items) == 0 {
+		return "-"
+	}
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = str(it)
+	}
+	return strings.Join(out, ",")
 }
 
 func str(v any) string {

@@ -12,8 +12,8 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newTestCmd(), newConfigCmd(), newServeCmd(), newDeployCmd(), newInvokeCmd(), newCallsCmd(), newPropsCmd(), newPublishCmd(), newDeadLettersCmd(),
 		newResourceCmd("functions", func(it map[string]any) []string {
 			spec, _ := it["spec"].(map[string]any)
-			return []string{str(it["name"]), str(it["revision"]), str(spec["module"]), str(it["updated"])}
-		}, []string{"NAME", "REVISION", "MODULE", "UPDATED"}),
+			return []string{str(it["name"]), str(it["revision"]), str(spec["module"]), str(it["updated"]), list(spec["grants"]), list(spec["allowed_hosts"])}
+		}, []string{"NAME", "REVISION", "MODULE", "UPDATED", "GRANTS", "ALLOWED_HOSTS"}),
 		newResourceCmd("modules", func(it map[string]any) []string {
 			return []string{str(it["digest"]), str(it["mode"]), str(it["size"]), str(it["capabilities"])}
 		}, []string{"DIGEST", "MODE", "SIZE", "CAPABILITIES"}),

@@ -122,6 +122,10 @@ const char *wf_status_text(int64_t status) {
 		return "unavailable";
 	case WF_INTERNAL:
 		return "host internal error";
+	case WF_DENIED:
+		return "denied";
+	case WF_TIMEOUT:
+		return "timed out";
 	case WF_NO_MEMORY:
 		return "out of guest memory";
 	case WF_ABORTED:
@@ -173,6 +177,11 @@ static int32_t fill_kv_get(const args *x, void *buf, size_t cap) { return wf_raw
 static int32_t fill_kv_keys(const args *x, void *buf, size_t cap) { return wf_raw_kv_keys(x->a, x->alen, buf, cap); }
 static int32_t fill_props_get(const args *x, void *buf, size_t cap) { return wf_raw_props_get(x->a, x->alen, x->b, x->blen, buf, cap, x->rev); }
 static int32_t fill_props_ext_get(const args *x, void *buf, size_t cap) { return wf_raw_props_ext_get(x->a, x->alen, x->b, x->blen, buf, cap); }
+
+static int32_t fill_http_body(const args *x, void *buf, size_t cap) { (void)x; return wf_raw_http_response_body(buf, cap); }
+static int32_t fill_http_header(const args *x, void *buf, size_t cap) { return wf_raw_http_response_header(x->a, x->alen, buf, cap); }
+static int32_t fill_http_headers(const args *x, void *buf, size_t cap) { (void)x; return wf_raw_http_response_headers(buf, cap); }
+static int32_t fill_http_error(const args *x, void *buf, size_t cap) { (void)x; return wf_raw_http_error(buf, cap); }
 
 static args args1(const char *a) { return (args){.a = a, .alen = strlen(a)}; }
 static args args2(const char *a, const char *b) { return (args){.a = a, .alen = strlen(a), .b = b, .blen = strlen(b)}; }
@@ -355,6 +364,47 @@ int wf_emit_json(const char *type, const char *subject, const char *json, size_t
 	};
 	return wf_emit(attrs, sizeof attrs / sizeof attrs[0], json, len);
 }
+
+/* ---------------------------------------------------------------------- */
+/* HTTP                                                                     */
+/* ---------------------------------------------------------------------- */
+
+int wf_http_request(const char *method, const char *url, const wf_header *headers, size_t n_headers, const void *body, size_t body_len) {
+	/* The headers block is name NUL value NUL pairs, as wf_emit's attrs. */
+	wf_buf block = {0};
+	int rc = wf_buf_reserve(&block, 0);
+	for (size_t i = 0; rc == WF_OK && i < n_headers; i++) {
+		if (headers[i].name == NULL || headers[i].value == NULL) {
+			continue;
+		}
+		rc = wf_buf_append(&block, headers[i].name, strlen(headers[i].name) + 1);
+		if (rc == WF_OK) {
+			rc = wf_buf_append(&block, headers[i].value, strlen(headers[i].value) + 1);
+		}
+	}
+	if (rc == WF_OK) {
+		if (method == NULL) {
+			method = "";
+		}
+		if (url == NULL) {
+			url = "";
+		}
+		rc = wf_raw_http_request(method, strlen(method), url, strlen(url), block.ptr, block.len, body, body != NULL ? body_len : 0);
+	}
+	wf_buf_free(&block);
+	return rc;
+}
+
+int wf_http_response_body(wf_buf *out) { return fill(out, fill_http_body, NULL); }
+
+int wf_http_response_header(const char *name, wf_buf *out) {
+	args x = args1(name);
+	return fill(out, fill_http_header, &x);
+}
+
+int wf_http_response_headers(wf_buf *out) { return fill(out, fill_http_headers, NULL); }
+
+int wf_http_error(wf_buf *out) { return fill(out, fill_http_error, NULL); }
 
 /* ---------------------------------------------------------------------- */
 /* KV                                                                       */

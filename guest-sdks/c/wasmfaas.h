@@ -75,6 +75,12 @@ WF_IMPORT("props_delete") int32_t wf_raw_props_delete(const char *subj, size_t s
 WF_IMPORT("props_ext_get") int32_t wf_raw_props_ext_get(const char *subj, size_t subj_len, const char *name, size_t name_len, void *buf, size_t buf_cap);
 WF_IMPORT("props_ext_set") int32_t wf_raw_props_ext_set(const char *subj, size_t subj_len, const char *name, size_t name_len, const char *val, size_t val_len);
 WF_IMPORT("props_ext_delete") int32_t wf_raw_props_ext_delete(const char *subj, size_t subj_len, const char *name, size_t name_len);
+/* http */
+WF_IMPORT("http_request") int32_t wf_raw_http_request(const char *method, size_t method_len, const char *url, size_t url_len, const char *headers, size_t headers_len, const void *body, size_t body_len);
+WF_IMPORT("http_response_body") int32_t wf_raw_http_response_body(void *buf, size_t buf_cap);
+WF_IMPORT("http_response_header") int32_t wf_raw_http_response_header(const char *name, size_t name_len, void *buf, size_t buf_cap);
+WF_IMPORT("http_response_headers") int32_t wf_raw_http_response_headers(void *buf, size_t buf_cap);
+WF_IMPORT("http_error") int32_t wf_raw_http_error(void *buf, size_t buf_cap);
 
 #undef WF_IMPORT
 
@@ -87,6 +93,8 @@ WF_IMPORT("props_ext_delete") int32_t wf_raw_props_ext_delete(const char *subj, 
 #define WF_LIMIT (-5)
 #define WF_UNAVAILABLE (-6)
 #define WF_INTERNAL (-7)
+#define WF_DENIED (-8)
+#define WF_TIMEOUT (-9)
 /* WF_NO_MEMORY is the SDK's own: the guest could not allocate a buffer. */
 #define WF_NO_MEMORY (-100)
 /* WF_ABORTED is the SDK's own: a wf_prop_update function declined to write. */
@@ -284,6 +292,39 @@ int64_t wf_prop_update(const char *subject, const char *name, wf_update_fn fn, v
 int wf_ext_get(const char *subject, const char *name, wf_buf *out);
 int wf_ext_set(const char *subject, const char *name, const char *value);
 int wf_ext_delete(const char *subject, const char *name);
+
+/* ---------------------------------------------------------------------- */
+/* Outbound HTTP (capability "http"): only hosts on the function's          */
+/* allow-list; the host checks every address, redirects included.          */
+/* ---------------------------------------------------------------------- */
+
+/* wf_header is one request header; a name may repeat. */
+typedef struct wf_header {
+	const char *name;
+	const char *value;
+} wf_header;
+
+/* wf_http_request sends a request and waits for the whole response. method
+ * NULL or "" is GET; url is an absolute http:// or https:// URL; headers
+ * whose value is NULL are left out; body may be NULL, 0. Returns the HTTP
+ * status (100-599) or WF_INVALID, WF_DENIED (host or address not allowed),
+ * WF_TIMEOUT, WF_TOO_LARGE, WF_LIMIT or WF_UNAVAILABLE; wf_http_error then
+ * says why, naming the host. None of them fails the call by itself. */
+int wf_http_request(const char *method, const char *url, const wf_header *headers, size_t n_headers, const void *body, size_t body_len);
+/* wf_http_response_body copies the last response's body. Returns its length
+ * or WF_NOT_FOUND when the last request got no response. */
+int wf_http_response_body(wf_buf *out);
+/* wf_http_response_header copies the last response's header name
+ * (case-insensitive), several values joined with ", ". WF_NOT_FOUND when
+ * absent. */
+int wf_http_response_header(const char *name, wf_buf *out);
+/* wf_http_response_headers copies every header of the last response as
+ * name NUL value NUL pairs (names in lower case, sorted); walk them with
+ * wf_next_name, two names at a time. */
+int wf_http_response_headers(wf_buf *out);
+/* wf_http_error copies why the last request failed. WF_NOT_FOUND when it
+ * got a response. */
+int wf_http_error(wf_buf *out);
 
 /* ---------------------------------------------------------------------- */
 /* JSON helpers for property values and fields (no full parser).           */

@@ -23,6 +23,11 @@ var (
 	ErrUnavailable = errors.New("unavailable")
 	// ErrInternal: the host failed; not the handler's fault.
 	ErrInternal = errors.New("host internal error")
+	// ErrDenied: an outbound request's host or address is not on the
+	// function's allow-list.
+	ErrDenied = errors.New("denied")
+	// ErrTimeout: an outbound request did not complete in time.
+	ErrTimeout = errors.New("timed out")
 )
 
 // Status codes of abi/README.md §3.
@@ -35,6 +40,8 @@ const (
 	statusLimit       = -5
 	statusUnavailable = -6
 	statusInternal    = -7
+	statusDenied      = -8
+	statusTimeout     = -9
 )
 
 // statusError maps a negative status code to its sentinel. It is the only
@@ -55,6 +62,10 @@ func statusError(code int64) error {
 		return ErrUnavailable
 	case statusInternal:
 		return ErrInternal
+	case statusDenied:
+		return ErrDenied
+	case statusTimeout:
+		return ErrTimeout
 	}
 	return fmt.Errorf("%w: unknown status code %d", ErrInternal, code)
 }

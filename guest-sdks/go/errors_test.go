@@ -18,6 +18,8 @@ func TestStatusError(t *testing.T) {
 		{statusLimit, ErrLimit},
 		{statusUnavailable, ErrUnavailable},
 		{statusInternal, ErrInternal},
+		{statusDenied, ErrDenied},
+		{statusTimeout, ErrTimeout},
 		{-99, ErrInternal},
 	}
 	for _, tt := range tests {

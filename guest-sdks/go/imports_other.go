@@ -53,3 +53,12 @@ func propsExtSet(unsafe.Pointer, uint32, unsafe.Pointer, uint32, unsafe.Pointer,
 	panic(onlyInWasm)
 }
 func propsExtDelete(unsafe.Pointer, uint32, unsafe.Pointer, uint32) int32 { panic(onlyInWasm) }
+func httpRequest(unsafe.Pointer, uint32, unsafe.Pointer, uint32, unsafe.Pointer, uint32, unsafe.Pointer, uint32) int32 {
+	panic(onlyInWasm)
+}
+func httpResponseBody(unsafe.Pointer, uint32) int32 { panic(onlyInWasm) }
+func httpResponseHeader(unsafe.Pointer, uint32, unsafe.Pointer, uint32) int32 {
+	panic(onlyInWasm)
+}
+func httpResponseHeaders(unsafe.Pointer, uint32) int32 { panic(onlyInWasm) }
+func httpError(unsafe.Pointer, uint32) int32           { panic(onlyInWasm) }

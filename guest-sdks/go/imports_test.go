@@ -22,6 +22,8 @@ var capabilityOf = map[string]string{
 	"kv_get": "kv", "kv_set": "kv", "kv_delete": "kv", "kv_keys": "kv",
 	"props_get": "props", "props_set": "props", "props_delete": "props",
 	"props_ext_get": "props", "props_ext_set": "props", "props_ext_delete": "props",
+	"http_request": "http", "http_response_body": "http", "http_response_header": "http",
+	"http_response_headers": "http", "http_error": "http",
 }
 
 // TestExampleImports builds the Go examples and checks that each imports
@@ -52,6 +54,7 @@ func TestExampleImports(t *testing.T) {
 		{name: "counter", caps: []string{"props"}},
 		{name: "temperature", caps: []string{"emit", "info", "log", "props"}},
 		{name: "reminder", caps: []string{"config", "props", "schedule"}},
+		{name: "fetch", caps: []string{"http", "info", "log"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -100,3 +100,20 @@ func propsExtSet(subjPtr unsafe.Pointer, subjLen uint32, namePtr unsafe.Pointer,
 
 //go:wasmimport wasmfaas_v1 props_ext_delete
 func propsExtDelete(subjPtr unsafe.Pointer, subjLen uint32, namePtr unsafe.Pointer, nameLen uint32) int32
+
+// http
+
+//go:wasmimport wasmfaas_v1 http_request
+func httpRequest(methodPtr unsafe.Pointer, methodLen uint32, urlPtr unsafe.Pointer, urlLen uint32, headersPtr unsafe.Pointer, headersLen uint32, bodyPtr unsafe.Pointer, bodyLen uint32) int32
+
+//go:wasmimport wasmfaas_v1 http_response_body
+func httpResponseBody(bufPtr unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wasmfaas_v1 http_response_header
+func httpResponseHeader(namePtr unsafe.Pointer, nameLen uint32, bufPtr unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wasmfaas_v1 http_response_headers
+func httpResponseHeaders(bufPtr unsafe.Pointer, bufCap uint32) int32
+
+//go:wasmimport wasmfaas_v1 http_error
+func httpError(bufPtr unsafe.Pointer, bufCap uint32) int32

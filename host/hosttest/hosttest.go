@@ -13,6 +13,7 @@ import (
 
 	"github.com/wasmfaas/wasmfaas/abi"
 	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/host/egress"
 	"github.com/wasmfaas/wasmfaas/store"
 	"github.com/wasmfaas/wasmfaas/store/mem"
 )
@@ -45,6 +46,9 @@ type Options struct {
 	// MemoryBudget is the host's budget of guest memory in bytes
 	// (host.DefaultMemoryBudget if zero).
 	MemoryBudget int64
+	// HTTP is how the http capability resolves and connects (the system's
+	// resolver and plain TCP if zero).
+	HTTP egress.Config
 }
 
 // DefaultCacheDir is where compiled modules and built guests are cached:
@@ -79,7 +83,7 @@ func New(opts Options) (*Host, error) {
 		st = th.Store
 	}
 	th.state = st
-	h, err := host.New(host.Config{CacheDir: opts.CacheDir, KV: st.KV(), Properties: st.Properties(), MemoryBudget: opts.MemoryBudget})
+	h, err := host.New(host.Config{CacheDir: opts.CacheDir, KV: st.KV(), Properties: st.Properties(), MemoryBudget: opts.MemoryBudget, HTTP: opts.HTTP})
 	if err != nil {
 		if th.closeStore != nil {
 			_ = th.closeStore()
@@ -129,6 +133,12 @@ func Config(key, value string) FunctionOption {
 // WithLimits sets the function's limits.
 func WithLimits(l host.Limits) FunctionOption {
 	return func(c *host.FunctionConfig) { c.Limits = l }
+}
+
+// AllowHosts adds entries to the function's allow-list for the http
+// capability (grant it with Grant(abi.CapHTTP)).
+func AllowHosts(hosts ...string) FunctionOption {
+	return func(c *host.FunctionConfig) { c.AllowedHosts = append(c.AllowedHosts, hosts...) }
 }
 
 // WithIsolation sets pooled or fresh instances.

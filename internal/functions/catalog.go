@@ -39,6 +39,10 @@ type FunctionSpec struct {
 	// takes must match; events that do not are rejected before any
 	// instance runs.
 	DataSchema json.RawMessage `json:"data_schema,omitempty"`
+	// AllowedHosts are the hosts the http capability may reach
+	// (abi/README.md §4, "http"): api.example.com, api.example.com:8443,
+	// *.example.com, 127.0.0.1:8081. Empty allows none.
+	AllowedHosts []string `json:"allowed_hosts,omitempty"`
 }
 
 // LimitsSpec is host.Limits with the timeout as a string ("10s").
@@ -50,12 +54,19 @@ type LimitsSpec struct {
 	MaxEmits       int             `json:"max_emits,omitempty"`
 	MaxLogBytes    int             `json:"max_log_bytes,omitempty"`
 	MaxSchedules   int             `json:"max_schedules,omitempty"`
+
+	HTTPTimeout          router.Duration `json:"http_timeout,omitempty"`
+	MaxHTTPRequests      int             `json:"max_http_requests,omitempty"`
+	MaxHTTPRequestBytes  int             `json:"max_http_request_bytes,omitempty"`
+	MaxHTTPResponseBytes int             `json:"max_http_response_bytes,omitempty"`
 }
 
 func (l LimitsSpec) limits() host.Limits {
 	return host.Limits{
 		MemoryPages: l.MemoryPages, Timeout: time.Duration(l.Timeout), MaxConcurrency: l.MaxConcurrency,
 		MaxOutputBytes: l.MaxOutputBytes, MaxEmits: l.MaxEmits, MaxLogBytes: l.MaxLogBytes, MaxSchedules: l.MaxSchedules,
+		HTTPTimeout: time.Duration(l.HTTPTimeout), MaxHTTPRequests: l.MaxHTTPRequests,
+		MaxHTTPRequestBytes: l.MaxHTTPRequestBytes, MaxHTTPResponseBytes: l.MaxHTTPResponseBytes,
 	}
 }
 
@@ -246,6 +257,14 @@ func (c *Catalog) build(ctx context.Context, name string, spec FunctionSpec) (*h
 		}
 		grants[cp] = true
 	}
+	for _, h := range spec.AllowedHosts {
+		if err := host.ParseAllowedHost(h); err != nil {
+			return nil, wrapf(ErrInvalid, err, "function %s", name)
+		}
+	}
+	if len(spec.AllowedHosts) > 0 && !grants.Has(abi.CapHTTP) {
+		return nil, errorf(ErrInvalid, "function %s: allowed_hosts are set but capability \"http\" is not granted", name)
+	}
 	hm, err := c.deps.Host.Load(ctx, m.Wasm)
 	if err != nil {
 		return nil, wrapf(ErrInvalid, err, "function %s", name)
@@ -261,6 +280,7 @@ func (c *Catalog) build(ctx context.Context, name string, spec FunctionSpec) (*h
 	}
 	fn, err := c.deps.Host.NewFunction(ctx, hm, host.FunctionConfig{
 		Name: name, Config: spec.Config, Grants: grants, Limits: spec.Limits.limits(), Isolation: host.Isolation(spec.Isolation),
+		AllowedHosts: spec.AllowedHosts,
 	})
 	var me *abi.ModuleError
 	if errors.As(err, &me) || errors.Is(err, host.ErrInvalidFunction) {
