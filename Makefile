@@ -14,7 +14,11 @@ EXAMPLES := hello counter temperature wasi-upper reminder
 # Examples without testdata/, because their cases need a live server: make
 # guests builds them, and Go tests run them (examples/fetch: TestFetchExample).
 BUILD_ONLY_EXAMPLES := fetch
-LANGS := go c rust
+LANGS := go c rust assemblyscript
+# SKIP_<lang> are the examples deliberately not written in <lang>
+# (host/hosttest's TestConformance lists the same, with the reasons).
+SKIP_assemblyscript := wasi-upper fetch
+SKIP_rust := fetch
 # STORES are the store backends test-examples runs every example's cases on.
 STORES := mem jetstream
 
@@ -88,7 +92,7 @@ cluster: $(WASMFAAS)
 	wait
 
 ## guests: build every example guest from source into build/guests
-guests: setup $(foreach e,$(EXAMPLES) $(BUILD_ONLY_EXAMPLES),$(foreach l,$(LANGS),$(GUESTS)/$(e)-$(l).wasm))
+guests: setup $(foreach l,$(LANGS),$(foreach e,$(filter-out $(SKIP_$(l)),$(EXAMPLES) $(BUILD_ONLY_EXAMPLES)),$(GUESTS)/$(e)-$(l).wasm))
 
 $(GUESTS)/%-go.wasm: FORCE
 	@mkdir -p $(GUESTS)
@@ -132,6 +136,18 @@ $(GUESTS)/%-rust.wasm: FORCE | setup
 		$(CARGO_WASM) build --quiet --release --offline --target wasm32-wasi) && \
 	cp $(CARGO_TARGET_DIR_WASM)/wasm32-wasi/release/$$out $@
 
+# AssemblyScript guests: the asc pinned by guest-sdks/assemblyscript's
+# package-lock.json (npm ci, `make setup`), run in the repository root so
+# that --use abort=... names the SDK's abort; the flags are
+# hosttest.ASFlags.
+ASC := guest-sdks/assemblyscript/node_modules/.bin/asc
+ASFLAGS := -O3 --runtime incremental --use abort=guest-sdks/assemblyscript/assembly/abort/abort
+
+$(GUESTS)/%-assemblyscript.wasm: FORCE | setup
+	@mkdir -p $(GUESTS)
+	@echo "build $* (AssemblyScript reactor)"
+	@$(ASC) examples/$*/assemblyscript/index.ts $(ASFLAGS) -o $@
+
 ## test: every Go test (race detector on the host and store), the SDK's tests, and every example's testdata through `wasmfaas test`
 test: setup test-go test-examples
 
@@ -144,7 +160,7 @@ test-go: setup
 	cd internal/interop && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 test-examples: $(WASMFAAS) guests
-	@set -e; $(foreach e,$(EXAMPLES),$(foreach l,$(LANGS),$(foreach s,$(STORES),echo "== examples/$(e) ($(l), $(s) store)"; $(WASMFAAS) test --store $(s) $(GUESTS)/$(e)-$(l).wasm examples/$(e)/testdata;)))
+	@set -e; $(foreach l,$(LANGS),$(foreach e,$(filter-out $(SKIP_$(l)),$(EXAMPLES)),$(foreach s,$(STORES),echo "== examples/$(e) ($(l), $(s) store)"; $(WASMFAAS) test --store $(s) $(GUESTS)/$(e)-$(l).wasm examples/$(e)/testdata;)))
 
 ## bench: the Invoke benchmarks and the floor; then, in one run, the host against the floor and Extism (internal/benchcmp), as a table; then HTTP invoke against a native handler (TestHTTPLoad); then routing, NATS publish to ack, against a no-Wasm consumer (TestRouteLoad); then a restart with 10 Go functions (TestRestartLoad); then memory per warm instance (TestDensity); then 1, 2 and 3 hosts on a 3-node cluster (TestScaleLoad, in one process; TestScalePinned, serve processes pinned to cores)
 bench:

@@ -27,7 +27,7 @@ import (
 //	extism/noop/compiled-instance  extism.NewCompiledPlugin + Instance once, Call per op
 //	extism/noop/instance-per-call  CompiledPlugin.Instance + Call + Close per op (Extism's "fresh")
 //	extism/input/plugin            as plugin, but the export reads its input (pdk.Input)
-//	wasmfaas/<guest>-<lang>/<isolation>  host.Invoke of a 256-byte event (lang go, c or rust)
+//	wasmfaas/<guest>-<lang>/<isolation>  host.Invoke of a 256-byte event (lang: go, c, rust, assemblyscript)
 //
 // The kvget rows read a 64-byte value; kvget-c minus noop-c is the host's
 // cost of a KV get, kvget-go minus kvget-c what the Go SDK adds.
@@ -94,6 +94,15 @@ func BenchmarkCompare(b *testing.B) {
 		}
 		benchInvoke(b, fnNoopRustPooled.get(b, func() (*host.Function, error) {
 			wasm, err := readRust(rustNoopGuest)
+			if err != nil {
+				return nil, err
+			}
+			return deploy("bench", wasm, hosttest.WithIsolation(host.Pooled))
+		}))
+	})
+	b.Run("wasmfaas/noop-assemblyscript/pooled", func(b *testing.B) {
+		benchInvoke(b, fnNoopASPooled.get(b, func() (*host.Function, error) {
+			wasm, err := readAS(asNoopGuest)
 			if err != nil {
 				return nil, err
 			}
@@ -259,7 +268,7 @@ var (
 	sharedHost                                         once[*hosttest.Host]
 	fnNoopGoPooled, fnNoopGoFresh                      once[*host.Function]
 	fnNoopCPooled, fnNoopCFresh, fnKVGet, fnPropUpdate once[*host.Function]
-	fnKVGetC, fnNoopRustPooled                         once[*host.Function]
+	fnKVGetC, fnNoopRustPooled, fnNoopASPooled         once[*host.Function]
 )
 
 func theHost() (*hosttest.Host, error) {

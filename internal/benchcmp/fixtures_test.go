@@ -50,6 +50,11 @@ const (
 	cKVGetGuest = localGuests + "kvget-c"
 )
 
+// asNoopGuest is the AssemblyScript no-op guest
+// (guests/noop-assemblyscript/index.ts), built with guest-sdks/assemblyscript:
+// hosttest.BuildAssemblyScript needs its npm ci (scripts/setup.sh).
+const asNoopGuest = localGuests + "noop-assemblyscript"
+
 // eventData is the 256 bytes every benchmark sends: the host's event data
 // and Extism's call input.
 var eventData = bytes.Repeat([]byte("x"), 256)
@@ -102,6 +107,16 @@ func TestMain(m *testing.M) {
 // readGo builds a Go guest with hosttest.BuildGo and returns its bytes.
 func readGo(dir string) ([]byte, error) {
 	p, err := hosttest.BuildGo(context.Background(), dir)
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(p)
+}
+
+// readAS builds an AssemblyScript guest with hosttest.BuildAssemblyScript
+// and returns its bytes.
+func readAS(dir string) ([]byte, error) {
+	p, err := hosttest.BuildAssemblyScript(context.Background(), dir)
 	if err != nil {
 		return nil, err
 	}
