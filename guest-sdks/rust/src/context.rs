@@ -1,4 +1,5 @@
-//! The handler's services for one call: result, logs, fields, config, emit.
+//! The handler's services for one call: result, HTTP response, logs,
+//! fields, config, emitted and scheduled events.
 
 use std::collections::BTreeMap;
 
@@ -24,8 +25,8 @@ pub enum Level {
 }
 
 /// Context gives a handler the host's services for the current call: its
-/// result, logs, domain fields, config, emitted events, KV store and subject
-/// properties. It is valid only during the call it was passed to.
+/// result and HTTP response, logs, domain fields, config, emitted and
+/// scheduled events, KV store and subject properties. It is valid only during the call it was passed to.
 ///
 /// A module imports only the host functions its handler calls, so it must
 /// be granted only the capabilities it uses.
@@ -50,6 +51,23 @@ impl Context {
     pub fn result_json<T: ToJson + ?Sized>(&self, v: &T) -> Result<(), Error> {
         let b = json::to_string(v).map_err(|e| e.context("encode result"))?;
         self.result("application/json", b.as_bytes())
+    }
+
+    /// Sets the HTTP status of the call's response (100-599), for a function
+    /// that serves an HTTP route; the default is 200. A code outside
+    /// 100-599 fails with [`Status::Invalid`], which also fails the call
+    /// (kind `invalid_response`).
+    pub fn set_status(&self, code: i32) -> Result<(), Error> {
+        check(raw::set_status(code) as i64, || format!("set status {}", code)).map(drop)
+    }
+
+    /// Adds a header to the call's HTTP response; the same name again adds
+    /// another value. A `Content-Type` header replaces the result's content
+    /// type. A bad name or value fails with [`Status::Invalid`] (a value
+    /// over 8 KiB with [`Status::TooLarge`]), which also fails the call
+    /// (kind `invalid_response`).
+    pub fn set_header(&self, name: &str, value: &str) -> Result<(), Error> {
+        check(raw::add_header(name, value) as i64, || format!("set header {:?}", name)).map(drop)
     }
 
     /// Appends a line to the call's logs. Past the function's max log bytes
@@ -98,6 +116,40 @@ impl Context {
             ev = ev.subject(s);
         }
         self.emit(&ev)
+    }
+
+    /// Schedules ev to be delivered delay_ms milliseconds after the call
+    /// ends, under key, and returns its schedule index (0, 1, …): scheduling
+    /// again under the same key replaces the pending event. Needs the
+    /// `schedule` capability. Like emitted events, schedules take effect
+    /// only if the call ends ok; a bad key or event, or one past the
+    /// function's limits, fails the call whatever the handler returns.
+    pub fn schedule_in(&self, key: &str, delay_ms: i64, ev: &EmitEvent) -> Result<u32, Error> {
+        if delay_ms < 0 {
+            return Err(Error::with_status(
+                format!("schedule {:?}: invalid argument: negative delay {}ms", key, delay_ms),
+                Status::Invalid,
+            ));
+        }
+        let attrs = ev.encode_attrs().map_err(|e| e.context(format!("schedule {:?}", key)))?;
+        check(raw::schedule_in(key, &attrs, &ev.data, delay_ms) as i64, || format!("schedule {:?}", key))
+            .map(|i| i as u32)
+    }
+
+    /// Schedules ev to be delivered at unix_ms (milliseconds since the Unix
+    /// epoch, UTC) under key, as [`schedule_in`](Context::schedule_in); a
+    /// time in the past is delivered at once.
+    pub fn schedule_at(&self, key: &str, unix_ms: i64, ev: &EmitEvent) -> Result<u32, Error> {
+        let attrs = ev.encode_attrs().map_err(|e| e.context(format!("schedule {:?}", key)))?;
+        check(raw::schedule_at(key, &attrs, &ev.data, unix_ms) as i64, || format!("schedule {:?}", key))
+            .map(|i| i as u32)
+    }
+
+    /// Cancels the pending event under key, if any (a missing key is not an
+    /// error). Needs the `schedule` capability; takes effect only if the
+    /// call ends ok.
+    pub fn cancel_schedule(&self, key: &str) -> Result<(), Error> {
+        check(raw::cancel_schedule(key) as i64, || format!("cancel schedule {:?}", key)).map(drop)
     }
 
     /// Returns the function's key/value store. Needs the `kv` capability.
@@ -180,7 +232,7 @@ impl EmitEvent {
         self
     }
 
-    /// Builds emit_event's attrs block: name NUL value NUL pairs, type
+    /// Builds the attrs block of emit_event and schedule_event*: name NUL value NUL pairs, type
     /// first, extensions sorted, so the same event always crosses as the
     /// same bytes. A NUL inside a name or value would shift every pair after
     /// it, so it is refused here; everything else (an empty type, a bad

@@ -22,6 +22,8 @@ extern "C" {
     pub fn event_extensions(buf_ptr: *mut u8, buf_cap: usize) -> i32;
     pub fn result_set(body_ptr: *const u8, body_len: usize, ct_ptr: *const u8, ct_len: usize) -> i32;
     pub fn error_set(kind_ptr: *const u8, kind_len: usize, msg_ptr: *const u8, msg_len: usize) -> i32;
+    pub fn result_status(code: i32) -> i32;
+    pub fn result_header(name_ptr: *const u8, name_len: usize, val_ptr: *const u8, val_len: usize) -> i32;
     // log
     pub fn log_write(level: i32, msg_ptr: *const u8, msg_len: usize) -> i32;
     // info
@@ -31,6 +33,26 @@ extern "C" {
     pub fn config_get(key_ptr: *const u8, key_len: usize, buf_ptr: *mut u8, buf_cap: usize) -> i32;
     // emit
     pub fn emit_event(attrs_ptr: *const u8, attrs_len: usize, data_ptr: *const u8, data_len: usize) -> i32;
+    // schedule
+    pub fn schedule_event(
+        key_ptr: *const u8,
+        key_len: usize,
+        attrs_ptr: *const u8,
+        attrs_len: usize,
+        data_ptr: *const u8,
+        data_len: usize,
+        delay_ms: i64,
+    ) -> i32;
+    pub fn schedule_event_at(
+        key_ptr: *const u8,
+        key_len: usize,
+        attrs_ptr: *const u8,
+        attrs_len: usize,
+        data_ptr: *const u8,
+        data_len: usize,
+        unix_ms: i64,
+    ) -> i32;
+    pub fn schedule_cancel(key_ptr: *const u8, key_len: usize) -> i32;
     // kv
     pub fn kv_get(key_ptr: *const u8, key_len: usize, buf_ptr: *mut u8, buf_cap: usize, rev_ptr: *mut u64) -> i32;
     pub fn kv_set(key_ptr: *const u8, key_len: usize, val_ptr: *const u8, val_len: usize) -> i64;
@@ -85,7 +107,6 @@ extern "C" {
     fn __wasm_call_ctors();
 }
 
-
 // The safe wrappers: one per host function, slices in, the raw return value
 // out. A slice's pointer and length always describe memory the guest owns,
 // so the host's bounds check can never fail on these.
@@ -116,6 +137,14 @@ pub(crate) fn set_error(kind: &str, msg: &str) -> i32 {
     unsafe { error_set(kind.as_ptr(), kind.len(), msg.as_ptr(), msg.len()) }
 }
 
+pub(crate) fn set_status(code: i32) -> i32 {
+    unsafe { result_status(code) }
+}
+
+pub(crate) fn add_header(name: &str, value: &str) -> i32 {
+    unsafe { result_header(name.as_ptr(), name.len(), value.as_ptr(), value.len()) }
+}
+
 pub(crate) fn write_log(level: i32, msg: &str) -> i32 {
     unsafe { log_write(level, msg.as_ptr(), msg.len()) }
 }
@@ -134,6 +163,20 @@ pub(crate) fn config_get_into(key: &str, buf: &mut [u8]) -> i32 {
 
 pub(crate) fn emit(attrs: &[u8], data: &[u8]) -> i32 {
     unsafe { emit_event(attrs.as_ptr(), attrs.len(), data.as_ptr(), data.len()) }
+}
+
+pub(crate) fn schedule_in(key: &str, attrs: &[u8], data: &[u8], delay_ms: i64) -> i32 {
+    unsafe { schedule_event(key.as_ptr(), key.len(), attrs.as_ptr(), attrs.len(), data.as_ptr(), data.len(), delay_ms) }
+}
+
+pub(crate) fn schedule_at(key: &str, attrs: &[u8], data: &[u8], unix_ms: i64) -> i32 {
+    unsafe {
+        schedule_event_at(key.as_ptr(), key.len(), attrs.as_ptr(), attrs.len(), data.as_ptr(), data.len(), unix_ms)
+    }
+}
+
+pub(crate) fn cancel_schedule(key: &str) -> i32 {
+    unsafe { schedule_cancel(key.as_ptr(), key.len()) }
 }
 
 pub(crate) fn kv_get_into(key: &str, buf: &mut [u8], rev: &mut u64) -> i32 {
