@@ -78,9 +78,10 @@ type call struct {
 	scancel context.CancelFunc
 
 	logBytes int
-	writes   int        // store writes applied so far (see writeCtx)
-	sticky   *ErrorInfo // a host-recorded failure the guest cannot clear
-	guestErr *ErrorInfo // from error_set
+	newKeys  map[string]bool // schedule keys new to the store this call scheduled
+	writes   int             // store writes applied so far (see writeCtx)
+	sticky   *ErrorInfo      // a host-recorded failure the guest cannot clear
+	guestErr *ErrorInfo      // from error_set
 	stderr   *guestWriter
 
 	httpState httpState // the http capability's last response or error

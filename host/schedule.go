@@ -85,44 +85,34 @@ func scheduleAt(ctx context.Context, mod api.Module, stack []uint64, name string
 }
 
 // checkPending enforces max pending schedules for a new key: the keys
-// pending in the store and those this call scheduled, less those it
-// cancelled.
+// pending in the store, plus the new keys this call scheduled (a key the
+// store already has, or one this call scheduled before, is a replace).
 func (c *call) checkPending(name, key string) (uint64, bool) {
-	pending := map[string]bool{}
 	for _, s := range c.info.Scheduled {
-		pending[s.Key] = !s.Cancel
+		if s.Key == key {
+			return 0, true
+		}
 	}
-	if pending[key] {
-		return 0, true // a replace
-	}
-	count, exists := 0, false
+	count := 0
 	if sc := c.fn.host.cfg.Schedules; sc != nil {
-		var err error
-		count, exists, err = sc.Pending(c.storeCtx(), c.fn.name, key)
+		n, exists, err := sc.Pending(c.storeCtx(), c.fn.name, key)
 		if err != nil {
-			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-				c.fail(abi.KindUnavailable, "%s: count pending schedules: %v", name, err)
-				return status(abi.Unavailable), false
-			}
 			c.fail(abi.KindUnavailable, "%s: count pending schedules: %v", name, err)
 			return status(abi.Unavailable), false
 		}
-		if cancelled, seen := pending[key]; seen && !cancelled {
-			exists = false
-		}
 		if exists {
-			return 0, true // a replace
+			return 0, true
 		}
+		count = n
 	}
-	for _, p := range pending {
-		if p {
-			count++
-		}
+	if c.newKeys == nil {
+		c.newKeys = map[string]bool{}
 	}
-	if count >= c.fn.limits.MaxSchedules {
-		c.fail(abi.KindLimit, "%s: %d scheduled events are pending, the function's maximum", name, count)
+	if count+len(c.newKeys) >= c.fn.limits.MaxSchedules {
+		c.fail(abi.KindLimit, "%s: %d scheduled events are pending, the function's maximum", name, count+len(c.newKeys))
 		return status(abi.Limit), false
 	}
+	c.newKeys[key] = true
 	return 0, true
 }
 

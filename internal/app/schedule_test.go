@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wasmfaas/wasmfaas/host/hosttest"
 	"github.com/wasmfaas/wasmfaas/internal/app"
 	"github.com/wasmfaas/wasmfaas/internal/layout"
 )
@@ -152,3 +154,57 @@ func TestReminder(t *testing.T) {
 }
 
 func jsSubjects(filter string) jetstream.StreamInfoOpt { return jetstream.WithSubjectFilter(filter) }
+
+// TestScheduleEdges: a time in the past fires at once; past the function's
+// max pending schedules a new key fails the call with kind limit (a
+// replace does not count), and nothing of the failed call is scheduled.
+func TestScheduleEdges(t *testing.T) {
+	a, ts := start(t, app.Config{})
+	path, err := hosttest.BuildC(t.Context(), "../../host/hosttest/testdata/cguests/scheduler.c")
+	require.NoError(t, err)
+	wasm, err := os.ReadFile(path)
+	require.NoError(t, err)
+	resp, b := call(t, ts, "POST", "/v1/modules", "application/wasm", wasm)
+	require.Equal(t, http.StatusCreated, resp.StatusCode, string(b))
+	var mf struct{ Digest string }
+	require.NoError(t, json.Unmarshal(b, &mf))
+	resp, b = call(t, ts, "PUT", "/v1/functions/sched", "application/json",
+		[]byte(`{"module": "`+mf.Digest+`", "grants": ["schedule"], "limits": {"max_schedules": 2}}`))
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	code, tb := putTrigger(t, ts, "due", `{"function": "sched", "filters": [{"exact": {"type": "com.example.due"}}]}`)
+	require.Equal(t, http.StatusOK, code, tb)
+
+	invoke := func(data string) map[string]any {
+		resp, b := call(t, ts, "POST", "/v1/functions/sched/invoke?output=info", "text/plain", []byte(data))
+		require.Contains(t, []int{http.StatusOK, http.StatusBadGateway}, resp.StatusCode, string(b))
+		var info map[string]any
+		require.NoError(t, json.Unmarshal(b, &info), string(b))
+		return info
+	}
+	info := invoke("past")
+	require.Equal(t, "ok", info["status"], info)
+	require.Eventually(t, func() bool {
+		for _, c := range callsOf(t, ts, "sched") {
+			if c.Type == "com.example.due" {
+				return true
+			}
+		}
+		return false
+	}, 20*time.Second, 50*time.Millisecond, "a schedule in the past fires at once")
+
+	info = invoke("keys:2")
+	require.Equal(t, "ok", info["status"], info)
+	info = invoke("keys:2") // the same two keys again: replaces
+	require.Equal(t, "ok", info["status"], info)
+	info = invoke("keys:3") // k2 is a third key
+	require.Equal(t, "error", info["status"], info)
+	e, _ := info["error"].(map[string]any)
+	assert.Equal(t, "limit", e["kind"])
+	assert.Contains(t, e["message"], "2 scheduled events are pending, the function's maximum")
+
+	st, err := a.JetStream().Stream(t.Context(), layout.SchedulesStream)
+	require.NoError(t, err)
+	si, err := st.Info(t.Context(), jsSubjects(layout.SchedulesSubject+".fn.>"))
+	require.NoError(t, err)
+	assert.Len(t, si.State.Subjects, 2, "k0 and k1 pending, nothing of the failed call: %v", si.State.Subjects)
+}
