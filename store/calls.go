@@ -81,6 +81,15 @@ type CallLog interface {
 	// List returns the calls that match f, newest first (by Start, then by
 	// ID, both descending), at most f.Limit of them.
 	List(ctx context.Context, f CallFilter) ([]Call, error)
+	// Follow calls fn with every call appended after Follow returns that
+	// matches f's function and status (its Limit is ignored), by this
+	// host or any other sharing the backend, in the order the backend
+	// stored them, until ctx is done. fn runs on one goroutine at a time;
+	// it must not block for long nor call back into the log: a follower
+	// that wants to buffer bounds its own buffer (the HTTP stream drops
+	// calls for a slow client and says how many). A follower that falls
+	// behind the log's retention misses what retention dropped.
+	Follow(ctx context.Context, f CallFilter, fn func(Call)) error
 }
 
 // Retention bounds the call log; the backend applies it as calls are

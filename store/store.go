@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 )
 
 // Entry is a KV value with its revision.
@@ -77,4 +80,30 @@ type Store interface {
 	Properties() Properties
 	// Close releases the backend's resources.
 	Close() error
+}
+
+// MaxHistoryLimit is the most events PropertyHistory.History returns.
+const MaxHistoryLimit = 1000
+
+// PropertyHistory reads back the property-changed events a backend keeps
+// (the JetStream backend's property-changed stream, the memory backend's
+// change log): what an operator looks at to see how a subject's state came
+// to be. Both backends' Properties views implement it.
+type PropertyHistory interface {
+	// History returns the newest property-changed events, at most limit
+	// (1 to MaxHistoryLimit), about subject, or about any subject when
+	// subject is empty, newest first. Events are kept for the backend's
+	// retention (layout.Config.PropsMaxAge for JetStream).
+	History(ctx context.Context, subject string, limit int) ([]cloudevents.Event, error)
+}
+
+// CheckHistory validates History's arguments.
+func CheckHistory(subject string, limit int) error {
+	if limit < 1 || limit > MaxHistoryLimit {
+		return fmt.Errorf("property history: %w: limit %d (want 1 to %d)", ErrInvalid, limit, MaxHistoryLimit)
+	}
+	if subject == "" {
+		return nil
+	}
+	return CheckSubject("history", subject)
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -417,9 +419,10 @@ func str(v any) string {
 func newCallsCmd() *cobra.Command {
 	var function, status, output string
 	var limit int
+	var watch bool
 	cmd := &cobra.Command{
 		Use:   "calls [ID]",
-		Short: "Show a call's ExecutionInfo, or list calls newest first",
+		Short: "Show a call's ExecutionInfo, or list calls newest first (-w: follow new calls live)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := newClient(cmd)
@@ -427,6 +430,12 @@ func newCallsCmd() *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
+			if watch {
+				if len(args) == 1 {
+					return errors.New("calls -w follows new calls; it takes no call id")
+				}
+				return c.watchCalls(cmd.Context(), out, cmd.ErrOrStderr(), function, status, output == "json")
+			}
 			if len(args) == 1 {
 				b, err := c.call("GET", "/v1/calls/"+url.PathEscape(args[0]), "", nil)
 				if err != nil {
@@ -457,19 +466,107 @@ func newCallsCmd() *cobra.Command {
 			}
 			var rows [][]string
 			for _, it := range list.Calls {
-				ev, _ := it["event"].(map[string]any)
-				rows = append(rows, []string{str(it["call_id"]), str(it["function"]), str(it["status"]), callDuration(it), str(it["start"]), str(ev["type"])})
+				rows = append(rows, callRow(it))
 			}
-			table(out, []string{"CALL", "FUNCTION", "STATUS", "DURATION", "START", "EVENT TYPE"}, rows)
+			table(out, callHeader, rows)
 			return nil
 		},
 	}
 	clientFlags(cmd)
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "follow calls as they are logged, one line each, until interrupted")
 	cmd.Flags().StringVar(&function, "function", "", "only calls of this function")
 	cmd.Flags().StringVar(&status, "status", "", "only calls with this status")
 	cmd.Flags().Var(countValue{&limit}, "limit", "at most this many (0: the server's default, 50)")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
+}
+
+// callHeader and callRow are the columns of `calls`, listed or followed.
+var callHeader = []string{"CALL", "FUNCTION", "STATUS", "DURATION", "START", "EVENT TYPE"}
+
+func callRow(it map[string]any) []string {
+	ev, _ := it["event"].(map[string]any)
+	return []string{str(it["call_id"]), str(it["function"]), str(it["status"]), callDuration(it), str(it["start"]), str(ev["type"])}
+}
+
+// watchCalls follows GET /v1/calls/stream until ctx is done, printing one
+// line per call (in JSON: the record, one a line) and, on stderr, the
+// server's notices of calls dropped because this client read too slowly.
+func (c *client) watchCalls(ctx context.Context, out, errw io.Writer, function, status string, asJSON bool) error {
+	q := url.Values{}
+	if function != "" {
+		q.Set("function", function)
+	}
+	if status != "" {
+		q.Set("status", status)
+	}
+	req, err := http.NewRequestWithContext(ctx, "GET", c.base+"/v1/calls/stream?"+q.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	// The stream lasts until interrupted: no client timeout.
+	resp, err := (&http.Client{Transport: c.http.Transport}).Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("GET %s: %w", req.URL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return toAPIError(resp.StatusCode, b)
+	}
+	if !asJSON {
+		fmt.Fprintln(out, strings.Join(callHeader, "  "))
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 2<<20) // a call record is at most 1 MiB
+	var event, data string
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			event = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			data = strings.TrimPrefix(line, "data: ")
+		case line == "" && data != "":
+			if err := printStreamEvent(out, errw, event, data, asJSON); err != nil {
+				return err
+			}
+			event, data = "", ""
+		}
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read call stream: %w", err)
+	}
+	return errors.New("the server ended the call stream")
+}
+
+func printStreamEvent(out, errw io.Writer, event, data string, asJSON bool) error {
+	if event == server.StreamDroppedEvent {
+		var n struct{ Dropped int }
+		_ = json.Unmarshal([]byte(data), &n)
+		fmt.Fprintf(errw, "wasmfaas: %d calls dropped (this client read too slowly)\n", n.Dropped)
+		return nil
+	}
+	if asJSON {
+		_, err := fmt.Fprintln(out, data)
+		return err
+	}
+	var it map[string]any
+	if err := json.Unmarshal([]byte(data), &it); err != nil {
+		return fmt.Errorf("call stream: %w", err)
+	}
+	_, err := fmt.Fprintln(out, strings.Join(callRow(it), "  "))
+	return err
 }
 
 // callDuration is a listed call's duration_ns (see host.ExecutionInfo) in a

@@ -138,6 +138,7 @@ func serve(ctx context.Context, cfg *Config, logw io.Writer) error {
 		_ = a.Shutdown(context.Background())
 		return err
 	}
+	hs.RegisterOnShutdown(a.CloseStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- serveHTTP(hs, ln) }()
 	attrs := []any{"http", ln.Addr().String(), "data_dir", cfg.DataDir}

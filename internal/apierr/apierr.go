@@ -23,6 +23,7 @@ type Kind string
 const (
 	KindMalformed       Kind = "malformed"              // 400
 	KindUnauthenticated Kind = "unauthenticated"        // 401
+	KindForbidden       Kind = "forbidden"              // 403
 	KindNotFound        Kind = "not_found"              // 404
 	KindMethod          Kind = "method_not_allowed"     // 405
 	KindConflict        Kind = "conflict"               // 409
@@ -38,6 +39,7 @@ const (
 var statusOf = map[Kind]int{
 	KindMalformed:       http.StatusBadRequest,
 	KindUnauthenticated: http.StatusUnauthorized,
+	KindForbidden:       http.StatusForbidden,
 	KindNotFound:        http.StatusNotFound,
 	KindMethod:          http.StatusMethodNotAllowed,
 	KindConflict:        http.StatusConflict,

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/internal/console"
 	"github.com/wasmfaas/wasmfaas/internal/functions"
 	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/internal/natsserver"
@@ -218,6 +219,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	a.api, err = server.New(hcfg, server.Deps{
 		Functions: a.catalog, Triggers: a.triggers, Modules: reg, Calls: calls,
 		Properties: a.state.Properties(), Events: events, DeadLetters: a.router, LostData: lost,
+		History: a.state.Properties().(store.PropertyHistory), Console: console.Handler(),
 	})
 	if err != nil {
 		return nil, err
@@ -386,8 +388,12 @@ func (a *App) connect(cfg Config) error {
 	return nil
 }
 
-// Handler serves the HTTP API.
+// Handler serves the HTTP API and the web console.
 func (a *App) Handler() http.Handler { return a.api.Handler() }
+
+// CloseStreams ends the API's open call streams, which an HTTP server's
+// Shutdown would otherwise wait for (http.Server.RegisterOnShutdown).
+func (a *App) CloseStreams() { a.api.CloseStreams() }
 
 // Conn is the host's NATS connection.
 func (a *App) Conn() *nats.Conn { return a.nc }
@@ -416,6 +422,7 @@ func (a *App) Embedded() *natsserver.Server { return a.embedded }
 // caller's: shut it down first.
 func (a *App) Shutdown(ctx context.Context) error {
 	a.api.SetReady(false)
+	a.api.CloseStreams()
 	a.stopWatch()
 	var errs []error
 	if err := a.router.Stop(ctx); err != nil {

@@ -44,6 +44,10 @@ func TestArrows(t *testing.T) {
 		{"./internal/functions", []string{mod + "/internal/server", mod + "/internal/app", mod + "/store/jetstream", "github.com/nats-io/nats-server"}},
 		{"./internal/server", []string{mod + "/internal/app", mod + "/internal/natsserver", mod + "/store/jetstream", "github.com/nats-io/nats-server"}},
 		{"./internal/layout", []string{mod + "/store", mod + "/router", mod + "/host"}},
+		// The console is files and the headers that serve them: it reaches
+		// the host only through the JSON API, from the browser.
+		{"./internal/console", []string{mod + "/internal/app", mod + "/internal/server", mod + "/internal/functions",
+			mod + "/store", mod + "/router", mod + "/host", mod + "/modules", "github.com/nats-io", "github.com/tetratelabs/wazero"}},
 	} {
 		got := deps(t, tc.pattern)
 		for _, d := range got {

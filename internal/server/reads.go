@@ -83,6 +83,27 @@ func (s *Server) subjectProperties(w http.ResponseWriter, r *http.Request) error
 	return writeJSON(w, http.StatusOK, map[string]any{"subject": subject, "properties": out, "extended": ext})
 }
 
+// propertyHistory answers the newest property-changed events, of
+// ?subject= or of every subject, newest first (?limit=, 50 by default).
+func (s *Server) propertyHistory(w http.ResponseWriter, r *http.Request) error {
+	if s.deps.History == nil {
+		return apierr.Errorf(apierr.KindNotFound, "no property history")
+	}
+	limit, err := limitParam(r, 50)
+	if err != nil {
+		return err
+	}
+	if limit > store.MaxHistoryLimit {
+		return apierr.Errorf(apierr.KindMalformed, "limit %d: at most %d", limit, store.MaxHistoryLimit)
+	}
+	subject := r.URL.Query().Get("subject")
+	evs, err := s.deps.History.History(r.Context(), subject, limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"subject": subject, "events": evs})
+}
+
 // --- dead letters
 
 func (s *Server) deadLetters() (DeadLetters, error) {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -37,7 +38,18 @@ type Config struct {
 	// RoutesPrefix is where HTTP triggers are served (DefaultRoutesPrefix
 	// if empty); it must not be /v1/ or a path the API serves.
 	RoutesPrefix string
-	Logger       *slog.Logger
+	// StreamBuffer and StreamBufferBytes bound what the call stream
+	// (GET /v1/calls/stream) queues for one client, in calls and in
+	// record bytes; beyond them calls are dropped for that client and it
+	// is told how many. DefaultStreamBuffer and DefaultStreamBufferBytes
+	// if zero.
+	StreamBuffer      int
+	StreamBufferBytes int64
+	// StreamHeartbeat is how often an idle call stream sends a comment
+	// line, so proxies and clients see it alive; DefaultStreamHeartbeat
+	// if zero.
+	StreamHeartbeat time.Duration
+	Logger          *slog.Logger
 }
 
 // Deps are the parts the API maps requests to.
@@ -55,6 +67,13 @@ type Deps struct {
 	// LostData names the streams and buckets in which JetStream found
 	// damaged data at start, with what was lost; /readyz reports it.
 	LostData map[string]string
+	// History, if set, serves the property-changed events kept by the
+	// store (GET /v1/properties/history).
+	History store.PropertyHistory
+	// Console, if set, serves every path outside /v1 that no API route
+	// takes: the web console (internal/console). Unknown /v1 paths keep
+	// the API's JSON 404.
+	Console http.Handler
 }
 
 // DeadLetters is what the server needs of the router.
@@ -66,12 +85,16 @@ type DeadLetters interface {
 
 // Server is the HTTP API. It answers /readyz with 503 until SetReady.
 type Server struct {
-	cfg   Config
-	deps  Deps
-	log   *slog.Logger
-	mux   *http.ServeMux
-	reg   *prometheus.Registry
-	ready atomic.Bool
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	mux     *http.ServeMux
+	handler http.Handler
+	reg     *prometheus.Registry
+	ready   atomic.Bool
+	// streams is cancelled by CloseStreams, ending every call stream.
+	streams      context.Context
+	closeStreams context.CancelFunc
 
 	fnRoutes *routes
 }
@@ -83,6 +106,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = 8 << 20
+	}
+	if cfg.StreamBuffer <= 0 {
+		cfg.StreamBuffer = DefaultStreamBuffer
+	}
+	if cfg.StreamBufferBytes <= 0 {
+		cfg.StreamBufferBytes = DefaultStreamBufferBytes
+	}
+	if cfg.StreamHeartbeat <= 0 {
+		cfg.StreamHeartbeat = DefaultStreamHeartbeat
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -98,17 +130,42 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	cfg.RoutesPrefix = prefix
 	s := &Server{cfg: cfg, deps: deps, log: log.With("component", "server"), mux: http.NewServeMux(), reg: prometheus.NewRegistry()}
 	s.fnRoutes = &routes{s: s, prefix: strings.TrimSuffix(prefix, "/")}
+	s.streams, s.closeStreams = context.WithCancel(context.Background())
 	s.reg.MustRegister(deps.Functions.Collectors()...)
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.routes()
+	// A browser's cross-site request that changes state (a form posted
+	// from another site to invoke, roll back or replay) is refused, told
+	// by Sec-Fetch-Site or by an Origin that is not this host. Clients
+	// that are not browsers send neither header and pass; so do the
+	// console's own fetch calls, which are same-origin.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.log, apierr.Errorf(apierr.KindForbidden, "cross-origin %s refused: state-changing requests must come from this host's own pages or from a non-browser client", r.Method))
+	}))
+	protected := cop.Handler(s.mux)
+	// HTTP triggers are functions' own public endpoints: whether another
+	// site may post to them is the function's business, as for any API.
+	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, s.cfg.RoutesPrefix) {
+			s.mux.ServeHTTP(w, r)
+			return
+		}
+		protected.ServeHTTP(w, r)
+	})
 	return s, nil
 }
+
+// CloseStreams ends every call stream (GET /v1/calls/stream), which
+// otherwise lasts as long as its client: http.Server.Shutdown waits for
+// them (register it with RegisterOnShutdown).
+func (s *Server) CloseStreams() { s.closeStreams() }
 
 // SetReady says whether the host is ready for traffic (/readyz).
 func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 
 // Handler returns the API's HTTP handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 type handler func(w http.ResponseWriter, r *http.Request) error
 
@@ -154,8 +211,10 @@ func (s *Server) routes() {
 	s.route("/v1/triggers", true, map[string]handler{"GET": s.listTriggers})
 	s.route("/v1/triggers/{name}", true, map[string]handler{"GET": s.getTrigger, "PUT": s.putTrigger, "DELETE": s.deleteTrigger})
 	s.route("/v1/calls", true, map[string]handler{"GET": s.listCalls})
+	s.route("/v1/calls/stream", true, map[string]handler{"GET": s.streamCalls})
 	s.route("/v1/calls/{id}", true, map[string]handler{"GET": s.getCall})
 	s.route("/v1/subjects/{subject}/properties", true, map[string]handler{"GET": s.subjectProperties})
+	s.route("/v1/properties/history", true, map[string]handler{"GET": s.propertyHistory})
 	if s.deps.Events != nil {
 		events := s.deps.Events
 		serve := func(w http.ResponseWriter, r *http.Request) error {
@@ -180,6 +239,10 @@ func (s *Server) routes() {
 	}})
 	s.mux.Handle(s.cfg.RoutesPrefix, s.fnRoutes)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if s.deps.Console != nil && r.URL.Path != "/v1" && !strings.HasPrefix(r.URL.Path, "/v1/") {
+			s.deps.Console.ServeHTTP(w, r)
+			return
+		}
 		writeError(w, r, s.log, apierr.Errorf(apierr.KindNotFound, "no route for %s", r.URL.Path))
 	})
 }

@@ -28,6 +28,8 @@ type env struct {
 	t     *testing.T
 	srv   *httptest.Server
 	token string
+	calls *mem.CallLog
+	state *mem.Store
 }
 
 func newEnv(t *testing.T, token string) *env {
@@ -43,6 +45,13 @@ func newEnvConfig(t *testing.T, cfg server.Config) *env {
 // newEnvEvents is newEnvConfig with events serving /v1/events.
 func newEnvEvents(t *testing.T, cfg server.Config, events http.Handler) *env {
 	t.Helper()
+	return newEnvDeps(t, cfg, mem.CallLogConfig{}, func(d *server.Deps) { d.Events = events })
+}
+
+// newEnvDeps builds the API on memory backends, the call log made with
+// callCfg; edit changes the deps before the server is made.
+func newEnvDeps(t *testing.T, cfg server.Config, callCfg mem.CallLogConfig, edit func(*server.Deps)) *env {
+	t.Helper()
 	h, err := host.New(host.Config{CacheDir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = h.Close(context.Background()) })
@@ -52,23 +61,26 @@ func newEnvEvents(t *testing.T, cfg server.Config, events http.Handler) *env {
 	t.Cleanup(func() { _ = h2.Close(context.Background()) })
 	blobs, err := mem.NewBlobs(mem.BlobsConfig{})
 	require.NoError(t, err)
-	calls, err := mem.NewCallLog(mem.CallLogConfig{})
+	calls, err := mem.NewCallLog(callCfg)
 	require.NoError(t, err)
 	reg := modules.New(modules.Config{MaxSize: 8 << 20}, blobs, h2)
 	defs := mem.NewDefinitions(0)
 	fns, err := functions.New(functions.Config{}, functions.Deps{Host: h2, Modules: reg, Defs: defs, Calls: calls})
 	require.NoError(t, err)
-	s, err := server.New(cfg, server.Deps{
+	deps := server.Deps{
 		Functions: fns, Triggers: functions.NewTriggers(defs, nil, nil), Modules: reg,
-		Calls: calls, Properties: st.Properties(), Events: events,
-	})
+		Calls: calls, Properties: st.Properties(),
+	}
+	edit(&deps)
+	s, err := server.New(cfg, deps)
 	require.NoError(t, err)
 	_, _, err = fns.Load(t.Context())
 	require.NoError(t, err)
 	s.SetReady(true)
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
-	return &env{t: t, srv: ts, token: cfg.Token}
+	t.Cleanup(s.CloseStreams) // before ts.Close, which waits for open streams
+	return &env{t: t, srv: ts, token: cfg.Token, calls: calls, state: st}
 }
 
 func (e *env) do(method, path, ctype string, body []byte, hdr ...string) (*http.Response, []byte) {

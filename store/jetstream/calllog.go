@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -624,5 +625,83 @@ func (l *CallLog) check(ctx context.Context) error {
 	if st := l.nc.Status(); st != nats.CONNECTED {
 		return fmt.Errorf("%w: nats connection is %s", store.ErrUnavailable, st)
 	}
+	return nil
+}
+
+// followRetry is how long Follow waits before it starts another ordered
+// consumer when the server ended the last one.
+const followRetry = 500 * time.Millisecond
+
+// Follow implements store.CallLog with an ordered consumer on the calls
+// stream, delivering only what is stored after it is created (DeliverNew)
+// and filtered on the function and status subject tokens, so the server
+// sends a follower nothing it does not want. The consumer is ephemeral and
+// in memory; the client's pull buffer is bounded by nats.go's defaults.
+// An ordered consumer recreates itself after a gap; if the server ends it
+// for good (a leader change it could not follow), Follow starts another
+// from the sequence after the last call it delivered.
+func (l *CallLog) Follow(ctx context.Context, f store.CallFilter, fn func(store.Call)) error {
+	f.Limit = 0
+	f, err := store.CheckCallFilter(f)
+	if err != nil {
+		return fmt.Errorf("follow calls: %w", err)
+	}
+	if err := l.check(ctx); err != nil {
+		return fmt.Errorf("follow calls: %w", err)
+	}
+	fnTok, statusTok := "*", "*"
+	if f.Function != "" {
+		fnTok = encode(f.Function)
+	}
+	if f.Status != "" {
+		statusTok = encode(f.Status)
+	}
+	cfg := jetstream.OrderedConsumerConfig{
+		FilterSubjects:    []string{l.cfg.Subject + "." + fnTok + "." + statusTok + ".*"},
+		DeliverPolicy:     jetstream.DeliverNewPolicy,
+		InactiveThreshold: scanInactive,
+	}
+	var last atomic.Uint64 // the stream sequence of the last call delivered
+	start := func() (jetstream.ConsumeContext, error) {
+		cons, err := l.calls.OrderedConsumer(ctx, cfg)
+		if err != nil {
+			return nil, natsUnavailable(ctx, err)
+		}
+		return cons.Consume(func(m jetstream.Msg) {
+			if meta, err := m.Metadata(); err == nil {
+				last.Store(meta.Sequence.Stream)
+			}
+			if c, ok := l.decodeCall(m.Subject(), m.Headers(), m.Data()); ok && ctx.Err() == nil {
+				fn(c)
+			}
+		})
+	}
+	cc, err := start()
+	if err != nil {
+		return fmt.Errorf("follow calls: %w", err)
+	}
+	go func() {
+		for {
+			if cc != nil {
+				select {
+				case <-ctx.Done():
+					cc.Stop()
+					return
+				case <-cc.Closed():
+					cc = nil
+				}
+				continue
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(followRetry):
+			}
+			if seq := last.Load(); seq > 0 {
+				cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, seq+1
+			}
+			cc, _ = start() // nil on failure: try again after followRetry
+		}
+	}()
 	return nil
 }

@@ -2,7 +2,9 @@ package mem
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -31,13 +33,19 @@ type CallLog struct {
 	mu    sync.Mutex
 	byID  map[string]*loggedCall
 	order []*loggedCall // append order, oldest first; retention drops from the front
+	seq   uint64        // the last append's sequence number
+	// appended is closed and replaced by every append: followers wait on
+	// it, then read what is new from order (see Follow).
+	appended chan struct{}
 }
 
-// loggedCall is a stored call and when it was appended. Its Record is never
-// modified after it is stored.
+// loggedCall is a stored call, when it was appended and its sequence
+// number (1, 2, 3… in append order). Its Record is never modified after it
+// is stored.
 type loggedCall struct {
-	c  store.Call
-	at time.Time
+	c   store.Call
+	at  time.Time
+	seq uint64
 }
 
 var _ store.CallLog = (*CallLog)(nil)
@@ -51,7 +59,7 @@ func NewCallLog(cfg CallLogConfig) (*CallLog, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &CallLog{ret: cfg.Retention, now: cfg.Now, byID: map[string]*loggedCall{}}, nil
+	return &CallLog{ret: cfg.Retention, now: cfg.Now, byID: map[string]*loggedCall{}, appended: make(chan struct{})}, nil
 }
 
 // Append implements store.CallLog.
@@ -75,12 +83,72 @@ func (l *CallLog) Append(ctx context.Context, c store.Call) error {
 	if _, ok := l.byID[c.ID]; ok {
 		return nil
 	}
-	lc := &loggedCall{c: c, at: now}
+	l.seq++
+	lc := &loggedCall{c: c, at: now, seq: l.seq}
 	l.byID[c.ID] = lc
 	l.order = append(l.order, lc)
 	if n := l.ret.MaxCount; n > 0 && len(l.order) > n {
 		l.drop(len(l.order) - n)
 	}
+	close(l.appended)
+	l.appended = make(chan struct{})
+	return nil
+}
+
+// followBatch is the most calls a follower copies out under the lock at a
+// time.
+const followBatch = 256
+
+// Follow implements store.CallLog. Each follower is a goroutine with a
+// cursor (the sequence of the last call it saw): woken by an append, it
+// copies what is newer from the log under the lock, at most followBatch at
+// a time, and calls fn outside it. A follower holds no calls of its own
+// beyond one batch, so a slow fn never makes the log keep more; calls
+// retention drops before the follower reaches them are missed.
+func (l *CallLog) Follow(ctx context.Context, f store.CallFilter, fn func(store.Call)) error {
+	f.Limit = 0
+	f, err := store.CheckCallFilter(f)
+	if err != nil {
+		return fmt.Errorf("follow calls: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("follow calls: %w", err)
+	}
+	l.mu.Lock()
+	cursor := l.seq
+	l.mu.Unlock()
+	go func() {
+		for {
+			l.mu.Lock()
+			wake := l.appended
+			// order is sorted by seq: find the first call after the cursor.
+			i, _ := slices.BinarySearchFunc(l.order, cursor+1, func(lc *loggedCall, seq uint64) int { return cmp.Compare(lc.seq, seq) })
+			var batch []store.Call
+			for ; i < len(l.order) && len(batch) < followBatch; i++ {
+				lc := l.order[i]
+				cursor = lc.seq
+				if f.Match(lc.c) {
+					batch = append(batch, cloneCall(lc.c))
+				}
+			}
+			more := i < len(l.order)
+			l.mu.Unlock()
+			for _, c := range batch {
+				if ctx.Err() != nil {
+					return
+				}
+				fn(c)
+			}
+			if more {
+				continue
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-wake:
+			}
+		}
+	}()
 	return nil
 }
 

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
 	"github.com/wasmfaas/wasmfaas/store"
 )
 
@@ -32,6 +34,7 @@ type Store struct {
 	kv       map[string]map[string]entry // namespace → key → entry
 	subjects map[string]*subject
 	changes  []store.Change // committed property changes, in commit order
+	changeAt []time.Time    // when each of changes was committed
 	closed   bool
 	// applied remembers the write ids applied, by writeKey, with the time
 	// they were applied; order lists them oldest first, so forgetting
@@ -178,6 +181,43 @@ func (s *Store) Changes() []store.Change {
 	return out
 }
 
+var _ store.PropertyHistory = (*props)(nil)
+
+// History implements store.PropertyHistory from the change log (empty for
+// a store made WithoutChangeLog). Each event is what the JetStream backend
+// would have published for the change: id "mem:<n>" for the n-th change,
+// its commit time, the subject's extended properties as they are now.
+func (p *props) History(ctx context.Context, subj string, limit int) ([]cloudevents.Event, error) {
+	if err := store.CheckHistory(subj, limit); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s := (*Store)(p)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, errClosed
+	}
+	out := []cloudevents.Event{}
+	for i := len(s.changes) - 1; i >= 0 && len(out) < limit; i-- {
+		c := s.changes[i]
+		if subj != "" && c.Subject != subj {
+			continue
+		}
+		var ext map[string]string
+		if sub := s.subjects[c.Subject]; sub != nil {
+			ext = sub.ext
+		}
+		ev := c.Event("", ext)
+		ev.SetID(fmt.Sprintf("mem:%d", i+1))
+		ev.SetTime(s.changeAt[i])
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
 // Snapshot is a copy of a store's contents, for test assertions.
 type Snapshot struct {
 	KV         map[string]map[string][]byte          // namespace → key → value
@@ -222,6 +262,7 @@ func (s *Store) Dump() Snapshot {
 func (s *Store) commit(ctx context.Context, c store.Change) {
 	if !s.noLog {
 		s.changes = append(s.changes, c)
+		s.changeAt = append(s.changeAt, time.Now().UTC())
 	}
 	if s.notify == nil {
 		return

@@ -47,6 +47,10 @@ func RunCallLog(t *testing.T, newLog func(t *testing.T, r store.Retention) store
 		{"RetentionByAge", store.Retention{MaxAge: time.Second}, testCallRetainAge},
 		{"RetentionCountsFromAppend", store.Retention{MaxAge: time.Hour}, testCallRetainLate},
 		{"ConcurrentAppends", store.Retention{}, testCallConcurrent},
+		{"Follow", store.Retention{}, testCallFollow},
+		{"FollowFilters", store.Retention{}, testCallFollowFilters},
+		{"FollowStops", store.Retention{}, testCallFollowStops},
+		{"FollowInvalid", store.Retention{}, testCallFollowInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := newLog(t, tc.ret)
@@ -518,4 +522,123 @@ func testCallConcurrent(t *testing.T, l store.CallLog) {
 		seen[c.ID] = true
 	}
 	assert.True(t, slices.IsSortedFunc(got, store.CompareCalls), "newest first")
+}
+
+// follow starts a follower of f and returns the channel it delivers on;
+// the follower ends with the test.
+func follow(t *testing.T, l store.CallLog, f store.CallFilter) <-chan store.Call {
+	t.Helper()
+	got := make(chan store.Call, 1024)
+	require.NoError(t, l.Follow(t.Context(), f, func(c store.Call) { got <- c }))
+	return got
+}
+
+// next returns the next call a follower delivered, failing after a
+// deadline.
+func next(t *testing.T, got <-chan store.Call) store.Call {
+	t.Helper()
+	select {
+	case c := <-got:
+		return c
+	case <-time.After(10 * time.Second):
+		require.FailNow(t, "no call followed within 10s")
+		return store.Call{}
+	}
+}
+
+// testCallFollow: a follower sees the calls appended after Follow
+// returns, not those before, in append order, with everything a Get
+// returns; a repeated append is not seen twice.
+func testCallFollow(t *testing.T, l store.CallLog) {
+	appendAll(t, l, callAt("before", "hello", "ok", base))
+	got := follow(t, l, store.CallFilter{})
+	calls := []store.Call{
+		callAt("f1", "hello", "ok", base.Add(time.Second)),
+		callAt("f2", "other", "error", base), // an older Start: append order, not Start order
+		callAt("f3", "hello", "trap", base.Add(2*time.Second)),
+	}
+	calls[1].Subject = "sensors/<b>1</b>"
+	calls[1].Extensions = map[string]string{"attempt": "2", "trigger": "t"}
+	appendAll(t, l, calls...)
+	appendAll(t, l, calls[0]) // a repeat
+	appendAll(t, l, callAt("marker", "hello", "ok", base))
+	for _, want := range calls {
+		assertCall(t, want, next(t, got))
+	}
+	assert.Equal(t, "marker", next(t, got).ID, "the repeat is not followed")
+}
+
+// testCallFollowFilters: a follower sees only its function and status.
+func testCallFollowFilters(t *testing.T, l store.CallLog) {
+	byFn := follow(t, l, store.CallFilter{Function: "a.b c"})
+	byStatus := follow(t, l, store.CallFilter{Status: "error"})
+	both := follow(t, l, store.CallFilter{Function: "a.b c", Status: "error", Limit: 3})
+	appendAll(t, l,
+		callAt("1", "a.b c", "ok", base),
+		callAt("2", "other", "error", base),
+		callAt("3", "a.b c", "error", base),
+		callAt("4", "a.b", "ok", base),
+		callAt("5", "a.b c", "ok", base),
+		callAt("6", "other", "error", base),
+	)
+	read := func(ch <-chan store.Call, n int) []string {
+		var out []string
+		for range n {
+			out = append(out, next(t, ch).ID)
+		}
+		return out
+	}
+	assert.Equal(t, []string{"1", "3", "5"}, read(byFn, 3))
+	assert.Equal(t, []string{"2", "3", "6"}, read(byStatus, 3))
+	assert.Equal(t, []string{"3"}, read(both, 1), "the filter's limit does not apply")
+	appendAll(t, l, callAt("7", "a.b c", "error", base))
+	assert.Equal(t, "7", next(t, both).ID, "nothing else arrived before the marker")
+}
+
+// testCallFollowStops: once its context is done, a follower is called no
+// more, and a second follower still is; Follow with a done context fails.
+func testCallFollowStops(t *testing.T, l store.CallLog) {
+	ctx, cancel := context.WithCancel(t.Context())
+	var (
+		mu      sync.Mutex
+		stopped bool
+		late    []string
+	)
+	first := make(chan string, 16)
+	require.NoError(t, l.Follow(ctx, store.CallFilter{}, func(c store.Call) {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			late = append(late, c.ID)
+		}
+		first <- c.ID
+	}))
+	other := follow(t, l, store.CallFilter{})
+	appendAll(t, l, callAt("s1", "f", "ok", base))
+	require.Equal(t, "s1", <-first)
+	require.Equal(t, "s1", next(t, other).ID)
+	mu.Lock()
+	stopped = true
+	mu.Unlock()
+	cancel()
+	// Nothing else reaches the stopped follower: the other follower sees
+	// three more calls as markers.
+	for i := range 3 {
+		id := fmt.Sprintf("s%d", i+2)
+		appendAll(t, l, callAt(id, "f", "ok", base))
+		require.Equal(t, id, next(t, other).ID)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Empty(t, late, "a stopped follower was called")
+
+	canceled, cancel2 := context.WithCancel(t.Context())
+	cancel2()
+	assert.ErrorIs(t, l.Follow(canceled, store.CallFilter{}, func(store.Call) {}), context.Canceled)
+}
+
+func testCallFollowInvalid(t *testing.T, l store.CallLog) {
+	for _, f := range []store.CallFilter{{Function: "x\x00y"}, {Status: strings.Repeat("s", store.MaxCallNameLen+1)}} {
+		assert.Error(t, l.Follow(t.Context(), f, func(store.Call) {}), "%+v", f)
+	}
 }

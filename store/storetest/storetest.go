@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Properties/List", testPropsList},
 		{"Properties/CopiesValues", testPropsCopies},
 		{"Properties/Invalid", testPropsInvalid},
+		{"Properties/History", testPropsHistory},
 		{"Extended/SetGetDelete", testExtSetGetDelete},
 		{"Extended/SeparateFromProperties", testExtSeparate},
 		{"Extended/Invalid", testExtInvalid},
