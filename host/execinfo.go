@@ -48,6 +48,10 @@ type ExecutionInfo struct {
 	Logs            []LogLine                  `json:"logs,omitempty"`
 	LogsTruncated   bool                       `json:"logs_truncated,omitempty"`
 	Fields          map[string]json.RawMessage `json:"fields,omitempty"`
+	// TraceID and SpanID are the call's span when tracing is on (the
+	// call path sets them; W3C hex).
+	TraceID string `json:"trace_id,omitempty"`
+	SpanID  string `json:"span_id,omitempty"`
 }
 
 // EventInfo is the triggering event's attributes (not its data).

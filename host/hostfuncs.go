@@ -19,7 +19,11 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/wasmfaas/wasmfaas/abi"
+	"github.com/wasmfaas/wasmfaas/internal/tracing"
 	"github.com/wasmfaas/wasmfaas/store"
 )
 
@@ -58,6 +62,28 @@ var hostFuncs = map[string]api.GoModuleFunc{
 	"http_error":            httpError,
 }
 
+// tracedGroups are the capabilities whose host calls are spans of their
+// call (with tracing on when the host starts): those that reach the
+// state store, other hosts or the event stream.
+var tracedGroups = map[abi.Capability]bool{abi.CapKV: true, abi.CapProps: true, abi.CapEmit: true, abi.CapSchedule: true, abi.CapHTTP: true}
+
+// traced wraps a host function in a span, a child of the call's span.
+func traced(name string, impl api.GoModuleFunc) api.GoModuleFunc {
+	return func(ctx context.Context, mod api.Module, stack []uint64) {
+		c := callFrom(ctx)
+		if !tracing.Recording(c.parent) {
+			impl(ctx, mod, stack)
+			return
+		}
+		_, span := tracing.Tracer().Start(c.parent, name, trace.WithAttributes(attribute.String("wasmfaas.function", c.fn.name)))
+		defer span.End()
+		impl(ctx, mod, stack)
+		if r := int64(stack[0]); r < 0 {
+			span.SetAttributes(attribute.String("wasmfaas.status", abi.Status(r).String()))
+		}
+	}
+}
+
 func valType(t abi.ValType) api.ValueType {
 	if t == abi.I64 {
 		return api.ValueTypeI64
@@ -74,6 +100,9 @@ func instantiateABI(ctx context.Context, rt wazero.Runtime) error {
 		impl, ok := hostFuncs[f.Name]
 		if !ok {
 			return fmt.Errorf("host function %s is not implemented", f.Name)
+		}
+		if tracing.On() && tracedGroups[f.Group] {
+			impl = traced(f.Name, impl)
 		}
 		params := make([]api.ValueType, len(f.Types))
 		for i, t := range f.Types {

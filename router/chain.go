@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wasmfaas/wasmfaas/internal/layout"
+	"github.com/wasmfaas/wasmfaas/internal/tracing"
 )
 
 // Hops returns the event's hop count (the ExtHops extension): how many
@@ -113,6 +114,7 @@ func (e *Emitter) Publish(ctx context.Context, function, scope string, cause clo
 	for _, ev := range emitted {
 		ev = ev.Clone()
 		ev.SetExtension(ExtHops, hops)
+		tracing.ToEvent(ctx, &ev) // the emitting call's span is the parent of what follows
 		msg, err := EncodeMsg(e.SubjectFor(function), ev)
 		if err != nil {
 			return err

@@ -15,9 +15,12 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wasmfaas/wasmfaas/host"
 	"github.com/wasmfaas/wasmfaas/internal/layout"
+	"github.com/wasmfaas/wasmfaas/internal/tracing"
 	"github.com/wasmfaas/wasmfaas/store"
 )
 
@@ -733,6 +736,13 @@ func (r *Router) handle(ctx context.Context, t Trigger, m jetstream.Msg) {
 	}
 	stopProgress := r.keepInProgress(m)
 	defer stopProgress()
+	if tracing.On() {
+		var span trace.Span
+		ctx, span = tracing.Tracer().Start(tracing.FromEvent(ctx, &ev), "deliver "+t.Name, trace.WithSpanKind(trace.SpanKindConsumer),
+			trace.WithAttributes(attribute.String("wasmfaas.trigger", t.Name), attribute.String("wasmfaas.function", t.Function),
+				attribute.String("cloudevents.event_id", ev.ID()), attribute.String("cloudevents.event_type", ev.Type()), attribute.Int("wasmfaas.attempt", attempt)))
+		defer span.End()
+	}
 	info, err := r.inv.Invoke(ctx, t.Function, t.Name, ev, attempt)
 	if ctx.Err() != nil {
 		// Stop gave up waiting: leave the message for redelivery.

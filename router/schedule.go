@@ -15,6 +15,7 @@ import (
 
 	"github.com/wasmfaas/wasmfaas/host"
 	"github.com/wasmfaas/wasmfaas/internal/layout"
+	"github.com/wasmfaas/wasmfaas/internal/tracing"
 )
 
 // Scheduled events ride on JetStream message schedules (ADR-51): a
@@ -350,6 +351,7 @@ func (s *Scheduler) Commit(ctx context.Context, function string, cause cloudeven
 		}
 		ev := op.Event.Clone()
 		ev.SetExtension(ExtHops, hops)
+		tracing.ToEvent(ctx, &ev)
 		msg, err := EncodeMsg(subj, ev)
 		if err != nil {
 			return fmt.Errorf("scheduled event %q: %w", op.Key, err)

@@ -31,6 +31,11 @@ type Config struct {
 	HTTP    HTTPConfig `koanf:"http"`
 	NATS    NATSConfig `koanf:"nats"`
 	Log     LogConfig  `koanf:"log"`
+	OTel    struct {
+		Endpoint    string `koanf:"endpoint"`
+		Protocol    string `koanf:"protocol"`
+		ServiceName string `koanf:"service_name"`
+	} `koanf:"otel"`
 	Modules struct {
 		MaxSize int64 `koanf:"max_size"`
 	} `koanf:"modules"`
@@ -189,6 +194,9 @@ var configKeys = []configKey{
 	{key: "http.idle_timeout", def: "120s", help: "how long a keep-alive connection may wait for its next request (0: none)", kind: kindDuration, use: forServe},
 	{key: "http.max_connections", def: "1024", help: "most connections open at once; more wait to be accepted", kind: kindCount, use: forServe},
 	{key: "http.metrics_public", def: "false", help: "serve /metrics without http.token on a non-loopback listener (it names every function)", kind: kindBool, use: forServe},
+	{key: "otel.endpoint", help: "OTLP endpoint to export traces to, such as http://127.0.0.1:4318 (empty: tracing off)", use: forServe},
+	{key: "otel.protocol", def: "http/protobuf", help: "OTLP protocol: http/protobuf or grpc", use: forServe},
+	{key: "otel.service_name", def: "wasmfaas", help: "the service.name of exported spans", use: forServe},
 	{key: "nats.url", help: "external NATS server URL (empty: the embedded server)", use: forServe | forPublish},
 	{key: "nats.token", help: "token for the external NATS server", secret: true, use: forServe | forPublish},
 	{key: "nats.creds", help: "credentials file for the external NATS server", use: forServe | forPublish},
@@ -573,6 +581,7 @@ func decodeConfig(k *koanf.Koanf, sc scope) (*Config, error) {
 
 	var c Config
 	c.DataDir = s("data_dir")
+	c.OTel.Endpoint, c.OTel.Protocol, c.OTel.ServiceName = s("otel.endpoint"), s("otel.protocol"), s("otel.service_name")
 	c.HTTP.Addr = s("http.addr")
 	c.HTTP.Token = s("http.token")
 	c.HTTP.MaxBodyBytes = size("http.max_body_bytes")

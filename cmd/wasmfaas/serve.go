@@ -18,6 +18,7 @@ import (
 	"github.com/wasmfaas/wasmfaas/internal/app"
 	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/internal/server"
+	"github.com/wasmfaas/wasmfaas/internal/tracing"
 )
 
 func newServeCmd() *cobra.Command {
@@ -80,7 +81,8 @@ func isLoopback(addr string) bool {
 func appConfig(cfg *Config) (app.Config, error) {
 	auth, err := listenAuth(cfg.NATS)
 	if err != nil {
-		return app.Config{}, err
+		return app.Config{
+			Tracing: tracing.Config{Endpoint: cfg.OTel.Endpoint, Protocol: cfg.OTel.Protocol, ServiceName: cfg.OTel.ServiceName}}, err
 	}
 	return app.Config{
 		DataDir: cfg.DataDir,

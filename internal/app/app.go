@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/wasmfaas/wasmfaas/host"
 	"github.com/wasmfaas/wasmfaas/internal/console"
@@ -22,6 +23,7 @@ import (
 	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/internal/natsserver"
 	"github.com/wasmfaas/wasmfaas/internal/server"
+	"github.com/wasmfaas/wasmfaas/internal/tracing"
 	"github.com/wasmfaas/wasmfaas/modules"
 	"github.com/wasmfaas/wasmfaas/router"
 	"github.com/wasmfaas/wasmfaas/router/ingress"
@@ -33,6 +35,11 @@ import (
 // DataDir) is the single-machine default: an embedded NATS server with
 // JetStream under DataDir, no TCP listener for NATS.
 type Config struct {
+	// Tracing exports OpenTelemetry traces over OTLP when its endpoint is
+	// set; TracerProvider, if set, is used instead (tests). Either is
+	// process-wide: the global tracer provider.
+	Tracing        tracing.Config
+	TracerProvider *sdktrace.TracerProvider
 	// DataDir holds the embedded server's JetStream files ("nats") and the
 	// compilation cache ("cache"); required.
 	DataDir string
@@ -139,6 +146,12 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 			_ = a.close(context.Background())
 		}
 	}()
+	// First, so the host's calls are traced from the start.
+	stopTracing, err := tracing.Setup(ctx, cfg.Tracing, cfg.TracerProvider)
+	if err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	a.closers = append(a.closers, stopTracing)
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}

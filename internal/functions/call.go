@@ -8,8 +8,12 @@ import (
 	"sync"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/internal/tracing"
 	"github.com/wasmfaas/wasmfaas/router"
 	"github.com/wasmfaas/wasmfaas/store"
 )
@@ -42,6 +46,14 @@ func (c *Catalog) Invoke(ctx context.Context, function, trigger string, ev cloud
 		return host.ExecutionInfo{}, err
 	}
 	defer d.release(context.WithoutCancel(ctx))
+	var span trace.Span
+	if tracing.On() {
+		ctx, span = tracing.Tracer().Start(ctx, "call "+function, trace.WithAttributes(
+			attribute.String("wasmfaas.function", function), attribute.String("wasmfaas.trigger", trigger),
+			attribute.String("cloudevents.event_id", ev.ID()), attribute.String("cloudevents.event_type", ev.Type()),
+			attribute.Int("wasmfaas.attempt", attempt)))
+		defer span.End()
+	}
 	scope := trigger
 	if scope == "" {
 		scope = invokeScope(function)
@@ -56,6 +68,13 @@ func (c *Catalog) Invoke(ctx context.Context, function, trigger string, ev cloud
 		}))
 	}
 	info := c.deps.Host.Invoke(ctx, d.fn, ev, opts...)
+	if span != nil && span.IsRecording() {
+		info.TraceID, info.SpanID = tracing.IDs(ctx)
+		span.SetAttributes(attribute.String("wasmfaas.call_id", info.CallID), attribute.String("wasmfaas.status", string(info.Status)))
+		if info.Status != host.StatusOK && info.Error != nil {
+			span.SetStatus(codes.Error, info.Error.Kind+": "+info.Error.Message)
+		}
+	}
 	router.CallEnded(ctx) // the router may start its next call while this one is recorded
 	if err := c.record(ctx, info, ev, trigger); err != nil {
 		// A call is recorded before its event is settled: the caller

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -10,10 +11,12 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wasmfaas/wasmfaas/host"
 	"github.com/wasmfaas/wasmfaas/internal/apierr"
 	"github.com/wasmfaas/wasmfaas/internal/functions"
+	"github.com/wasmfaas/wasmfaas/internal/tracing"
 	"github.com/wasmfaas/wasmfaas/router"
 	"github.com/wasmfaas/wasmfaas/router/ingress"
 )
@@ -40,7 +43,9 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	info, err := s.deps.Functions.Invoke(r.Context(), name, "", ev, 1)
+	ctx, end := serverSpan(r, &ev, "invoke "+name)
+	defer end()
+	info, err := s.deps.Functions.Invoke(ctx, name, "", ev, 1)
 	if err != nil {
 		if info.CallID != "" {
 			w.Header().Set(HeaderCallID, info.CallID)
@@ -146,4 +151,18 @@ func (s *Server) eventFromRequest(w http.ResponseWriter, r *http.Request) (cloud
 		return cloudevents.Event{}, &apierr.Error{Kind: apierr.KindMalformed, Message: err.Error(), Err: err}
 	}
 	return ev, nil
+}
+
+// serverSpan starts the span of a synchronous call when tracing is on: a
+// child of the event's trace context, or else of the request's W3C headers.
+func serverSpan(r *http.Request, ev *cloudevents.Event, name string) (context.Context, func()) {
+	if !tracing.On() {
+		return r.Context(), func() {}
+	}
+	parent := tracing.FromHeaders(r.Context(), r.Header)
+	if _, ok := ev.Extensions()[tracing.ExtTraceParent]; ok {
+		parent = tracing.FromEvent(r.Context(), ev)
+	}
+	ctx, span := tracing.Tracer().Start(parent, name, trace.WithSpanKind(trace.SpanKindServer))
+	return ctx, func() { span.End() }
 }

@@ -175,7 +175,9 @@ func (rs *routes) serve(w http.ResponseWriter, r *http.Request, t router.Trigger
 	if err != nil {
 		return err
 	}
-	info, err := rs.s.deps.Functions.Invoke(r.Context(), t.Function, t.Name, ev, 1)
+	ctx, end := serverSpan(r, &ev, "route "+t.Name)
+	defer end()
+	info, err := rs.s.deps.Functions.Invoke(ctx, t.Function, t.Name, ev, 1)
 	if info.CallID != "" {
 		w.Header().Set(HeaderCallID, info.CallID)
 	}

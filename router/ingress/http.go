@@ -19,8 +19,11 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wasmfaas/wasmfaas/internal/apierr"
+	"github.com/wasmfaas/wasmfaas/internal/tracing"
 	"github.com/wasmfaas/wasmfaas/router"
 )
 
@@ -80,6 +83,24 @@ func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	events, ierr := h.decode(w, r)
 	if ierr == nil {
+		// An event that carries no trace context starts its trace here:
+		// the ingress span, a child of the request's W3C trace context if
+		// it has one, goes into the event (distributed-tracing extension)
+		// so that every call it causes is part of the same trace.
+		parent := tracing.FromHeaders(r.Context(), r.Header)
+		for i := range events {
+			if _, traced := events[i].Extensions()[tracing.ExtTraceParent]; traced {
+				continue
+			}
+			if !tracing.On() {
+				tracing.ToEvent(parent, &events[i]) // a caller's context still travels on
+				continue
+			}
+			_, span := tracing.Tracer().Start(parent, "ingress "+events[i].Type(), trace.WithSpanKind(trace.SpanKindProducer),
+				trace.WithAttributes(attribute.String("cloudevents.event_id", events[i].ID()), attribute.String("cloudevents.event_type", events[i].Type())))
+			tracing.ToEvent(trace.ContextWithSpan(parent, span), &events[i])
+			defer span.End()
+		}
 		var msgs []*nats.Msg
 		if msgs, ierr = h.encode(events); ierr == nil {
 			h.storeAll(w, r, events, msgs)
