@@ -766,3 +766,17 @@ func newTriggerPutCmd() *cobra.Command {
 	cmd.Flags().StringVar(&dataSchema, "data-schema", "", "a JSON Schema file the data of the events this trigger delivers must match")
 	return cmd
 }
+
+// humanSize renders a byte count for people: 512 B, 18.0 KiB, 3.1 MiB.
+func humanSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -9,7 +9,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newTestCmd(), newConfigCmd(), newServeCmd(), newDeployCmd(), newInvokeCmd(), newCallsCmd(), newPropsCmd(), newPublishCmd(), newDeadLettersCmd(),
+	root.AddCommand(newTestCmd(), newConfigCmd(), newServeCmd(), newDevCmd(), newDeployCmd(), newInvokeCmd(), newCallsCmd(), newPropsCmd(), newPublishCmd(), newDeadLettersCmd(),
 		newResourceCmd("functions", func(it map[string]any) []string {
 			spec, _ := it["spec"].(map[string]any)
 			return []string{str(it["name"]), str(it["revision"]), str(spec["module"]), str(it["updated"]), list(spec["grants"]), list(spec["allowed_hosts"])}
