@@ -28,6 +28,8 @@ type client struct {
 	base  string
 	token string
 	http  *http.Client
+	// progress, if set, shows the upload of large request bodies.
+	progress io.Writer
 }
 
 func newClient(cmd *cobra.Command) (*client, error) {
@@ -36,6 +38,33 @@ func newClient(cmd *cobra.Command) (*client, error) {
 		return nil, err
 	}
 	return &client{base: strings.TrimRight(cfg.Server, "/"), token: cfg.Token, http: &http.Client{Timeout: 5 * time.Minute}}, nil
+}
+
+// progressMin is the smallest request body whose upload shows progress.
+const progressMin = 4 << 20
+
+// progressReader prints how much of a request body was sent, on one line
+// rewritten in place, at most every 5%.
+type progressReader struct {
+	r           io.Reader
+	total, sent int64
+	last        int64 // percent last printed
+	w           io.Writer
+	label       string
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.sent += int64(n)
+	pct := p.sent * 100 / p.total
+	if pct >= p.last+5 || (err == io.EOF && p.last < 100) {
+		p.last = pct
+		fmt.Fprintf(p.w, "\ruploading %s of %s (%d%%)", humanSize(p.sent), humanSize(p.total), pct)
+		if pct >= 100 {
+			fmt.Fprintln(p.w)
+		}
+	}
+	return n, err
 }
 
 // apiError is the server's error, printed as its message.
@@ -50,10 +79,15 @@ func (e *apiError) Error() string { return fmt.Sprintf("%s (%d %s)", e.Message, 
 // do sends a request and returns the response; non-2xx answers become
 // *apiError carrying the server's message.
 func (c *client) do(method, path, ctype string, body []byte, hdr http.Header) (*http.Response, []byte, error) {
-	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
+	var r io.Reader = bytes.NewReader(body)
+	if c.progress != nil && len(body) >= progressMin {
+		r = &progressReader{r: r, total: int64(len(body)), w: c.progress, label: method + " " + path}
+	}
+	req, err := http.NewRequest(method, c.base+path, r)
 	if err != nil {
 		return nil, nil, err
 	}
+	req.ContentLength = int64(len(body))
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
@@ -147,7 +181,9 @@ func newDeployCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("read module: %w", err)
 			}
+			c.progress = cmd.ErrOrStderr()
 			b, err := c.call("POST", "/v1/modules", "application/wasm", wasm)
+			c.progress = nil
 			if err != nil {
 				return fmt.Errorf("upload %s: %w", path, err)
 			}
@@ -157,7 +193,7 @@ func newDeployCmd() *cobra.Command {
 			}
 			_ = json.Unmarshal(b, &mf)
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "uploaded %s (%d bytes) as %s\n", path, mf.Size, mf.Digest)
+			fmt.Fprintf(out, "uploaded %s (%s) as %s\n", path, humanSize(mf.Size), mf.Digest)
 			spec := functions.FunctionSpec{Module: mf.Digest, Grants: splitList(grants), Isolation: isolation, Config: map[string]string{},
 				AllowedHosts: splitList(allowHosts)}
 			for _, kv := range config {
@@ -779,4 +815,25 @@ func humanSize(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// humanAge renders an RFC 3339 time as how long ago it was ("3m ago"),
+// the time itself when it does not parse.
+func humanAge(ts string) string {
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return ts
+	}
+	d := time.Since(t)
+	switch {
+	case d < time.Second:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
 }

@@ -119,3 +119,23 @@ func TestDev(t *testing.T) {
 	expect(`cases: 1 passed, 0 failed`)
 	assert.Equal(t, "v1", get())
 }
+
+func TestHumanRendering(t *testing.T) {
+	assert.Equal(t, "512 B", humanSize(512))
+	assert.Equal(t, "18.0 KiB", humanSize(18*1024))
+	assert.Equal(t, "3.1 MiB", humanSize(3250586))
+	assert.Equal(t, "3m ago", humanAge(time.Now().Add(-3*time.Minute-time.Second).UTC().Format(time.RFC3339Nano)))
+	assert.Equal(t, "2d ago", humanAge(time.Now().Add(-50*time.Hour).UTC().Format(time.RFC3339Nano)))
+	assert.Equal(t, "garbage", humanAge("garbage"))
+
+	var out strings.Builder
+	p := &progressReader{r: strings.NewReader(strings.Repeat("x", 100)), total: 100, w: &out, label: "POST /v1/modules"}
+	b := make([]byte, 10)
+	for {
+		if _, err := p.Read(b); err != nil {
+			break
+		}
+	}
+	assert.Contains(t, out.String(), "uploading 100 B of 100 B (100%)")
+	assert.Contains(t, out.String(), "(50%)")
+}

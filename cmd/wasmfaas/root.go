@@ -12,10 +12,14 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newTestCmd(), newConfigCmd(), newServeCmd(), newDevCmd(), newDeployCmd(), newInvokeCmd(), newCallsCmd(), newPropsCmd(), newPublishCmd(), newDeadLettersCmd(),
 		newResourceCmd("functions", func(it map[string]any) []string {
 			spec, _ := it["spec"].(map[string]any)
-			return []string{str(it["name"]), str(it["revision"]), str(spec["module"]), str(it["updated"]), list(spec["grants"]), list(spec["allowed_hosts"])}
+			return []string{str(it["name"]), str(it["revision"]), str(spec["module"]), humanAge(str(it["updated"])), list(spec["grants"]), list(spec["allowed_hosts"])}
 		}, []string{"NAME", "REVISION", "MODULE", "UPDATED", "GRANTS", "ALLOWED_HOSTS"}),
 		newResourceCmd("modules", func(it map[string]any) []string {
-			return []string{str(it["digest"]), str(it["mode"]), str(it["size"]), str(it["capabilities"])}
+			size := str(it["size"])
+			if n, ok := it["size"].(float64); ok {
+				size = humanSize(int64(n))
+			}
+			return []string{str(it["digest"]), str(it["mode"]), size, str(it["capabilities"])}
 		}, []string{"DIGEST", "MODE", "SIZE", "CAPABILITIES"}),
 		newResourceCmd("triggers", func(it map[string]any) []string {
 			// A stored trigger that no longer validates is not delivered;
