@@ -425,7 +425,7 @@ func TestHTTPTimeout(t *testing.T) {
 	assert.Contains(t, got.HTTPRequests[0].Error, "the call's deadline")
 }
 
-// TestFetchExample runs the Go and C builds of examples/fetch against a
+// TestFetchExample runs the Go, C and Rust builds of examples/fetch against a
 // local server: the page is the result; a host off the list fails the call
 // with a message naming it; an event without a URL is rejected.
 func TestFetchExample(t *testing.T) {
@@ -434,14 +434,17 @@ func TestFetchExample(t *testing.T) {
 		_, _ = io.WriteString(w, "<h1>hello from "+r.URL.Path+"</h1>")
 	})
 	other := newServer(t, text("other"))
-	for _, lang := range []string{"go", "c"} {
+	for _, lang := range []string{"go", "c", "rust"} {
 		t.Run(lang, func(t *testing.T) {
 			var wasm []byte
 			dir := filepath.Join("examples", "fetch", lang)
-			if lang == "go" {
+			switch lang {
+			case "go":
 				wasm = build(t, dir)
-			} else {
+			case "c":
 				wasm = buildC(t, dir)
+			case "rust":
+				wasm = buildRust(t, dir)
 			}
 			h := newHTTPHost(t, egress.Config{})
 			m, err := h.Load(t.Context(), wasm)
@@ -456,17 +459,20 @@ func TestFetchExample(t *testing.T) {
 			assert.Equal(t, "<h1>hello from /page</h1>", string(info.Result.Body))
 			assert.Equal(t, "text/html; charset=utf-8", info.Result.ContentType)
 			assert.JSONEq(t, "200", string(info.Fields["status"]))
+			assert.JSONEq(t, "25", string(info.Fields["bytes"]))
+			assert.Equal(t, []host.LogLine{{Level: "info", Message: "status 200, 25 bytes of text/html; charset=utf-8"}}, info.Logs)
 			require.Len(t, info.HTTPRequests, 1)
 			assert.Equal(t, 200, info.HTTPRequests[0].Status)
 
 			info = h.Send(t.Context(), fn, hosttest.NewEvent("com.example.fetch", "", map[string]string{"url": other.URL + "/"}))
 			require.Equal(t, host.StatusError, info.Status)
 			assert.Equal(t, "fetch_failed", info.Error.Kind)
-			assert.Contains(t, info.Error.Message, fmt.Sprintf("host 127.0.0.1 (port %s) is not on the function's allow-list", other.port))
+			assert.Equal(t, fmt.Sprintf("fetch: http request: host 127.0.0.1 (port %s) is not on the function's allow-list", other.port), info.Error.Message)
 			assert.Zero(t, other.hits.Load())
 
 			info = h.Send(t.Context(), fn, hosttest.NewEvent("com.example.fetch", "", map[string]string{}))
 			assert.Equal(t, host.StatusRejected, info.Status, "%+v", info.Error)
+			assert.Contains(t, info.Error.Message, `data: field "url" is required`)
 		})
 	}
 }

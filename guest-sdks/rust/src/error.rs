@@ -22,6 +22,11 @@ pub enum Status {
     Unavailable = -6,
     /// The host failed; not the handler's fault.
     Internal = -7,
+    /// The function may not do this: an outbound request to a host or
+    /// address its allow-list does not allow.
+    Denied = -8,
+    /// An outbound request did not complete within its timeout.
+    Timeout = -9,
 }
 
 impl Status {
@@ -37,6 +42,8 @@ impl Status {
             -4 => Status::TooLarge,
             -5 => Status::Limit,
             -6 => Status::Unavailable,
+            -8 => Status::Denied,
+            -9 => Status::Timeout,
             _ => Status::Internal,
         })
     }
@@ -56,6 +63,8 @@ impl Status {
             Status::Limit => "limit reached",
             Status::Unavailable => "unavailable",
             Status::Internal => "host internal error",
+            Status::Denied => "denied",
+            Status::Timeout => "timed out",
         }
     }
 }

@@ -36,6 +36,7 @@ mod buf;
 mod context;
 mod error;
 mod event;
+mod http;
 pub mod json;
 mod kv;
 pub mod raw;
@@ -44,6 +45,7 @@ mod subject;
 pub use context::{Context, EmitEvent, Level};
 pub use error::{Error, Status, KIND_ERROR, KIND_INVALID_INPUT};
 pub use event::Event;
+pub use http::{Http, Response};
 pub use kv::Kv;
 pub use subject::{Subject, MAX_UPDATE_ATTEMPTS, REV_ABSENT, REV_ANY};
 

@@ -95,6 +95,21 @@ extern "C" {
         val_len: usize,
     ) -> i32;
     pub fn props_ext_delete(subj_ptr: *const u8, subj_len: usize, name_ptr: *const u8, name_len: usize) -> i32;
+    // http
+    pub fn http_request(
+        method_ptr: *const u8,
+        method_len: usize,
+        url_ptr: *const u8,
+        url_len: usize,
+        headers_ptr: *const u8,
+        headers_len: usize,
+        body_ptr: *const u8,
+        body_len: usize,
+    ) -> i32;
+    pub fn http_response_body(buf_ptr: *mut u8, buf_cap: usize) -> i32;
+    pub fn http_response_header(name_ptr: *const u8, name_len: usize, buf_ptr: *mut u8, buf_cap: usize) -> i32;
+    pub fn http_response_headers(buf_ptr: *mut u8, buf_cap: usize) -> i32;
+    pub fn http_error(buf_ptr: *mut u8, buf_cap: usize) -> i32;
 }
 
 // __wasm_call_ctors is synthesized by wasm-ld: it runs the static
@@ -109,7 +124,9 @@ extern "C" {
 
 // The safe wrappers: one per host function, slices in, the raw return value
 // out. A slice's pointer and length always describe memory the guest owns,
-// so the host's bounds check can never fail on these.
+// so the host's bounds check can never fail on these. http_response_header
+// has none: the SDK reads every header of a response at once
+// (http_response_headers), so `Response::header` needs no host call.
 
 /// Runs the module's static constructors; called once per instance from the
 /// `_initialize` export that [`handler!`](crate::handler) defines.
@@ -219,4 +236,31 @@ pub(crate) fn props_ext_put(subject: &str, name: &str, value: &str) -> i32 {
 
 pub(crate) fn props_ext_remove(subject: &str, name: &str) -> i32 {
     unsafe { props_ext_delete(subject.as_ptr(), subject.len(), name.as_ptr(), name.len()) }
+}
+
+pub(crate) fn http_send(method: &str, url: &str, headers: &[u8], body: &[u8]) -> i32 {
+    unsafe {
+        http_request(
+            method.as_ptr(),
+            method.len(),
+            url.as_ptr(),
+            url.len(),
+            headers.as_ptr(),
+            headers.len(),
+            body.as_ptr(),
+            body.len(),
+        )
+    }
+}
+
+pub(crate) fn http_response_body_into(buf: &mut [u8]) -> i32 {
+    unsafe { http_response_body(buf.as_mut_ptr(), buf.len()) }
+}
+
+pub(crate) fn http_response_headers_into(buf: &mut [u8]) -> i32 {
+    unsafe { http_response_headers(buf.as_mut_ptr(), buf.len()) }
+}
+
+pub(crate) fn http_error_into(buf: &mut [u8]) -> i32 {
+    unsafe { http_error(buf.as_mut_ptr(), buf.len()) }
 }
