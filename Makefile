@@ -17,7 +17,7 @@ BUILD_ONLY_EXAMPLES := fetch
 LANGS := go c rust assemblyscript
 # SKIP_<lang> are the examples deliberately not written in <lang>
 # (host/hosttest's TestConformance lists the same, with the reasons).
-SKIP_assemblyscript := wasi-upper fetch
+SKIP_assemblyscript := wasi-upper
 SKIP_rust :=
 # STORES are the store backends test-examples runs every example's cases on.
 STORES := mem jetstream

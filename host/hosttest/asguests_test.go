@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
@@ -45,6 +46,7 @@ func TestASExampleImports(t *testing.T) {
 		{"hello", nil},
 		{"counter", []abi.Capability{abi.CapProps}},
 		{"temperature", []abi.Capability{abi.CapEmit, abi.CapProps}},
+		{"reminder", []abi.Capability{abi.CapConfig, abi.CapProps, abi.CapSchedule}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := h.Load(t.Context(), buildAS(t, filepath.Join("examples", tc.name, "assemblyscript")))
@@ -65,6 +67,69 @@ func TestASExampleImports(t *testing.T) {
 				granted = append(granted, abi.Capability(g))
 			}
 			assert.ElementsMatch(t, granted, extra, "imports beyond the defaults must be what suite.json grants")
+		})
+	}
+}
+
+// TestASScheduleAndResponse drives the SDK's scheduleAt, scheduleIn,
+// cancelSchedule, setStatus and setHeader through an AssemblyScript guest:
+// what the host records for good values, the SDK's own refusal of a
+// negative delay (nothing reaches the host), and the sticky failures of an
+// empty key, a status outside 100-599 and a header name that is not a token.
+func TestASScheduleAndResponse(t *testing.T) {
+	h := newHost(t)
+	fn, err := h.Deploy(t.Context(), "schedules", buildAS(t, "host/hosttest/testdata/asguests/schedules.ts"),
+		hosttest.Grant(abi.CapSchedule))
+	require.NoError(t, err)
+	send := func(step string) host.ExecutionInfo {
+		t.Helper()
+		info := h.Send(t.Context(), fn, hosttest.NewEvent("com.example.step", "", step))
+		t.Logf("%s: %s %+v", step, info.Status, info.Error)
+		return info
+	}
+
+	t.Run("plan", func(t *testing.T) {
+		info := send("plan")
+		require.Equal(t, host.StatusOK, info.Status, "%+v", info.Error)
+		require.NotNil(t, info.Result)
+		assert.Equal(t, "planned", string(info.Result.Body))
+		assert.Equal(t, 201, info.Result.Status)
+		assert.Equal(t, []host.Header{{Name: "X-Plan", Value: "at in gone"}}, info.Result.Headers)
+		require.Len(t, info.Scheduled, 3)
+		at := info.Scheduled[0]
+		assert.Equal(t, "at", at.Key)
+		assert.Equal(t, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), at.At)
+		require.NotNil(t, at.Event)
+		assert.Equal(t, "com.example.later", at.Event.Type())
+		assert.Equal(t, "s", at.Event.Subject())
+		assert.Equal(t, "1", at.Event.Extensions()["step"])
+		assert.JSONEq(t, `{"n":1}`, string(at.Event.Data()))
+		in := info.Scheduled[1]
+		assert.Equal(t, "in", in.Key)
+		require.NotNil(t, in.Event)
+		assert.Equal(t, "com.example.soon", in.Event.Type())
+		assert.Equal(t, "soon", string(in.Event.Data()))
+		assert.WithinDuration(t, time.Now().Add(1500*time.Millisecond), in.At, 10*time.Second)
+		assert.Equal(t, host.Scheduled{Key: "gone", Cancel: true}, info.Scheduled[2])
+	})
+	t.Run("negative delay", func(t *testing.T) {
+		info := send("negative")
+		require.Equal(t, host.StatusOK, info.Status, "%+v", info.Error)
+		assert.Equal(t, `schedule "neg": invalid argument: negative delay -1ms`, string(info.Result.Body))
+		assert.Empty(t, info.Scheduled)
+	})
+	for _, tc := range []struct{ step, kind, message string }{
+		{"badkey", abi.KindInvalidSchedule, "scheduled event 0"},
+		{"badstatus", abi.KindInvalidResponse, "42 is not an HTTP status code"},
+		{"badheader", abi.KindInvalidResponse, "is not allowed in an HTTP header name"},
+	} {
+		t.Run(tc.step, func(t *testing.T) {
+			info := send(tc.step)
+			require.Equal(t, host.StatusError, info.Status)
+			require.NotNil(t, info.Error)
+			assert.Equal(t, tc.kind, info.Error.Kind)
+			assert.Contains(t, info.Error.Message, tc.message)
+			assert.Empty(t, info.Scheduled)
 		})
 	}
 }

@@ -425,8 +425,8 @@ func TestHTTPTimeout(t *testing.T) {
 	assert.Contains(t, got.HTTPRequests[0].Error, "the call's deadline")
 }
 
-// TestFetchExample runs the Go, C and Rust builds of examples/fetch against a
-// local server: the page is the result; a host off the list fails the call
+// TestFetchExample runs the Go, C, Rust and AssemblyScript builds of
+// examples/fetch against a local server: the page is the result; a host off the list fails the call
 // with a message naming it; an event without a URL is rejected.
 func TestFetchExample(t *testing.T) {
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
@@ -434,7 +434,7 @@ func TestFetchExample(t *testing.T) {
 		_, _ = io.WriteString(w, "<h1>hello from "+r.URL.Path+"</h1>")
 	})
 	other := newServer(t, text("other"))
-	for _, lang := range []string{"go", "c", "rust"} {
+	for _, lang := range []string{"go", "c", "rust", "assemblyscript"} {
 		t.Run(lang, func(t *testing.T) {
 			var wasm []byte
 			dir := filepath.Join("examples", "fetch", lang)
@@ -445,6 +445,8 @@ func TestFetchExample(t *testing.T) {
 				wasm = buildC(t, dir)
 			case "rust":
 				wasm = buildRust(t, dir)
+			case "assemblyscript":
+				wasm = buildAS(t, dir)
 			}
 			h := newHTTPHost(t, egress.Config{})
 			m, err := h.Load(t.Context(), wasm)
@@ -475,4 +477,79 @@ func TestFetchExample(t *testing.T) {
 			assert.Contains(t, info.Error.Message, `data: field "url" is required`)
 		})
 	}
+}
+
+// TestASHTTP runs the same requests through the Go httpcheck guest and its
+// AssemblyScript twin (testdata/asguests/httpcheck.ts, on the SDK's
+// ctx.http()) and asserts that both report the same outcomes: a POST with a
+// header and a body, repeated response headers, a long header and a long
+// body (past the SDK's first buffer), a 404, an empty body, a host off the
+// list and an invalid method.
+func TestASHTTP(t *testing.T) {
+	long := strings.Repeat("x", 3000)
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		// No Date header, so that the two guests' reports can be equal.
+		w.Header()["Date"] = nil
+		switch r.URL.Path {
+		case "/missing":
+			http.Error(w, "no such page", http.StatusNotFound)
+		case "/empty":
+			w.WriteHeader(http.StatusNoContent)
+		case "/long":
+			w.Header().Set("X-Long", long)
+			_, _ = io.WriteString(w, long+long)
+		default:
+			w.Header().Set("Content-Type", "text/plain")
+			w.Header().Add("X-Reply", "a")
+			w.Header().Add("X-Reply", "b")
+			w.Header().Set("X-Test", r.Header.Get("X-Test"))
+			w.WriteHeader(http.StatusCreated)
+			_, _ = io.WriteString(w, r.Method+" "+string(b))
+		}
+	})
+	other := newServer(t, text("other"))
+	reqs := []req{
+		{Method: "POST", URL: srv.URL + "/hello", Headers: [][2]string{{"X-Test", "yes"}}, Body: "world"},
+		{URL: srv.URL + "/long"},
+		{URL: srv.URL + "/missing"},
+		{Method: "DELETE", URL: srv.URL + "/empty"},
+		{URL: other.URL + "/"},
+		{Method: "BAD METHOD", URL: srv.URL + "/"},
+	}
+	h := newHTTPHost(t, egress.Config{})
+	results := map[string]string{}
+	for _, g := range []struct{ lang, path string }{
+		{"go", "host/hosttest/testdata/guests/httpcheck"},
+		{"assemblyscript", "host/hosttest/testdata/asguests/httpcheck.ts"},
+	} {
+		var wasm []byte
+		if g.lang == "go" {
+			wasm = build(t, g.path)
+		} else {
+			wasm = buildAS(t, g.path)
+		}
+		fn, err := h.Deploy(t.Context(), "httpcheck-"+g.lang, wasm, hosttest.Grant(abi.CapHTTP), hosttest.AllowHosts(srv.hostPort()))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = fn.Close(context.Background()) })
+		out, info := run(t, h, fn, reqs...)
+		results[g.lang] = string(info.Result.Body)
+
+		assert.Equal(t, http.StatusCreated, out[0].Status, "%s: %+v", g.lang, out[0])
+		assert.Equal(t, "POST world", out[0].Body, g.lang)
+		assert.Equal(t, []string{"a", "b"}, out[0].Headers["x-reply"], g.lang)
+		assert.Equal(t, []string{"yes"}, out[0].Headers["x-test"], g.lang)
+		assert.Equal(t, []string{long}, out[1].Headers["x-long"], g.lang)
+		assert.Equal(t, long+long, out[1].Body, g.lang)
+		assert.Equal(t, http.StatusNotFound, out[2].Status, g.lang)
+		assert.Equal(t, "no such page\n", out[2].Body, g.lang)
+		assert.Equal(t, http.StatusNoContent, out[3].Status, g.lang)
+		assert.Empty(t, out[3].Body, g.lang)
+		assert.Equal(t, "DENIED", out[4].Code, g.lang)
+		assert.Contains(t, out[4].Error, fmt.Sprintf("http request: host 127.0.0.1 (port %s) is not on the function's allow-list", other.port), g.lang)
+		assert.Equal(t, "INVALID", out[5].Code, g.lang)
+		assert.NotEmpty(t, out[5].Error, g.lang)
+	}
+	assert.JSONEq(t, results["go"], results["assemblyscript"], "the AssemblyScript SDK reports what the Go SDK does")
+	assert.Zero(t, other.hits.Load())
 }

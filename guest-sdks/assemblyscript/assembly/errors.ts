@@ -9,6 +9,8 @@ export const TOO_LARGE: i32 = -4;
 export const LIMIT: i32 = -5;
 export const UNAVAILABLE: i32 = -6;
 export const INTERNAL: i32 = -7;
+export const DENIED: i32 = -8;
+export const TIMEOUT: i32 = -9;
 
 // Error kinds the host interprets; a handler may use any kind of 1-64
 // characters of [a-z0-9_].
@@ -28,6 +30,8 @@ export function statusText(status: i64): string {
     case LIMIT: return "limit reached";
     case UNAVAILABLE: return "unavailable";
     case INTERNAL: return "host internal error";
+    case DENIED: return "denied";
+    case TIMEOUT: return "timed out";
   }
   return "host internal error: unknown status code " + status.toString();
 }

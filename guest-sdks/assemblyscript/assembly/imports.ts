@@ -27,6 +27,14 @@ export declare function resultSet(bodyPtr: usize, bodyLen: usize, ctPtr: usize, 
 @external("wasmfaas_v1", "error_set")
 export declare function errorSet(kindPtr: usize, kindLen: usize, msgPtr: usize, msgLen: usize): i32;
 
+// @ts-ignore: decorator
+@external("wasmfaas_v1", "result_status")
+export declare function resultStatus(code: i32): i32;
+
+// @ts-ignore: decorator
+@external("wasmfaas_v1", "result_header")
+export declare function resultHeader(namePtr: usize, nameLen: usize, valPtr: usize, valLen: usize): i32;
+
 // log
 
 // @ts-ignore: decorator
@@ -54,6 +62,20 @@ export declare function configGet(keyPtr: usize, keyLen: usize, bufPtr: usize, b
 // @ts-ignore: decorator
 @external("wasmfaas_v1", "emit_event")
 export declare function emitEvent(attrsPtr: usize, attrsLen: usize, dataPtr: usize, dataLen: usize): i32;
+
+// schedule
+
+// @ts-ignore: decorator
+@external("wasmfaas_v1", "schedule_event")
+export declare function scheduleEvent(keyPtr: usize, keyLen: usize, attrsPtr: usize, attrsLen: usize, dataPtr: usize, dataLen: usize, delayMs: i64): i32;
+
+// @ts-ignore: decorator
+@external("wasmfaas_v1", "schedule_event_at")
+export declare function scheduleEventAt(keyPtr: usize, keyLen: usize, attrsPtr: usize, attrsLen: usize, dataPtr: usize, dataLen: usize, unixMs: i64): i32;
+
+// @ts-ignore: decorator
+@external("wasmfaas_v1", "schedule_cancel")
+export declare function scheduleCancel(keyPtr: usize, keyLen: usize): i32;
 
 // kv
 
@@ -98,6 +120,28 @@ export declare function propsExtSet(subjPtr: usize, subjLen: usize, namePtr: usi
 // @ts-ignore: decorator
 @external("wasmfaas_v1", "props_ext_delete")
 export declare function propsExtDelete(subjPtr: usize, subjLen: usize, namePtr: usize, nameLen: usize): i32;
+
+// http
+
+// @ts-ignore: decorator
+@external("wasmfaas_v1", "http_request")
+export declare function httpRequest(methodPtr: usize, methodLen: usize, urlPtr: usize, urlLen: usize, headersPtr: usize, headersLen: usize, bodyPtr: usize, bodyLen: usize): i32;
+
+// @ts-ignore: decorator
+@external("wasmfaas_v1", "http_response_body")
+export declare function httpResponseBody(bufPtr: usize, bufCap: usize): i32;
+
+// @ts-ignore: decorator
+@external("wasmfaas_v1", "http_response_header")
+export declare function httpResponseHeader(namePtr: usize, nameLen: usize, bufPtr: usize, bufCap: usize): i32;
+
+// @ts-ignore: decorator
+@external("wasmfaas_v1", "http_response_headers")
+export declare function httpResponseHeaders(bufPtr: usize, bufCap: usize): i32;
+
+// @ts-ignore: decorator
+@external("wasmfaas_v1", "http_error")
+export declare function httpError(bufPtr: usize, bufCap: usize): i32;
 
 // WASI (abi/README.md §6), for abort only: the host puts the first stderr
 // lines of a call that traps at the start of its error message.

@@ -13,11 +13,12 @@ export { Context, EmitEvent, Level } from "./context";
 export { Event } from "./event";
 export { Entry, Revision } from "./entry";
 export { KV, Keys } from "./kv";
+export { HTTP, HTTPError, HTTPHeader, HTTPRequest, HTTPResponse } from "./http";
 export { Subject, Updater, REV_ANY, REV_ABSENT, MAX_UPDATE_ATTEMPTS } from "./subject";
 export {
-  OK, NOT_FOUND, CONFLICT, INVALID, TOO_LARGE, LIMIT, UNAVAILABLE, INTERNAL,
+  OK, NOT_FOUND, CONFLICT, INVALID, TOO_LARGE, LIMIT, UNAVAILABLE, INTERNAL, DENIED, TIMEOUT,
   KIND_ERROR, KIND_INVALID_INPUT,
-  StatusError, KindError, newError, reject, isStatus, isNotFound, statusText,
+  StatusError, KindError, newError, reject, isStatus, isNotFound, statusText, quoted,
 } from "./errors";
 export { JSONWriter, JSONValue, Kind, parseJSON, encode, formatNumber, formatFloat } from "./json";
 export { Builder, bytesToString } from "./buffer";
