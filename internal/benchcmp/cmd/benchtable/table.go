@@ -27,7 +27,8 @@ const (
 // before its builder lands) shows as not measured instead of vanishing.
 var expected = []string{
 	floorRow, extismPlugin, extismCompiled, noopGoPooled,
-	"wasmfaas/noop-go/fresh", noopCPooled, noopCFresh, kvGetGoPooled, kvGetCPooled,
+	"wasmfaas/noop-go/fresh", noopCPooled, noopCFresh, "wasmfaas/noop-rust/pooled", "wasmfaas/noop-assemblyscript/pooled",
+	kvGetGoPooled, kvGetCPooled,
 	"wasmfaas/propupdate-go/pooled",
 }
 
