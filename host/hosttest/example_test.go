@@ -55,5 +55,6 @@ func ExampleSuite_Run() {
 	// Output:
 	// empty true
 	// json true
+	// route true
 	// text true
 }
