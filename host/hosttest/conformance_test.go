@@ -89,18 +89,23 @@ func TestConformance(t *testing.T) {
 			}
 			for _, c := range cases {
 				t.Run(c.Name, func(t *testing.T) {
+					// One subtest per language, so `go test -v` lists every
+					// language of every case; the first is the reference.
 					var want conformance
 					for i, lang := range langs {
-						r := suites[i].RunCase(t.Context(), c)
-						require.NoError(t, r.Err, lang.name)
-						assert.Empty(t, r.Diffs, "%s: case %s does not match its expect file (error: %+v)", lang.name, c.Name, r.Info.Error)
-						got := normalize(t, r)
-						if i == 0 {
-							want = got
-							continue
-						}
-						assert.JSONEq(t, want.Info, got.Info, "ExecutionInfo of %s differs from %s's", lang.name, langs[0].name)
-						assert.JSONEq(t, want.State, got.State, "store after %s differs from %s's", lang.name, langs[0].name)
+						t.Run(lang.name, func(t *testing.T) {
+							r := suites[i].RunCase(t.Context(), c)
+							require.NoError(t, r.Err, lang.name)
+							assert.Empty(t, r.Diffs, "%s: case %s does not match its expect file (error: %+v)", lang.name, c.Name, r.Info.Error)
+							got := normalize(t, r)
+							if i == 0 {
+								want = got
+								return
+							}
+							require.NotEmpty(t, want.Info, "the reference language %s failed this case", langs[0].name)
+							assert.JSONEq(t, want.Info, got.Info, "ExecutionInfo of %s differs from %s's", lang.name, langs[0].name)
+							assert.JSONEq(t, want.State, got.State, "store after %s differs from %s's", lang.name, langs[0].name)
+						})
 					}
 				})
 			}
