@@ -19,7 +19,8 @@ import (
 // TestServeRoutesAndSchedules runs the real binary: a function deployed
 // with --route answers curl with its guest's status, headers and body; a
 // function deployed with --schedule '@every 1s' runs at least twice within
-// 3 seconds and keeps ticking after serve restarts.
+// 3 seconds and keeps ticking after serve restarts; curl / gets the
+// console's page.
 func TestServeRoutesAndSchedules(t *testing.T) {
 	curl, err := exec.LookPath("curl")
 	require.NoError(t, err, "curl is needed: apt-get install curl")
@@ -55,6 +56,14 @@ func TestServeRoutesAndSchedules(t *testing.T) {
 	assert.Contains(t, string(cout), "X-Hello-Name: ada")
 	assert.Contains(t, string(cout), "Content-Type: text/plain; charset=utf-8")
 	assert.Contains(t, string(cout), "\r\n\r\nhello, ada\n")
+
+	// The console is the page at /.
+	c = exec.Command(curl, "-s", "-i", "http://"+addr+"/")
+	cout, err = c.CombinedOutput()
+	require.NoError(t, err, string(cout))
+	assert.Contains(t, string(cout), "HTTP/1.1 200 OK")
+	assert.Contains(t, string(cout), "Content-Type: text/html")
+	assert.Contains(t, string(cout), "<!doctype html>")
 
 	out, err = run("deploy", "tick", wasm, "--schedule", "@every 1s")
 	require.NoError(t, err, out)
