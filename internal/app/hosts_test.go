@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wasmfaas/wasmfaas/internal/app"
+	"github.com/wasmfaas/wasmfaas/internal/layout"
 	"github.com/wasmfaas/wasmfaas/internal/natstest"
 )
 
@@ -136,4 +137,40 @@ func liveSpec(body []byte) string {
 		return ""
 	}
 	return fmt.Sprintf("%d %v", fn.Revision, fn.Spec.Config)
+}
+
+// TestHostsShareCronTrigger: two hosts on one JetStream; a cron trigger
+// made through one is held once, and each tick the server fires runs the
+// function once, on either host.
+func TestHostsShareCronTrigger(t *testing.T) {
+	srv := natstest.Start(t, natstest.WithTCP())
+	appA, a := start(t, app.Config{NATS: app.NATSConfig{Conn: srv.Dial()}})
+	_, b := start(t, app.Config{NATS: app.NATSConfig{Conn: srv.Dial()}})
+	deploy(t, a, "tick", "../../examples/hello/go", `"grants": []`)
+	code, body := putTrigger(t, b, "tick", `{"function": "tick", "schedule": "@every 1s"}`)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Eventually(t, func() bool { return len(callsOf(t, a, "tick")) >= 4 }, 30*time.Second, 50*time.Millisecond)
+	// Delete it, so the count below is final.
+	resp, b2 := call(t, a, "DELETE", "/v1/triggers/tick", "", nil)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode, string(b2))
+
+	st, err := appA.JetStream().Stream(t.Context(), layout.SchedulesStream)
+	require.NoError(t, err)
+	info, err := st.Info(t.Context(), jsSubjects(layout.FiredSubject+".cron.tick"))
+	require.NoError(t, err)
+	fired := int(info.State.Msgs)
+	calls := callsOf(t, b, "tick")
+	// A tick fired just before the delete may have had no call yet when
+	// the trigger's consumer went; none runs twice.
+	assert.LessOrEqual(t, len(calls), fired)
+	assert.LessOrEqual(t, fired-len(calls), 1, "every tick but one fired at the delete has its call")
+	seen := map[string]bool{}
+	for _, c := range calls {
+		assert.False(t, seen[c.ID], "tick %s ran twice", c.ID)
+		seen[c.ID] = true
+	}
+	t.Logf("%d ticks fired, %d calls, on two hosts", fired, len(calls))
+	info, err = st.Info(t.Context(), jsSubjects(layout.SchedulesSubject+".cron.*"))
+	require.NoError(t, err)
+	assert.Empty(t, info.State.Subjects, "no schedule left behind")
 }
