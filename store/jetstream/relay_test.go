@@ -114,6 +114,16 @@ func TestRelayRestart(t *testing.T) {
 	srv := natstest.Start(t)
 	js := srv.JetStream()
 	s := newStore(t, js, jsstore.Config{})
+	// The duplicate window is shrunk to 100ms (the least the server takes)
+	// before anything is published: the server arms its expiry timer by
+	// the window in force when an id is stored, so shrinking it later would
+	// leave the ids of this test for the default's two minutes.
+	ps, err := js.Stream(ctx, layout.PropsStream)
+	require.NoError(t, err)
+	cfg := ps.CachedInfo().Config
+	cfg.Duplicates = 100 * time.Millisecond
+	_, err = js.UpdateStream(ctx, cfg)
+	require.NoError(t, err)
 	pauseRelay(t, js, time.Now().Add(time.Hour))
 	for i := range 10 {
 		_, err := s.Properties().Set(ctx, fmt.Sprintf("dev|%d", i%3), "n", json.RawMessage(strconv.Itoa(i)), abi.RevAny)
@@ -122,7 +132,7 @@ func TestRelayRestart(t *testing.T) {
 	require.Error(t, s.Close(), "Close says the events are not all stored yet")
 
 	// The next host (same server) relays them.
-	_, err := js.ResumeConsumer(ctx, "KV_"+layout.PropsBucket, layout.PropsRelay)
+	_, err = js.ResumeConsumer(ctx, "KV_"+layout.PropsBucket, layout.PropsRelay)
 	require.NoError(t, err)
 	s2 := newStore(t, js, jsstore.Config{})
 	require.Len(t, readChanges(t, js, 10), 10)
@@ -138,12 +148,6 @@ func TestRelayRestart(t *testing.T) {
 		Durable: layout.PropsRelay, DeliverPolicy: jetstream.DeliverAllPolicy, AckPolicy: jetstream.AckExplicitPolicy,
 		FilterSubject: "$KV." + layout.PropsBucket + ".>",
 	})
-	require.NoError(t, err)
-	ps, err := js.Stream(ctx, layout.PropsStream)
-	require.NoError(t, err)
-	cfg := ps.CachedInfo().Config
-	cfg.Duplicates = 100 * time.Millisecond // the least the server takes
-	_, err = js.UpdateStream(ctx, cfg)
 	require.NoError(t, err)
 	waitWindowPassed(t, js, ps)
 	s3 := newStore(t, js, jsstore.Config{})
