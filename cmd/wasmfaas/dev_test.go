@@ -104,8 +104,8 @@ func TestDev(t *testing.T) {
 	assert.Equal(t, "v1", get())
 
 	write(filepath.Join(src, "echo.c"), version("v2"))
-	expect(`deployed echo revision 2 `)
 	expect(`FAIL one`)
+	expect(`deployed echo revision 2 `)
 	expect(`cases: 0 passed, 1 failed`)
 	assert.Equal(t, "v2", get())
 
