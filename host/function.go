@@ -524,6 +524,9 @@ func (f *Function) newInstance(ctx context.Context, deadline time.Time) (*instan
 	out, errw := &guestWriter{level: "info"}, &guestWriter{level: "warn", stderr: true}
 	var mem *budgetMemory
 	actx := experimental.WithMemoryAllocator(ctx, f.host.budget.allocator(&mem))
+	// The module's start section runs inside InstantiateModule, before
+	// there is an instance to arm: yield stops it at the deadline too.
+	actx = context.WithValue(actx, startKey{}, deadline)
 	mod, err := f.env.rt.InstantiateModule(actx, f.cm, f.moduleConfig(out, errw).WithStartFunctions())
 	if err != nil {
 		if mem != nil && mem.refused.Load() {

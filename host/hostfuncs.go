@@ -143,9 +143,21 @@ func yield(ctx context.Context, stack []uint64) {
 		if code := inst.fired.Load(); code != 0 {
 			panic(sys.NewExitError(code))
 		}
+	} else if deadline, ok := ctx.Value(startKey{}).(time.Time); ok {
+		// A start section running while the instance is created.
+		if !time.Now().Before(deadline) {
+			panic(sys.NewExitError(sys.ExitCodeDeadlineExceeded))
+		}
+		if ctx.Err() != nil {
+			panic(sys.NewExitError(sys.ExitCodeContextCanceled))
+		}
 	}
 	stack[0] = yieldEvery
 }
+
+// startKey carries the deadline of an instance's creation to yield, for
+// the module's start section (see Function.newInstance).
+type startKey struct{}
 
 // region returns guest memory [ptr, ptr+n) or ends the call as a trap.
 func region(mod api.Module, fn string, ptr, n uint32) []byte {

@@ -70,6 +70,33 @@ func TestInitializeLoopTimesOut(t *testing.T) {
 	assert.EqualValues(t, 0, fn.Stats().Instances)
 }
 
+// TestStartSectionLoopTimesOut: a module whose start section (run while the
+// instance is created, as AssemblyScript's top-level code is) never returns
+// is stopped at the call's deadline too; the host stays up.
+func TestStartSectionLoopTimesOut(t *testing.T) {
+	h := newTestHost(t)
+	var m wasmgen.Module
+	m.Memory(1, 0)
+	void := m.Type(nil, nil)
+	m.Export(abi.VersionExport, m.Func(void, nil))
+	m.Export(abi.HandleExport, m.Func(m.Type(nil, []byte{wasmgen.I32}), nil, wasmgen.I32Const(0)))
+	m.Start(m.Func(void, nil, wasmgen.LoopVoid, wasmgen.Br0, wasmgen.End))
+	mod, err := h.Load(t.Context(), m.Bytes())
+	require.NoError(t, err)
+	fn, err := h.NewFunction(t.Context(), mod, FunctionConfig{Name: "start", Limits: Limits{Timeout: 200 * time.Millisecond}})
+	require.NoError(t, err)
+	done := make(chan ExecutionInfo, 1)
+	go func() { done <- h.Invoke(t.Context(), fn, event("")) }()
+	select {
+	case info := <-done:
+		assert.Equal(t, StatusTimeout, info.Status, "%+v", info.Error)
+		assert.Contains(t, info.Error.Message, "instantiate")
+	case <-time.After(30 * time.Second):
+		t.Fatal("creating the instance never returned: the start section was not stopped")
+	}
+	assert.EqualValues(t, 0, fn.Stats().Instances)
+}
+
 // TestCommandLoopTimesOut: a WASI command stuck in a loop is stopped too.
 func TestCommandLoopTimesOut(t *testing.T) {
 	h := newTestHost(t)

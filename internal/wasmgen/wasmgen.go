@@ -94,6 +94,10 @@ func (m *Module) Data(offset uint32, b []byte) {
 	m.data = append(m.data, append(d, b...))
 }
 
+// Start makes function idx the module's start function (the start
+// section), run when an instance is created.
+func (m *Module) Start(idx uint32) { m.start = &idx }
+
 // Bytes encodes the module.
 func (m *Module) Bytes() []byte {
 	out := []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
@@ -108,6 +112,12 @@ func (m *Module) Bytes() []byte {
 		out = section(out, 5, [][]byte{m.memory})
 	}
 	out = section(out, 7, m.exports)
+	if m.start != nil {
+		body := appendU32(nil, *m.start)
+		out = append(out, 8)
+		out = appendU32(out, uint32(len(body)))
+		out = append(out, body...)
+	}
 	out = section(out, 10, m.codes)
 	out = section(out, 11, m.data)
 	return out
