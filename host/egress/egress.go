@@ -3,6 +3,8 @@ package egress
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +43,9 @@ type Dialer interface {
 type Config struct {
 	Resolver Resolver
 	Dialer   Dialer
+	// RootCAs are the certificate authorities HTTPS servers are checked
+	// against; nil means the system's.
+	RootCAs *x509.CertPool
 }
 
 // maxRedirects is how many redirects one request follows
@@ -340,6 +345,7 @@ func New(cfg Config, allow AllowList) *Client {
 		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     30 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second,
+		TLSClientConfig:     &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
 	}
 	hc.client = &http.Client{Transport: hc.transport, CheckRedirect: hc.checkRedirect}
 	return hc

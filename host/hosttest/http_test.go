@@ -2,6 +2,7 @@ package hosttest_test
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -552,4 +553,32 @@ func TestASHTTP(t *testing.T) {
 	}
 	assert.JSONEq(t, results["go"], results["assemblyscript"], "the AssemblyScript SDK reports what the Go SDK does")
 	assert.Zero(t, other.hits.Load())
+}
+
+// TestHTTPS: a request to an HTTPS server on the list is checked against
+// the configured certificate authorities: trusted, it answers; not
+// trusted (the system's roots do not know a test server's certificate),
+// the request fails with an error naming the host and the certificate,
+// and the call carries on.
+func TestHTTPS(t *testing.T) {
+	srv := httptest.NewTLSServer(text("secure"))
+	t.Cleanup(srv.Close)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	allowed := "127.0.0.1:" + port
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+
+	h := newHTTPHost(t, egress.Config{RootCAs: roots})
+	fn := deployHTTPCheck(t, h, host.Limits{}, allowed)
+	out, info := run(t, h, fn, req{URL: srv.URL + "/"})
+	assert.Equal(t, http.StatusOK, out[0].Status, "%+v", out[0])
+	assert.Equal(t, "secure", out[0].Body)
+	assert.Equal(t, allowed, info.HTTPRequests[0].Host)
+
+	untrusted := newHTTPHost(t, egress.Config{})
+	fn = deployHTTPCheck(t, untrusted, host.Limits{}, allowed)
+	out, _ = run(t, untrusted, fn, req{URL: srv.URL + "/"})
+	assert.Zero(t, out[0].Status, "%+v", out[0])
+	assert.Contains(t, out[0].Error, "host 127.0.0.1 (port "+port+")")
+	assert.Contains(t, out[0].Error, "certificate")
 }
