@@ -129,6 +129,7 @@ type devSession struct {
 	name   string
 	grants []string
 	config map[string]string
+	hosts  []string // allowed_hosts from suite.json
 	cases  string // testdata folder, "" if none
 	rev    uint64
 }
@@ -155,13 +156,15 @@ func (d *devSession) resolve(config []string) error {
 	if d.cases != "" {
 		if b, err := os.ReadFile(filepath.Join(d.cases, "suite.json")); err == nil {
 			var suite struct {
-				Grants []string          `json:"grants"`
-				Config map[string]string `json:"config"`
+				Grants       []string          `json:"grants"`
+				Config       map[string]string `json:"config"`
+				AllowedHosts []string          `json:"allowed_hosts"`
 			}
 			if err := json.Unmarshal(b, &suite); err != nil {
 				return fmt.Errorf("dev: %s: %w", filepath.Join(d.cases, "suite.json"), err)
 			}
 			d.grants = append(suite.Grants, d.grants...)
+			d.hosts = suite.AllowedHosts
 			for k, v := range suite.Config {
 				d.config[k] = v
 			}
@@ -310,7 +313,7 @@ func (d *devSession) deploy(wasm []byte) error {
 	if err := json.Unmarshal(b, &mf); err != nil {
 		return err
 	}
-	spec := functions.FunctionSpec{Module: mf.Digest, Grants: d.grants, Config: d.config}
+	spec := functions.FunctionSpec{Module: mf.Digest, Grants: d.grants, Config: d.config, AllowedHosts: d.hosts}
 	b, err = d.client.call("PUT", "/v1/functions/"+url.PathEscape(d.name), "application/json", jsonBody(spec))
 	if err != nil {
 		var ae *apiError

@@ -44,8 +44,8 @@ one in a temporary directory for each case).
 With --event, print the ExecutionInfo as JSON; exit 0 only if the status is ok.
 
 Grants and config come from --grant/--config and from the suite.json
-({"grants": [...], "config": {...}}) of the cases directory, or of the
-event file's directory.
+({"grants": [...], "config": {...}, "allowed_hosts": [...]}) of the cases
+directory, or of the event file's directory.
 
 With a directory, run every NAME.event.json against NAME.expect.json (a
 partial ExecutionInfo: only the fields written are compared), seeding

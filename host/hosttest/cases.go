@@ -88,10 +88,13 @@ type Suite struct {
 // alone says how to run it.
 //
 //	{"grants": ["props", "emit"], "config": {"unit": "C"}, "function": "temperature"}
+//
+// allowed_hosts is the http capability's allow-list, as on deploy.
 type SuiteFile struct {
-	Grants   []string          `json:"grants,omitempty"`
-	Config   map[string]string `json:"config,omitempty"`
-	Function string            `json:"function,omitempty"`
+	Grants       []string          `json:"grants,omitempty"`
+	Config       map[string]string `json:"config,omitempty"`
+	Function     string            `json:"function,omitempty"`
+	AllowedHosts []string          `json:"allowed_hosts,omitempty"`
 }
 
 // SuiteFileName is the name of a cases directory's SuiteFile.
@@ -132,6 +135,9 @@ func (s Suite) WithDir(dir string) (Suite, error) {
 	}
 	for k, v := range sf.Config {
 		opts = append(opts, Config(k, v))
+	}
+	if len(sf.AllowedHosts) > 0 {
+		opts = append(opts, AllowHosts(sf.AllowedHosts...))
 	}
 	s.Options = append(opts, s.Options...)
 	if s.Function == "" {

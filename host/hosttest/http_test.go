@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -581,4 +582,30 @@ func TestHTTPS(t *testing.T) {
 	assert.Zero(t, out[0].Status, "%+v", out[0])
 	assert.Contains(t, out[0].Error, "host 127.0.0.1 (port "+port+")")
 	assert.Contains(t, out[0].Error, "certificate")
+}
+
+// TestSuiteAllowedHosts: a cases directory's suite.json grants http and
+// lists the allowed hosts, as deploy does; a case on a host not listed
+// fails with the host's reason.
+func TestSuiteAllowedHosts(t *testing.T) {
+	srv := newServer(t, text("from the suite"))
+	dir := t.TempDir()
+	write := func(name, body string) {
+		t.Helper()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
+	}
+	write("suite.json", `{"grants": ["http"], "allowed_hosts": ["`+srv.hostPort()+`"], "function": "fetch"}`)
+	write("listed.event.json", `{"specversion": "1.0", "id": "1", "source": "/t", "type": "t", "datacontenttype": "application/json", "data": {"url": "`+srv.URL+`/"}}`)
+	write("listed.expect.json", `{"status": "ok", "result": {"text": "from the suite"}}`)
+	write("unlisted.event.json", `{"specversion": "1.0", "id": "2", "source": "/t", "type": "t", "datacontenttype": "application/json", "data": {"url": "http://127.0.0.2:1/"}}`)
+	write("unlisted.expect.json", `{"status": "error", "error": {"kind": "fetch_failed"}}`)
+	results, err := hosttest.Suite{Wasm: build(t, "examples/fetch/go")}.Run(t.Context(), dir)
+	require.NoError(t, err)
+	require.Len(t, results, 2)
+	for _, r := range results {
+		assert.True(t, r.Passed(), "%s: %v %v", r.Case.Name, r.Err, r.Diffs)
+		if r.Case.Name == "unlisted" {
+			assert.Contains(t, r.Info.Error.Message, "host 127.0.0.2 (port 1) is not on the function's allow-list")
+		}
+	}
 }
