@@ -130,7 +130,7 @@ type devSession struct {
 	grants []string
 	config map[string]string
 	hosts  []string // allowed_hosts from suite.json
-	cases  string // testdata folder, "" if none
+	cases  string   // testdata folder, "" if none
 	rev    uint64
 }
 
