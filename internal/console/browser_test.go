@@ -80,23 +80,20 @@ func (h *host) do(method, path, ctype string, body []byte, hdr ...string) (int, 
 // waitFor polls GET path until its body holds every one of want.
 func (h *host) waitFor(what, path string, want ...string) {
 	h.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	require.EventuallyWithT(h.t, func(c *assert.CollectT) {
 		status, b := h.do("GET", path, "", nil)
-		require.Equal(h.t, http.StatusOK, status, string(b))
-		var v any
-		require.NoError(h.t, json.Unmarshal(b, &v))
-		text := fmt.Sprint(v) // JSON strings decoded: markup as it was sent
-		missing := false
-		for _, w := range want {
-			missing = missing || !strings.Contains(text, w) && !strings.Contains(string(b), w)
-		}
-		if !missing {
+		if !assert.Equal(c, http.StatusOK, status, string(b)) {
 			return
 		}
-		require.True(h.t, time.Now().Before(deadline), "%s: not within 20s: %s", what, b)
-		time.Sleep(50 * time.Millisecond) // polling the API with a deadline
-	}
+		var v any
+		if !assert.NoError(c, json.Unmarshal(b, &v)) {
+			return
+		}
+		text := fmt.Sprint(v) // JSON strings decoded: markup as it was sent
+		for _, w := range want {
+			assert.True(c, strings.Contains(text, w) || strings.Contains(string(b), w), "%s missing from %s", w, b)
+		}
+	}, 20*time.Second, 50*time.Millisecond, "%s: not within 20s", what)
 }
 
 // event posts a binary-mode CloudEvent to /v1/events.
@@ -373,16 +370,13 @@ func TestConsole(t *testing.T) {
 	// The form navigates the tab once more: poll across that navigation
 	// (an evaluation can meet the old page's context going away).
 	answer := `location.pathname === '/v1/functions/markup/invoke' && document.body !== null && document.body.textContent.includes('forbidden')`
-	for deadline := time.Now().Add(20 * time.Second); ; {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
 		ok, err := chromedp.Run(sctx, chromedp.Evaluate[bool](answer))
-		cancel()
-		if err == nil && ok {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "the host's answer to a cross-site post: %v", err)
-		time.Sleep(50 * time.Millisecond) // polling the page with a deadline
-	}
+		assert.NoError(c, err)
+		assert.True(c, ok, "the host's answer to a cross-site post")
+	}, 20*time.Second, 50*time.Millisecond, "the host's answer to a cross-site post")
 	screenshot(t, ctx, "cross-site-refused")
 }
 
