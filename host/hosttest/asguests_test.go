@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
@@ -77,94 +76,22 @@ func TestASExampleImports(t *testing.T) {
 // negative delay (nothing reaches the host), and the sticky failures of an
 // empty key, a status outside 100-599 and a header name that is not a token.
 func TestASScheduleAndResponse(t *testing.T) {
-	h := newHost(t)
-	fn, err := h.Deploy(t.Context(), "schedules", buildAS(t, "host/hosttest/testdata/asguests/schedules.ts"),
-		hosttest.Grant(abi.CapSchedule))
-	require.NoError(t, err)
-	send := func(step string) host.ExecutionInfo {
-		t.Helper()
-		info := h.Send(t.Context(), fn, hosttest.NewEvent("com.example.step", "", step))
-		t.Logf("%s: %s %+v", step, info.Status, info.Error)
-		return info
-	}
-
-	t.Run("plan", func(t *testing.T) {
-		info := send("plan")
-		require.Equal(t, host.StatusOK, info.Status, "%+v", info.Error)
-		require.NotNil(t, info.Result)
-		assert.Equal(t, "planned", string(info.Result.Body))
-		assert.Equal(t, 201, info.Result.Status)
-		assert.Equal(t, []host.Header{{Name: "X-Plan", Value: "at in gone"}}, info.Result.Headers)
-		require.Len(t, info.Scheduled, 3)
-		at := info.Scheduled[0]
-		assert.Equal(t, "at", at.Key)
-		assert.Equal(t, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), at.At)
-		require.NotNil(t, at.Event)
-		assert.Equal(t, "com.example.later", at.Event.Type())
-		assert.Equal(t, "s", at.Event.Subject())
-		assert.Equal(t, "1", at.Event.Extensions()["step"])
-		assert.JSONEq(t, `{"n":1}`, string(at.Event.Data()))
-		in := info.Scheduled[1]
-		assert.Equal(t, "in", in.Key)
-		require.NotNil(t, in.Event)
-		assert.Equal(t, "com.example.soon", in.Event.Type())
-		assert.Equal(t, "soon", string(in.Event.Data()))
-		assert.WithinDuration(t, time.Now().Add(1500*time.Millisecond), in.At, 10*time.Second)
-		assert.Equal(t, host.Scheduled{Key: "gone", Cancel: true}, info.Scheduled[2])
-	})
-	t.Run("negative delay", func(t *testing.T) {
-		info := send("negative")
-		require.Equal(t, host.StatusOK, info.Status, "%+v", info.Error)
-		assert.Equal(t, `schedule "neg": invalid argument: negative delay -1ms`, string(info.Result.Body))
-		assert.Empty(t, info.Scheduled)
-	})
-	for _, tc := range []struct{ step, kind, message string }{
-		{"badkey", abi.KindInvalidSchedule, "scheduled event 0"},
-		{"badstatus", abi.KindInvalidResponse, "42 is not an HTTP status code"},
-		{"badheader", abi.KindInvalidResponse, "is not allowed in an HTTP header name"},
-	} {
-		t.Run(tc.step, func(t *testing.T) {
-			info := send(tc.step)
-			require.Equal(t, host.StatusError, info.Status)
-			require.NotNil(t, info.Error)
-			assert.Equal(t, tc.kind, info.Error.Kind)
-			assert.Contains(t, info.Error.Message, tc.message)
-			assert.Empty(t, info.Scheduled)
+	runScheduleGuest(t, buildAS(t, "host/hosttest/testdata/asguests/schedules.ts"), host.Header{Name: "X-Plan", Value: "at in gone"},
+		func(t *testing.T, in host.Scheduled) { assert.Equal(t, "soon", string(in.Event.Data())) },
+		[]scheduleStep{
+			{"badkey", abi.KindInvalidSchedule, "scheduled event 0"},
+			{"badstatus", abi.KindInvalidResponse, "42 is not an HTTP status code"},
+			{"badheader", abi.KindInvalidResponse, "is not allowed in an HTTP header name"},
 		})
-	}
 }
 
 // TestASBadInput: AssemblyScript guests that misuse the ABI through the raw
 // imports, or abort, end as trap or error with a clear message, and the
 // next call on the same function is ok.
 func TestASBadInput(t *testing.T) {
-	for _, tc := range []struct {
-		name, guest, subject string
-		grants               []abi.Capability
-		status               host.Status
-		kind                 string
-		message              []string
-	}{
-		{
-			name: "buffer capacity past the end of memory", guest: "overflow",
-			status: host.StatusTrap, message: []string{"event_data: region", "+0x40) outside memory"},
-		},
-		{
-			name: "negative length", guest: "badlen",
-			status: host.StatusTrap, message: []string{"event_attr: region", "+0xffffffff) outside memory"},
-		},
-		{
-			name: "huge length", guest: "badlen", subject: "huge",
-			status: host.StatusTrap, message: []string{"log_write: region", "+0x7ffffff0) outside memory"},
-		},
-		{
-			name: "result pointer outside memory", guest: "badresult",
-			status: host.StatusTrap, message: []string{"result_set: region", "outside memory"},
-		},
-		{
-			name: "emit with an empty type", guest: "emptytype", grants: []abi.Capability{abi.CapEmit},
-			status: host.StatusError, kind: abi.KindInvalidEmit, message: []string{"emitted event 0", "type is missing or empty"},
-		},
+	runBadInput(t, func(t *testing.T, guest string) []byte {
+		return buildAS(t, filepath.Join("host", "hosttest", "testdata", "asguests", guest+".ts"))
+	}, append(abiMisuse(), []badInputCase{
 		{
 			name: "throw", guest: "abort",
 			status: host.StatusTrap, kind: abi.KindTrap,
@@ -178,29 +105,7 @@ func TestASBadInput(t *testing.T) {
 			name: "assertion", guest: "abort", subject: "assert",
 			status: host.StatusTrap, kind: abi.KindTrap, message: []string{"abort: subject must be empty at host/hosttest/testdata/asguests/abort.ts:"},
 		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			h := newHost(t)
-			fn, err := h.Deploy(t.Context(), tc.guest, buildAS(t, filepath.Join("host", "hosttest", "testdata", "asguests", tc.guest+".ts")),
-				hosttest.Grant(tc.grants...))
-			require.NoError(t, err)
-			info := h.Send(t.Context(), fn, hosttest.NewEvent("com.example.bad", tc.subject, "bad"))
-			require.Equal(t, tc.status, info.Status, "%+v", info.Error)
-			require.NotNil(t, info.Error)
-			t.Logf("%s %s: %s", info.Status, info.Error.Kind, info.Error.Message)
-			if tc.kind != "" {
-				assert.Equal(t, tc.kind, info.Error.Kind)
-			}
-			for _, m := range tc.message {
-				assert.Contains(t, info.Error.Message, m)
-			}
-			assert.Empty(t, info.Emitted, "nothing is emitted from a failed call")
-			next := h.Send(t.Context(), fn, hosttest.NewEvent("com.example.bad", tc.subject, "calm"))
-			require.Equal(t, host.StatusOK, next.Status, "%+v", next.Error)
-			require.NotNil(t, next.Result)
-			assert.Equal(t, "calm", string(next.Result.Body))
-		})
-	}
+	}...))
 }
 
 // TestASJSONHelpers compares the AssemblyScript SDK's JSON helpers with

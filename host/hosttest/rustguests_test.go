@@ -82,119 +82,22 @@ func TestRustExampleImports(t *testing.T) {
 // (nothing reaches the host), and the sticky failures of an empty key and a
 // status outside 100-599.
 func TestRustScheduleAndResponse(t *testing.T) {
-	h := newHost(t)
-	fn, err := h.Deploy(t.Context(), "schedules", buildRust(t, "host/hosttest/testdata/rustguests/schedules"),
-		hosttest.Grant(abi.CapSchedule))
-	require.NoError(t, err)
-	send := func(step string) host.ExecutionInfo {
-		t.Helper()
-		info := h.Send(t.Context(), fn, hosttest.NewEvent("com.example.step", "", step))
-		t.Logf("%s: %s %+v", step, info.Status, info.Error)
-		return info
-	}
-
-	t.Run("plan", func(t *testing.T) {
-		info := send("plan")
-		require.Equal(t, host.StatusOK, info.Status, "%+v", info.Error)
-		require.NotNil(t, info.Result)
-		assert.Equal(t, "planned", string(info.Result.Body))
-		assert.Equal(t, 201, info.Result.Status)
-		assert.Equal(t, []host.Header{{Name: "X-Indexes", Value: "0 1"}}, info.Result.Headers)
-		require.Len(t, info.Scheduled, 3)
-		at := info.Scheduled[0]
-		assert.Equal(t, "at", at.Key)
-		assert.Equal(t, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), at.At)
-		require.NotNil(t, at.Event)
-		assert.Equal(t, "com.example.later", at.Event.Type())
-		assert.Equal(t, "s", at.Event.Subject())
-		assert.Equal(t, "1", at.Event.Extensions()["step"])
-		assert.JSONEq(t, `{"n":1}`, string(at.Event.Data()))
-		in := info.Scheduled[1]
-		assert.Equal(t, "in", in.Key)
-		require.NotNil(t, in.Event)
-		assert.Equal(t, "com.example.soon", in.Event.Type())
-		assert.WithinDuration(t, time.Now().Add(1500*time.Millisecond), in.At, 10*time.Second)
-		assert.Equal(t, host.Scheduled{Key: "gone", Cancel: true}, info.Scheduled[2])
-	})
-	t.Run("negative delay", func(t *testing.T) {
-		info := send("negative")
-		require.Equal(t, host.StatusOK, info.Status, "%+v", info.Error)
-		assert.Equal(t, `schedule "neg": invalid argument: negative delay -1ms`, string(info.Result.Body))
-		assert.Empty(t, info.Scheduled)
-	})
-	for _, tc := range []struct{ step, kind, message string }{
+	runScheduleGuest(t, buildRust(t, "host/hosttest/testdata/rustguests/schedules"), host.Header{Name: "X-Indexes", Value: "0 1"}, nil, []scheduleStep{
 		{"badkey", abi.KindInvalidSchedule, "scheduled event 0"},
 		{"badstatus", abi.KindInvalidResponse, "42 is not an HTTP status code"},
-	} {
-		t.Run(tc.step, func(t *testing.T) {
-			info := send(tc.step)
-			require.Equal(t, host.StatusError, info.Status)
-			require.NotNil(t, info.Error)
-			assert.Equal(t, tc.kind, info.Error.Kind)
-			assert.Contains(t, info.Error.Message, tc.message)
-			assert.Empty(t, info.Scheduled)
-		})
-	}
+	})
 }
 
 // TestRustBadInput: Rust guests that misuse the ABI (through the SDK's raw
 // imports, with unsafe) or panic end as trap or error with a clear message,
 // and the next call on the same function is ok.
 func TestRustBadInput(t *testing.T) {
-	for _, tc := range []struct {
-		name, guest, subject string
-		grants               []abi.Capability
-		status               host.Status
-		kind                 string
-		message              []string
-	}{
-		{
-			name: "buffer capacity past the end of memory", guest: "overflow",
-			status: host.StatusTrap, message: []string{"event_data: region", "+0x40) outside memory"},
-		},
-		{
-			name: "negative length", guest: "badlen",
-			status: host.StatusTrap, message: []string{"event_attr: region", "+0xffffffff) outside memory"},
-		},
-		{
-			name: "huge length", guest: "badlen", subject: "huge",
-			status: host.StatusTrap, message: []string{"log_write: region", "+0x7ffffff0) outside memory"},
-		},
-		{
-			name: "result pointer outside memory", guest: "badresult",
-			status: host.StatusTrap, message: []string{"result_set: region", "outside memory"},
-		},
-		{
-			name: "emit with an empty type", guest: "emptytype", grants: []abi.Capability{abi.CapEmit},
-			status: host.StatusError, kind: abi.KindInvalidEmit, message: []string{"emitted event 0", "type is missing or empty"},
-		},
-		{
-			name: "panic", guest: "panic",
-			status: host.StatusTrap, message: []string{"rust guest gave up: index 3 of 0 items"},
-		},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			h := newHost(t)
-			fn, err := h.Deploy(t.Context(), tc.guest, buildRust(t, filepath.Join("host", "hosttest", "testdata", "rustguests", tc.guest)),
-				hosttest.Grant(tc.grants...))
-			require.NoError(t, err)
-			info := h.Send(t.Context(), fn, hosttest.NewEvent("com.example.bad", tc.subject, "bad"))
-			require.Equal(t, tc.status, info.Status, "%+v", info.Error)
-			require.NotNil(t, info.Error)
-			t.Logf("%s %s: %s", info.Status, info.Error.Kind, info.Error.Message)
-			if tc.kind != "" {
-				assert.Equal(t, tc.kind, info.Error.Kind)
-			}
-			for _, m := range tc.message {
-				assert.Contains(t, info.Error.Message, m)
-			}
-			assert.Empty(t, info.Emitted, "nothing is emitted from a failed call")
-			next := h.Send(t.Context(), fn, hosttest.NewEvent("com.example.bad", tc.subject, "calm"))
-			require.Equal(t, host.StatusOK, next.Status, "%+v", next.Error)
-			require.NotNil(t, next.Result)
-			assert.Equal(t, "calm", string(next.Result.Body))
-		})
-	}
+	runBadInput(t, func(t *testing.T, guest string) []byte {
+		return buildRust(t, filepath.Join("host", "hosttest", "testdata", "rustguests", guest))
+	}, append(abiMisuse(), badInputCase{
+		name: "panic", guest: "panic",
+		status: host.StatusTrap, message: []string{"rust guest gave up: index 3 of 0 items"},
+	}))
 }
 
 // TestRustJSONHelpers compares the Rust SDK's JSON encoder and decoder with
