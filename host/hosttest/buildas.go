@@ -3,9 +3,6 @@ package hosttest
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -51,7 +48,7 @@ func BuildAssemblyScript(ctx context.Context, dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	root, err := findASRoot(abs)
+	root, err := findAbove(abs, filepath.Join(ASSDKDir, "package.json"))
 	if err != nil {
 		return "", err
 	}
@@ -75,16 +72,13 @@ func BuildAssemblyScript(ctx context.Context, dir string) (string, error) {
 		return "", err
 	}
 	args := append([]string{rel}, ASFlags...)
-	key, err := asHash(ctx, asc, root, args, srcs)
+	key, err := toolHash(ctx, asc, root, args, srcs)
 	if err != nil {
 		return "", err
 	}
-	out := filepath.Join(DefaultCacheDir(), "guests", name+"-"+key[:16]+".wasm")
-	if fileExists(out) {
-		return out, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return "", err
+	out, hit, err := cachedGuest(name, key)
+	if hit || err != nil {
+		return out, err
 	}
 	tmp := out + ".tmp"
 	args = append(args, "-o", tmp)
@@ -131,43 +125,4 @@ func asSources(abs string) (entry string, srcs []string, name string, err error)
 	}
 	sort.Strings(srcs)
 	return entry, srcs, name, nil
-}
-
-// findASRoot walks up from dir to the repository root, the directory
-// holding guest-sdks/assemblyscript; asc runs there, so that ASAbort names
-// the SDK's abort.
-func findASRoot(dir string) (string, error) {
-	for d := dir; ; d = filepath.Dir(d) {
-		if fileExists(filepath.Join(d, ASSDKDir, "package.json")) {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", errors.New("no " + ASSDKDir + "/package.json above " + dir)
-		}
-	}
-}
-
-// asHash hashes what an AssemblyScript build depends on: the compiler's
-// version, the arguments and every source file (by its path from the root,
-// so the cache survives moving the checkout).
-func asHash(ctx context.Context, asc, root string, args, srcs []string) (string, error) {
-	version, err := exec.CommandContext(ctx, asc, "--version").Output()
-	if err != nil {
-		return "", fmt.Errorf("%s --version: %w", asc, err)
-	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%q\n", version, args)
-	for _, s := range srcs {
-		b, err := os.ReadFile(s)
-		if err != nil {
-			return "", err
-		}
-		rel, err := filepath.Rel(root, s)
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "%s %d\n", rel, len(b))
-		h.Write(b)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

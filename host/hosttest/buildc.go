@@ -3,9 +3,6 @@ package hosttest
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -80,16 +77,13 @@ func BuildC(ctx context.Context, dir string) (string, error) {
 		args = append(args, "-mexec-model=reactor", "-I", sdk)
 		srcs = append(srcs, filepath.Join(sdk, "wasmfaas.h"), filepath.Join(sdk, "wasmfaas.c"))
 	}
-	key, err := cHash(ctx, cc, args, srcs)
+	key, err := toolHash(ctx, cc, "/", args, srcs)
 	if err != nil {
 		return "", err
 	}
-	out := filepath.Join(DefaultCacheDir(), "guests", name+"-"+key[:16]+".wasm")
-	if fileExists(out) {
-		return out, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return "", err
+	out, hit, err := cachedGuest(name, key)
+	if hit || err != nil {
+		return out, err
 	}
 	tmp := out + ".tmp"
 	args = append(args, "-o", tmp)
@@ -156,33 +150,6 @@ func containsC(srcs []string) bool {
 
 // findCSDK walks up from dir to the repository's guest-sdks/c.
 func findCSDK(dir string) (string, error) {
-	for d := dir; ; d = filepath.Dir(d) {
-		sdk := filepath.Join(d, "guest-sdks", "c")
-		if fileExists(filepath.Join(sdk, "wasmfaas.h")) {
-			return sdk, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", errors.New("no guest-sdks/c/wasmfaas.h above " + dir)
-		}
-	}
-}
-
-// cHash hashes what a C build depends on: the compiler's version, the
-// arguments and every source file.
-func cHash(ctx context.Context, cc string, args, srcs []string) (string, error) {
-	version, err := exec.CommandContext(ctx, cc, "--version").Output()
-	if err != nil {
-		return "", fmt.Errorf("%s --version: %w", cc, err)
-	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%q\n", version, args)
-	for _, s := range srcs {
-		b, err := os.ReadFile(s)
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "%s %d\n", s, len(b))
-		h.Write(b)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	root, err := findAbove(dir, filepath.Join("guest-sdks", "c", "wasmfaas.h"))
+	return filepath.Join(root, "guest-sdks", "c"), err
 }

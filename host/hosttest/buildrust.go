@@ -72,12 +72,9 @@ func BuildRust(ctx context.Context, dir string) (string, error) {
 	if name == "rust" {
 		name = filepath.Base(filepath.Dir(abs)) + "-rust"
 	}
-	out := filepath.Join(DefaultCacheDir(), "guests", name+"-"+key[:16]+".wasm")
-	if fileExists(out) {
-		return out, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return "", err
+	out, hit, err := cachedGuest(name, key)
+	if hit || err != nil {
+		return out, err
 	}
 	cmd := exec.CommandContext(ctx, RustCargo, rustArgs...)
 	cmd.Dir = abs
@@ -136,15 +133,8 @@ func rustToolchain(ctx context.Context) (string, error) {
 
 // findRustSDK walks up from dir to the repository's guest-sdks/rust.
 func findRustSDK(dir string) (string, error) {
-	for d := dir; ; d = filepath.Dir(d) {
-		sdk := filepath.Join(d, "guest-sdks", "rust")
-		if fileExists(filepath.Join(sdk, "Cargo.toml")) {
-			return sdk, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", errors.New("no guest-sdks/rust/Cargo.toml above " + dir)
-		}
-	}
+	root, err := findAbove(dir, filepath.Join("guest-sdks", "rust", "Cargo.toml"))
+	return filepath.Join(root, "guest-sdks", "rust"), err
 }
 
 // hashRustSources hashes what cargo reads from a package: its manifest,
