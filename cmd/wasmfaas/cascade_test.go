@@ -52,6 +52,12 @@ func (r *e2eRig) run(args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
+// serve starts `wasmfaas serve` on the rig (startServe) and returns its stop.
+func (r *e2eRig) serve(t *testing.T) func() {
+	t.Helper()
+	return startServe(t, r.bin, r.dir, r.env, r.addr)
+}
+
 // putTrigger stores a trigger through the HTTP API.
 func (r *e2eRig) putTrigger(t *testing.T, name, body string) {
 	t.Helper()

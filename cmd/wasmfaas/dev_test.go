@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -26,11 +25,7 @@ int wf_handle(void) { return wf_result("text/plain", "%s", %d) == WF_OK ? 0 : 1;
 // change that does not compile prints the compiler's error and the
 // deployed revision keeps serving; fixing it deploys again.
 func TestDev(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "wasmfaas")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".")
-	bout, err := build.CombinedOutput()
-	require.NoError(t, err, string(bout))
-
+	rig := newE2ERig(t)
 	// Under the repository, so the build finds guest-sdks/c as it does for
 	// the examples.
 	example, err := filepath.Abs(filepath.Join("..", "..", "build", "devtest", "echo"))
@@ -49,15 +44,11 @@ func TestDev(t *testing.T) {
 	write(filepath.Join(example, "testdata", "one.event.json"), `{"specversion": "1.0", "id": "1", "source": "/t", "type": "t"}`)
 	write(filepath.Join(example, "testdata", "one.expect.json"), `{"status": "ok", "result": {"text": "v1"}}`)
 
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	env := append(os.Environ(), "WASMFAAS_DATA_DIR="+filepath.Join(dir, "data"), "WASMFAAS_HTTP_ADDR="+addr,
-		"WASMFAAS_SERVER=http://"+addr, "WASMFAAS_LOG_FORMAT=json")
-	stop := startServe(t, bin, dir, env, addr)
+	stop := rig.serve(t)
 	defer stop()
 
-	dev := exec.Command(bin, "dev", src)
-	dev.Dir, dev.Env = dir, env
+	dev := exec.Command(rig.bin, "dev", src)
+	dev.Dir, dev.Env = rig.dir, rig.env
 	pr, pw := io.Pipe()
 	dev.Stdout, dev.Stderr = pw, pw
 	require.NoError(t, dev.Start())
@@ -91,7 +82,7 @@ func TestDev(t *testing.T) {
 	}
 	get := func() string {
 		t.Helper()
-		resp, err := http.Post("http://"+addr+"/v1/functions/echo/invoke", "text/plain", strings.NewReader("x"))
+		resp, err := http.Post("http://"+rig.addr+"/v1/functions/echo/invoke", "text/plain", strings.NewReader("x"))
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)

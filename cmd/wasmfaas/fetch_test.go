@@ -1,15 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -34,25 +29,11 @@ func TestFetchEndToEnd(t *testing.T) {
 	allowed := page.Listener.Addr().String()
 	_, otherPort, _ := net.SplitHostPort(other.Listener.Addr().String())
 
-	bin := filepath.Join(t.TempDir(), "wasmfaas")
-	bout, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, string(bout))
+	rig := newE2ERig(t)
 	wasm, err := hosttest.BuildGo(t.Context(), "../../examples/fetch/go")
 	require.NoError(t, err)
-
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	env := append(os.Environ(), "WASMFAAS_DATA_DIR="+filepath.Join(dir, "data"), "WASMFAAS_HTTP_ADDR="+addr,
-		"WASMFAAS_SERVER=http://"+addr, "WASMFAAS_LOG_FORMAT=json")
-	run := func(args ...string) (string, error) {
-		cmd := exec.Command(bin, args...)
-		cmd.Dir, cmd.Env = dir, env
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		return stdout.String() + stderr.String(), err
-	}
-	stop := startServe(t, bin, dir, env, addr)
+	run := rig.run
+	stop := rig.serve(t)
 	defer stop()
 
 	out, err := run("deploy", "fetch", wasm, "--grant", "http", "--allow-host", allowed, "--allow-host", "api.example.com")

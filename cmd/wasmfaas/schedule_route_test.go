@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
@@ -24,26 +20,11 @@ import (
 func TestServeRoutesAndSchedules(t *testing.T) {
 	curl, err := exec.LookPath("curl")
 	require.NoError(t, err, "curl is needed: apt-get install curl")
-	bin := filepath.Join(t.TempDir(), "wasmfaas")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".")
-	bout, err := build.CombinedOutput()
-	require.NoError(t, err, string(bout))
+	rig := newE2ERig(t)
 	wasm, err := hosttest.BuildGo(t.Context(), "../../examples/hello/go")
 	require.NoError(t, err)
-
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	env := append(os.Environ(), "WASMFAAS_DATA_DIR="+filepath.Join(dir, "data"), "WASMFAAS_HTTP_ADDR="+addr,
-		"WASMFAAS_SERVER=http://"+addr, "WASMFAAS_LOG_FORMAT=json")
-	run := func(args ...string) (string, error) {
-		cmd := exec.Command(bin, args...)
-		cmd.Dir, cmd.Env = dir, env
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		return out.String(), err
-	}
-	stop := startServe(t, bin, dir, env, addr)
+	run, addr := rig.run, rig.addr
+	stop := rig.serve(t)
 	defer func() { stop() }()
 
 	out, err := run("deploy", "hello", wasm, "--route", "GET /hello/{name}")
@@ -85,7 +66,7 @@ func TestServeRoutesAndSchedules(t *testing.T) {
 	t.Logf("2 ticks %s after the deploy", time.Since(deployed).Round(time.Millisecond))
 
 	stop()
-	stop = startServe(t, bin, dir, env, addr)
+	stop = rig.serve(t)
 	before := ticks()
 	require.Eventually(t, func() bool { return ticks() >= before+2 }, 30*time.Second, 100*time.Millisecond, "ticks after the restart")
 }
