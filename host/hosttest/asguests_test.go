@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -25,11 +24,7 @@ import (
 // under the repository.
 func buildAS(t testing.TB, path string) []byte {
 	t.Helper()
-	out, err := hosttest.BuildAssemblyScript(t.Context(), filepath.Join(repoRoot, path))
-	require.NoError(t, err)
-	wasm, err := os.ReadFile(out)
-	require.NoError(t, err)
-	return wasm
+	return buildWith(t, hosttest.BuildAssemblyScript, path)
 }
 
 // TestASExampleImports checks that the compiler keeps only the host
@@ -52,20 +47,14 @@ func TestASExampleImports(t *testing.T) {
 			require.NoError(t, err)
 			t.Logf("%s imports %v", tc.name, m.Imports)
 			assert.Equal(t, abi.ModeReactor, m.Mode)
-			var extra []abi.Capability
-			for _, c := range m.Capabilities {
-				if !abi.NewGrants(abi.DefaultGrants...)[c] && c != abi.CapCore {
-					extra = append(extra, c)
-				}
-			}
-			assert.ElementsMatch(t, tc.caps, extra, "imports: %v", m.Imports)
+			assert.ElementsMatch(t, tc.caps, extraCapabilities(m), "imports: %v", m.Imports)
 			sf, err := hosttest.ReadSuiteFile(filepath.Join(repoRoot, "examples", tc.name, "testdata"))
 			require.NoError(t, err)
 			var granted []abi.Capability
 			for _, g := range sf.Grants {
 				granted = append(granted, abi.Capability(g))
 			}
-			assert.ElementsMatch(t, granted, extra, "imports beyond the defaults must be what suite.json grants")
+			assert.ElementsMatch(t, granted, extraCapabilities(m), "imports beyond the defaults must be what suite.json grants")
 		})
 	}
 }

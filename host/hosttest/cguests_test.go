@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -24,11 +23,7 @@ import (
 // buildC builds a C guest (a directory or one .c file) under the repository.
 func buildC(t testing.TB, path string) []byte {
 	t.Helper()
-	out, err := hosttest.BuildC(t.Context(), filepath.Join(repoRoot, path))
-	require.NoError(t, err)
-	wasm, err := os.ReadFile(out)
-	require.NoError(t, err)
-	return wasm
+	return buildWith(t, hosttest.BuildC, path)
 }
 
 // TestCExampleImports checks that the linker keeps only the host functions
@@ -52,13 +47,7 @@ func TestCExampleImports(t *testing.T) {
 			require.NoError(t, err)
 			t.Logf("%s imports %v", tc.name, m.Imports)
 			assert.Equal(t, tc.mode, m.Mode)
-			var extra []abi.Capability
-			for _, c := range m.Capabilities {
-				if !abi.NewGrants(abi.DefaultGrants...)[c] && c != abi.CapCore {
-					extra = append(extra, c)
-				}
-			}
-			assert.ElementsMatch(t, tc.caps, extra, "imports: %v", m.Imports)
+			assert.ElementsMatch(t, tc.caps, extraCapabilities(m), "imports: %v", m.Imports)
 		})
 	}
 }

@@ -24,11 +24,31 @@ var repoRoot = filepath.Join("..", "..")
 
 func build(t testing.TB, dir string) []byte {
 	t.Helper()
-	path, err := hosttest.BuildGo(context.Background(), filepath.Join(repoRoot, dir))
+	return buildWith(t, hosttest.BuildGo, dir)
+}
+
+// buildWith builds the guest at path (under the repository) with one of
+// hosttest's builders and returns the module.
+func buildWith(t testing.TB, builder func(context.Context, string) (string, error), path string) []byte {
+	t.Helper()
+	out, err := builder(context.Background(), filepath.Join(repoRoot, path))
 	require.NoError(t, err)
-	wasm, err := os.ReadFile(path)
+	wasm, err := os.ReadFile(out)
 	require.NoError(t, err)
 	return wasm
+}
+
+// extraCapabilities are the capabilities m imports beyond core and the
+// default grants: what its function must be granted.
+func extraCapabilities(m *host.Module) []abi.Capability {
+	var extra []abi.Capability
+	defaults := abi.NewGrants(abi.DefaultGrants...)
+	for _, c := range m.Capabilities {
+		if !defaults[c] && c != abi.CapCore {
+			extra = append(extra, c)
+		}
+	}
+	return extra
 }
 
 func newHost(t testing.TB) *hosttest.Host {

@@ -8,7 +8,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -30,11 +29,7 @@ import (
 // buildRust builds a Rust guest (a cargo package) under the repository.
 func buildRust(t testing.TB, path string) []byte {
 	t.Helper()
-	out, err := hosttest.BuildRust(t.Context(), filepath.Join(repoRoot, path))
-	require.NoError(t, err)
-	wasm, err := os.ReadFile(out)
-	require.NoError(t, err)
-	return wasm
+	return buildWith(t, hosttest.BuildRust, path)
 }
 
 // TestRustExampleImports checks that the linker keeps only the host
@@ -65,13 +60,7 @@ func TestRustExampleImports(t *testing.T) {
 				assert.True(t, m.Info().HasInit, "a reactor exports _initialize: %v", m.Exports)
 				assert.NotContains(t, m.Exports, abi.StartExport)
 			}
-			var extra []abi.Capability
-			for _, c := range m.Capabilities {
-				if !abi.NewGrants(abi.DefaultGrants...)[c] && c != abi.CapCore {
-					extra = append(extra, c)
-				}
-			}
-			assert.ElementsMatch(t, tc.caps, extra, "imports: %v", m.Imports)
+			assert.ElementsMatch(t, tc.caps, extraCapabilities(m), "imports: %v", m.Imports)
 		})
 	}
 }
