@@ -62,9 +62,16 @@ func call(t *testing.T, ts *httptest.Server, method, path, ctype string, body []
 // deploy uploads the Go example in dir and makes it function name.
 func deploy(t *testing.T, ts *httptest.Server, name, dir, spec string) {
 	t.Helper()
-	path, err := hosttest.BuildGo(t.Context(), dir)
+	deployWith(t, ts, hosttest.BuildGo, name, dir, spec)
+}
+
+// deployWith builds the guest at path with one of hosttest's builders,
+// uploads it and makes it function name, with spec's other fields.
+func deployWith(t *testing.T, ts *httptest.Server, builder func(context.Context, string) (string, error), name, path, spec string) {
+	t.Helper()
+	out, err := builder(t.Context(), path)
 	require.NoError(t, err)
-	wasm, err := os.ReadFile(path)
+	wasm, err := os.ReadFile(out)
 	require.NoError(t, err)
 	resp, b := call(t, ts, "POST", "/v1/modules", "application/wasm", wasm)
 	require.Equal(t, http.StatusCreated, resp.StatusCode, string(b))

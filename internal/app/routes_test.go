@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -85,17 +84,7 @@ func TestHTTPTrigger(t *testing.T) {
 // that says whose fault it is, the call id, and no stack trace.
 func TestHTTPTriggerFailures(t *testing.T) {
 	_, ts := start(t, app.Config{})
-	path, err := hosttest.BuildC(t.Context(), "../../host/hosttest/testdata/cguests/httpresponse.c")
-	require.NoError(t, err)
-	wasm, err := os.ReadFile(path)
-	require.NoError(t, err)
-	resp, b := call(t, ts, "POST", "/v1/modules", "application/wasm", wasm)
-	require.Equal(t, http.StatusCreated, resp.StatusCode, string(b))
-	var mf struct{ Digest string }
-	require.NoError(t, json.Unmarshal(b, &mf))
-	resp, b = call(t, ts, "PUT", "/v1/functions/shape", "application/json",
-		[]byte(`{"module": "`+mf.Digest+`", "limits": {"timeout": "500ms", "max_concurrency": 1}}`))
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	deployWith(t, ts, hosttest.BuildC, "shape", "../../host/hosttest/testdata/cguests/httpresponse.c", `"limits": {"timeout": "500ms", "max_concurrency": 1}`)
 	code, tb := putTrigger(t, ts, "shape", `{"function": "shape", "route": "/shape/{mode}"}`)
 	require.Equal(t, http.StatusOK, code, tb)
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
 
@@ -160,17 +159,7 @@ func jsSubjects(filter string) jetstream.StreamInfoOpt { return jetstream.WithSu
 // replace does not count), and nothing of the failed call is scheduled.
 func TestScheduleEdges(t *testing.T) {
 	a, ts := start(t, app.Config{})
-	path, err := hosttest.BuildC(t.Context(), "../../host/hosttest/testdata/cguests/scheduler.c")
-	require.NoError(t, err)
-	wasm, err := os.ReadFile(path)
-	require.NoError(t, err)
-	resp, b := call(t, ts, "POST", "/v1/modules", "application/wasm", wasm)
-	require.Equal(t, http.StatusCreated, resp.StatusCode, string(b))
-	var mf struct{ Digest string }
-	require.NoError(t, json.Unmarshal(b, &mf))
-	resp, b = call(t, ts, "PUT", "/v1/functions/sched", "application/json",
-		[]byte(`{"module": "`+mf.Digest+`", "grants": ["schedule"], "limits": {"max_schedules": 2}}`))
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	deployWith(t, ts, hosttest.BuildC, "sched", "../../host/hosttest/testdata/cguests/scheduler.c", `"grants": ["schedule"], "limits": {"max_schedules": 2}`)
 	code, tb := putTrigger(t, ts, "due", `{"function": "sched", "filters": [{"exact": {"type": "com.example.due"}}]}`)
 	require.Equal(t, http.StatusOK, code, tb)
 
