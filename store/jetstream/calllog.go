@@ -295,65 +295,25 @@ func (l *CallLog) List(ctx context.Context, f store.CallFilter) ([]store.Call, e
 // than maxAge that the server has not removed yet.
 func (l *CallLog) scan(ctx context.Context, filter []string, lo, hi uint64, maxAge time.Duration) ([]store.Call, time.Time, error) {
 	now := time.Now()
-	cons, err := l.calls.CreateConsumer(ctx, jetstream.ConsumerConfig{
-		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:       lo,
-		AckPolicy:         jetstream.AckNonePolicy,
-		FilterSubjects:    filter,
-		InactiveThreshold: scanInactive,
-		MemoryStorage:     true,
-		Replicas:          1,
-	})
-	if err != nil {
-		return nil, time.Time{}, natsUnavailable(ctx, err)
-	}
-	defer func() {
-		// Best effort: the server drops the consumer after scanInactive anyway.
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), scanCleanup)
-		defer cancel()
-		_ = l.calls.DeleteConsumer(dctx, cons.CachedInfo().Name)
-	}()
-
 	var (
 		out      []store.Call
 		earliest time.Time
-		next     = lo // lowest sequence not yet seen
 	)
-	for next <= hi {
-		batch, err := cons.FetchNoWait(int(min(hi-next+1, scanBatch)))
-		if err != nil {
-			return nil, time.Time{}, natsUnavailable(ctx, err)
+	err := scanRange(ctx, l.calls, filter, lo, hi, func(msg jetstream.Msg, meta *jetstream.MsgMetadata) {
+		if expired(meta.Timestamp, maxAge, now) {
+			return
 		}
-		n, done := 0, false
-		for msg := range batch.Messages() {
-			n++
-			meta, err := msg.Metadata()
-			if err != nil || meta.Sequence.Stream > hi {
-				done = true
-				continue
-			}
-			next = meta.Sequence.Stream + 1
-			if meta.NumPending == 0 {
-				done = true
-			}
-			if expired(meta.Timestamp, maxAge, now) {
-				continue
-			}
-			c, ok := l.decodeCall(msg.Subject(), msg.Headers(), msg.Data())
-			if !ok {
-				continue // not a call: someone else published on our subjects
-			}
-			if earliest.IsZero() {
-				earliest = meta.Timestamp
-			}
-			out = append(out, c)
+		c, ok := l.decodeCall(msg.Subject(), msg.Headers(), msg.Data())
+		if !ok {
+			return // not a call: someone else published on our subjects
 		}
-		if err := batch.Error(); err != nil {
-			return nil, time.Time{}, natsUnavailable(ctx, err)
+		if earliest.IsZero() {
+			earliest = meta.Timestamp
 		}
-		if done || n == 0 {
-			break
-		}
+		out = append(out, c)
+	})
+	if err != nil {
+		return nil, time.Time{}, natsUnavailable(ctx, err)
 	}
 	return out, earliest, nil
 }
@@ -703,5 +663,56 @@ func (l *CallLog) Follow(ctx context.Context, f store.CallFilter, fn func(store.
 			cc, _ = start() // nil on failure: try again after followRetry
 		}
 	}()
+	return nil
+}
+
+// scanRange hands fn every message on filters with a stream sequence in
+// [lo, hi], in order, through a temporary in-memory consumer that it
+// removes afterwards: the one way the store reads a stretch of a stream.
+func scanRange(ctx context.Context, stream jetstream.Stream, filters []string, lo, hi uint64, fn func(jetstream.Msg, *jetstream.MsgMetadata)) error {
+	cons, err := stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       lo,
+		AckPolicy:         jetstream.AckNonePolicy,
+		FilterSubjects:    filters,
+		InactiveThreshold: scanInactive,
+		MemoryStorage:     true,
+		Replicas:          1,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Best effort: the server drops the consumer after scanInactive anyway.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), scanCleanup)
+		defer cancel()
+		_ = stream.DeleteConsumer(dctx, cons.CachedInfo().Name)
+	}()
+	for next := lo; next <= hi; {
+		batch, err := cons.FetchNoWait(int(min(hi-next+1, scanBatch)))
+		if err != nil {
+			return err
+		}
+		n, done := 0, false
+		for msg := range batch.Messages() {
+			n++
+			meta, err := msg.Metadata()
+			if err != nil || meta.Sequence.Stream > hi {
+				done = true
+				continue
+			}
+			next = meta.Sequence.Stream + 1
+			if meta.NumPending == 0 {
+				done = true
+			}
+			fn(msg, meta)
+		}
+		if err := batch.Error(); err != nil {
+			return err
+		}
+		if done || n == 0 {
+			return nil
+		}
+	}
 	return nil
 }

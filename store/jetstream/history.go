@@ -68,54 +68,18 @@ func (p *props) History(ctx context.Context, subj string, limit int) ([]cloudeve
 // readEvents returns the last keep CloudEvents on filter with sequences in
 // [lo, hi], oldest first, skipping messages that are not one.
 func readEvents(ctx context.Context, stream jetstream.Stream, filter string, lo, hi uint64, keep int) ([]cloudevents.Event, error) {
-	cons, err := stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
-		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:       lo,
-		AckPolicy:         jetstream.AckNonePolicy,
-		FilterSubject:     filter,
-		InactiveThreshold: scanInactive,
-		MemoryStorage:     true,
-		Replicas:          1,
+	var out []cloudevents.Event
+	err := scanRange(ctx, stream, []string{filter}, lo, hi, func(msg jetstream.Msg, _ *jetstream.MsgMetadata) {
+		var ev cloudevents.Event
+		if json.Unmarshal(msg.Data(), &ev) == nil {
+			out = append(out, ev)
+		}
+		if len(out) >= 2*keep {
+			out = append(out[:0], out[len(out)-keep:]...)
+		}
 	})
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		// Best effort: the server drops the consumer after scanInactive anyway.
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), scanCleanup)
-		defer cancel()
-		_ = stream.DeleteConsumer(dctx, cons.CachedInfo().Name)
-	}()
-	var out []cloudevents.Event
-	for {
-		batch, err := cons.FetchNoWait(scanBatch)
-		if err != nil {
-			return nil, err
-		}
-		n, done := 0, false
-		for msg := range batch.Messages() {
-			n++
-			meta, err := msg.Metadata()
-			if err != nil || meta.Sequence.Stream > hi {
-				done = true
-				continue
-			}
-			if meta.NumPending == 0 {
-				done = true
-			}
-			var ev cloudevents.Event
-			if json.Unmarshal(msg.Data(), &ev) == nil {
-				out = append(out, ev)
-			}
-			if len(out) >= 2*keep {
-				out = append(out[:0], out[len(out)-keep:]...)
-			}
-		}
-		if err := batch.Error(); err != nil {
-			return nil, err
-		}
-		if done || n == 0 {
-			return out[max(0, len(out)-keep):], nil
-		}
-	}
+	return out[max(0, len(out)-keep):], nil
 }
