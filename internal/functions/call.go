@@ -58,16 +58,19 @@ func (c *Catalog) Invoke(ctx context.Context, function, trigger string, ev cloud
 	if scope == "" {
 		scope = invokeScope(function)
 	}
-	opts := []host.CallOption{host.WithAttempt(attempt), host.WithEmitScope(scope)}
+	var info host.ExecutionInfo
 	if ts := c.triggerSchema(trigger); d.schema != nil || ts != nil {
-		opts = append(opts, host.WithCheck(func(ev *cloudevents.Event) error {
+		check := func(ev *cloudevents.Event) error {
 			if err := d.schema.check("function "+function, ev); err != nil {
 				return err
 			}
 			return ts.check("trigger "+trigger, ev)
-		}))
+		}
+		info = c.deps.Host.Invoke(ctx, d.fn, ev, host.WithAttempt(attempt), host.WithEmitScope(scope), host.WithCheck(check))
+	} else {
+		// The common case, without a closure or an options slice to build.
+		info = c.deps.Host.Invoke(ctx, d.fn, ev, host.WithAttempt(attempt), host.WithEmitScope(scope))
 	}
-	info := c.deps.Host.Invoke(ctx, d.fn, ev, opts...)
 	if span != nil && span.IsRecording() {
 		info.TraceID, info.SpanID = tracing.IDs(ctx)
 		span.SetAttributes(attribute.String("wasmfaas.call_id", info.CallID), attribute.String("wasmfaas.status", string(info.Status)))
